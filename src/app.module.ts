@@ -1,0 +1,59 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG, AppConfig } from './config/app-config';
+import { Clock, SystemClock } from './common/clock';
+import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
+import { EnvelopeInterceptor } from './common/http/envelope.interceptor';
+import { StrictValidationPipe } from './common/http/validation.pipe';
+import { KvModule } from './common/kv/kv.module';
+import { dataSourceOptions } from './database/data-source-options';
+import { AuditModule } from './modules/audit/audit.module';
+import { AuthModule } from './modules/auth/auth.module';
+import { GlobalAuthGuard } from './modules/auth/auth.guard';
+import { UsersModule } from './modules/users/users.module';
+import { VerificationModule } from './modules/verification/verification.module';
+
+export interface AppOverrides {
+  /** Tests pass a controllable clock to prove TTLs without sleeping. */
+  clock?: Clock;
+}
+
+@Global()
+@Module({})
+class CoreModule {
+  static register(config: AppConfig, overrides: AppOverrides): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: Clock, useValue: overrides.clock ?? new SystemClock() },
+      ],
+      exports: [APP_CONFIG, Clock],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.register(config, overrides),
+        KvModule,
+        TypeOrmModule.forRoot({ ...dataSourceOptions(config), migrationsRun: config.database.runMigrations }),
+        AuditModule,
+        VerificationModule,
+        UsersModule,
+        AuthModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useExisting: GlobalAuthGuard },
+        { provide: APP_PIPE, useClass: StrictValidationPipe },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+      ],
+    };
+  }
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { ConsoleLogger, LogLevel, RequestMethod } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from '@fastify/helmet';
+import { AppModule, AppOverrides } from './app.module';
+import { AppConfig } from './config/app-config';
+import { allErrors } from './common/errors';
+
+export const API_PREFIX = 'api/v1';
+
+const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  warn: ['fatal', 'error', 'warn'],
+  error: ['fatal', 'error'],
+  silent: [],
+};
+
+function requestIdOf(request: { headers: Record<string, unknown> }): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+}
+
+export function buildOpenApiDocument(app: NestFastifyApplication) {
+  const codes = allErrors()
+    .map((entry) => `| \`${entry.code}\` | ${entry.status} | ${entry.message.en} |`)
+    .join('\n');
+  const config = new DocumentBuilder()
+    .setTitle('User Centre API')
+    .setVersion('1.0.0')
+    .setDescription(
+      [
+        'Accounts, sign-in, tokens, verification codes, real-name checks and avatars.',
+        '',
+        'Every JSON answer is an envelope: `{code, data, msg}` on success and `{code, msg, error, requestId, details?}` on failure; `code` always equals the HTTP status and `msg` follows `Accept-Language` (`en`, `zh-CN`). Binary answers (captcha image, avatar bytes) are not wrapped.',
+        '',
+        '## Error codes',
+        '| error | status | meaning |',
+        '|---|---|---|',
+        codes,
+      ].join('\n'),
+    )
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login' }, 'bearer')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal key from POST /users/me/api-key' }, 'personal-api-key')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A service key from INTERNAL_API_KEYS (internal routes only)' }, 'internal-api-key')
+    .build();
+  return SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (_controller, method) => method,
+  });
+}
+
+/** Builds the whole application (HTTP adapter, security headers, envelope, docs); main.ts and the tests share it. */
+export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustedProxies.length ? config.http.trustedProxies : false,
+    genReqId: requestIdOf,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  });
+  const logger = new ConsoleLogger({ json: config.env === 'production', logLevels: LEVELS[config.logLevel] });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, overrides), adapter, {
+    logger: LEVELS[config.logLevel].length ? logger : false,
+    bufferLogs: false,
+    // JSON only: no form-body parser, and Fastify's built-in text/plain parser goes too (415 instead).
+    bodyParser: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('X-Request-Id', String(request.id));
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: { maxAge: 31536000, includeSubDomains: true },
+  });
+  if (config.http.corsOrigins.length) {
+    const allowed = new Set(config.http.corsOrigins);
+    app.enableCors({
+      origin: (origin, callback) => callback(null, !!origin && origin !== 'null' && allowed.has(origin)),
+      credentials: false,
+      exposedHeaders: ['X-Request-Id', 'Retry-After'],
+      maxAge: 600,
+    });
+  }
+
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [{ path: '.well-known/jwks.json', method: RequestMethod.GET }],
+  });
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: 'User Centre API',
+    swaggerOptions: { persistAuthorization: true, displayOperationId: true },
+  });
+  app.enableShutdownHooks();
+  await app.init();
+  await fastify.ready();
+  return app;
+}

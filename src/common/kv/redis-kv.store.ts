@@ -1,0 +1,84 @@
+import Redis from 'ioredis';
+import { DependencyUnavailableError } from '../http/error-response';
+import { KvStore } from './kv-store';
+
+const INCREMENT_WITH_EXPIRY = `
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if value == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return value`;
+
+/**
+ * The shared store for several instances. Every command is bounded by REDIS_TIMEOUT_MS and
+ * nothing is queued while Redis is away, so callers fail closed (503) at once and the client
+ * reconnects by itself when Redis returns.
+ */
+export class RedisKvStore extends KvStore {
+  private readonly client: Redis;
+
+  constructor(url: string, private readonly prefix: string, commandTimeoutMs: number) {
+    super();
+    this.client = new Redis(url, {
+      keyPrefix: prefix,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: commandTimeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: false,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
+    // Connection errors surface on the commands that fail; the event itself needs no noise.
+    this.client.on('error', () => undefined);
+    this.client.defineCommand('incrementWithExpiry', { numberOfKeys: 1, lua: INCREMENT_WITH_EXPIRY });
+  }
+
+  private async run<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new DependencyUnavailableError('redis', error);
+    }
+  }
+
+  get(key: string) {
+    return this.run(() => this.client.get(key));
+  }
+
+  getMany(keys: string[]) {
+    return keys.length ? this.run(() => this.client.mget(...keys)) : Promise.resolve([]);
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.run(() => this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs))));
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    const result = await this.run(() => this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'));
+    return result === 'OK';
+  }
+
+  take(key: string) {
+    return this.run(() => this.client.getdel(key));
+  }
+
+  async delete(...keys: string[]): Promise<void> {
+    if (keys.length) await this.run(() => this.client.del(...keys));
+  }
+
+  async increment(key: string, ttlMs: number, by = 1): Promise<number> {
+    const client = this.client as Redis & { incrementWithExpiry(key: string, by: number, ttl: number): Promise<number> };
+    return this.run(() => client.incrementWithExpiry(key, by, Math.max(1, Math.ceil(ttlMs))));
+  }
+
+  async ttl(key: string): Promise<number> {
+    const remaining = await this.run(() => this.client.pttl(key));
+    return remaining > 0 ? remaining : 0;
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}

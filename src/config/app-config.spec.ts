@@ -1,0 +1,40 @@
+import { ConfigError, loadConfig } from './app-config';
+
+describe('configuration', () => {
+  it('has safe defaults', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.passwords.bcryptCost).toBe(12);
+    expect(config.tokens.accessTtlSeconds).toBe(900);
+    expect(config.database.driver).toBe('sqlite');
+    expect(config.redis.url).toBeNull();
+    expect(config.registration).toMatchObject({ enabled: true, captchaRequired: true, emailCodeRequired: false });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL'],
+    [{ REGISTRATION_ENABLED: 'maybe' }, 'REGISTRATION_ENABLED'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ ADMIN_USERNAME: 'root' }, 'ADMIN_USERNAME'],
+    [{ INTERNAL_API_KEYS: 'short' }, 'INTERNAL_API_KEYS'],
+    [{ PASSWORD_MIN_LENGTH: '7' }, 'PASSWORD_MIN_LENGTH'],
+  ])('refuses %j naming %s', (env, setting) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: ${setting} `));
+  });
+
+  it('refuses test-only settings in production and requires a signing key there', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', CAPTCHA_FIXED_TEXT: 'abc' })).toThrow(/CAPTCHA_FIXED_TEXT/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', OUTBOX_FILE: '/tmp/o' })).toThrow(/OUTBOX_FILE/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_PRIVATE_KEY/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', BCRYPT_COST: '4' })).toThrow(/BCRYPT_COST/);
+  });
+
+  it('reads a MySQL URL and keeps ADMIN_PASSWORD verbatim', () => {
+    const config = loadConfig({ DATABASE_URL: 'mysql://u:p@db:3306/app', ADMIN_USERNAME: 'admin_01', ADMIN_EMAIL: 'a@example.com', ADMIN_PASSWORD: ' spaced pass ' });
+    expect(config.database).toMatchObject({ driver: 'mysql', url: 'mysql://u:p@db:3306/app' });
+    expect(config.admin?.password).toBe(' spaced pass ');
+  });
+});

@@ -1,0 +1,49 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import type { AppConfig } from '@/config/app-config';
+import { InitialSchema1732300000000 as MysqlInitial } from './migrations/mysql/1732300000000-initial-schema';
+import { InitialSchema1732300000000 as SqliteInitial } from './migrations/sqlite/1732300000000-initial-schema';
+import { User } from '@/modules/users/user.entity';
+import { RefreshToken, Session } from '@/modules/auth/sessions/session.entity';
+import { AuditEvent } from '@/modules/audit/audit-event.entity';
+
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent];
+
+/** Migrations are listed per driver, oldest first; each feature appends its own. */
+export const MIGRATIONS = {
+  sqlite: [SqliteInitial],
+  mysql: [MysqlInitial],
+};
+
+/** One source of truth for the app (TypeOrmModule) and the TypeORM CLI (ormconfig.ts). */
+export function dataSourceOptions(config: Pick<AppConfig, 'database'>): DataSourceOptions {
+  const { database } = config;
+  const common = { entities: ENTITIES, synchronize: false, migrationsRun: false, logging: false } as const;
+  if (database.driver === 'sqlite') {
+    if (database.file !== ':memory:') mkdirSync(dirname(database.file), { recursive: true });
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database: database.file,
+      migrations: MIGRATIONS.sqlite,
+      // WAL lets readers proceed while a write commits; busy_timeout waits out a short lock instead of failing.
+      prepareDatabase: (db: { pragma(statement: string): unknown }) => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('busy_timeout = 5000');
+        db.pragma('synchronous = NORMAL');
+      },
+    };
+  }
+  return {
+    ...common,
+    type: 'mysql',
+    url: database.url,
+    timezone: 'Z',
+    charset: 'utf8mb4_unicode_ci',
+    migrations: MIGRATIONS.mysql,
+    poolSize: database.poolSize,
+    connectTimeout: 5000,
+    extra: { connectionLimit: database.poolSize, waitForConnections: true, queueLimit: 200, enableKeepAlive: true },
+  };
+}

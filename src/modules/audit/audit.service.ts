@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from '@/common/clock';
+import { ClientInfo } from '@/common/http/decorators';
+import { AuditEvent } from './audit-event.entity';
+
+export const AUDIT_EVENT_TYPES = [
+  'sign_in',
+  'sign_out',
+  'session_revoked',
+  'refresh_reuse',
+  'account_locked',
+  'sign_up',
+  'password_changed',
+  'password_reset',
+  'email_changed',
+  'phone_changed',
+  'api_key_created',
+  'role_changed',
+  'status_changed',
+  'account_deleted',
+  'real_name_submitted',
+  'real_name_read',
+  'access_denied',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export interface AuditRecord {
+  type: AuditEventType;
+  outcome: AuditEvent['outcome'];
+  userId?: string | null;
+  actorId?: string | null;
+  client?: ClientInfo | null;
+  /** Non-secret facts only; values are stored as JSON, so user text cannot forge structure. */
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+@Injectable()
+export class AuditService {
+  private readonly logger = new Logger('Audit');
+
+  constructor(
+    @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
+    private readonly clock: Clock,
+  ) {}
+
+  async record(record: AuditRecord): Promise<void> {
+    const detail = record.detail ? JSON.stringify(record.detail).slice(0, 1000) : null;
+    await this.events.insert({
+      id: randomUUID(),
+      type: record.type,
+      outcome: record.outcome,
+      userId: record.userId ?? null,
+      actorId: record.actorId ?? null,
+      ip: record.client?.ip ?? null,
+      userAgent: record.client?.userAgent ?? null,
+      detail,
+      createdAt: new Date(this.clock.now()),
+    });
+    this.logger.log(JSON.stringify({ audit: record.type, outcome: record.outcome, userId: record.userId ?? null, requestId: record.client?.requestId }));
+  }
+
+  async list(query: { userId?: string; type?: string; page: number; pageSize: number }): Promise<{ items: AuditEvent[]; total: number }> {
+    const where = { ...(query.userId ? { userId: query.userId } : {}), ...(query.type ? { type: query.type } : {}) };
+    const [items, total] = await this.events.findAndCount({
+      where,
+      order: { createdAt: 'DESC', id: 'ASC' },
+      skip: (query.page - 1) * query.pageSize,
+      take: query.pageSize,
+    });
+    return { items, total };
+  }
+}

@@ -1,0 +1,94 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AppException, CommonErrors } from '@/common/errors';
+import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
+import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
+import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { AuthErrors } from './auth.errors';
+import { AuthService } from './auth.service';
+import { Auth, CurrentUser, Internal, Public } from './decorators';
+import { LoginDto, RefreshDto, SessionListDto, TokenPairDto } from './dto/auth.dto';
+import { IntrospectDto, IntrospectionDto } from './dto/introspect.dto';
+import { AccessTokenClaims, Principal } from './principal';
+import { SessionsService } from './sessions/sessions.service';
+
+const sessionIdPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException(AuthErrors.SESSION_NOT_FOUND) });
+
+@ApiTags('Auth')
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly sessions: SessionsService,
+    private readonly jwt: JwtService,
+  ) {}
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @SuccessMessage('signedIn')
+  @ApiOperation({ operationId: 'login', summary: 'Sign in with a password', description: 'The identifier is a username, email or phone. After 3 failures on one identifier a captcha is required; after 10 it is locked for 15 minutes (429 + Retry-After).' })
+  @ApiEnvelope(TokenPairDto, { description: 'Signed in: a token pair' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CAPTCHA_REQUIRED, VerificationErrors.CAPTCHA_INVALID, AuthErrors.INVALID_CREDENTIALS, CommonErrors.TOO_MANY_REQUESTS)
+  login(@Body() dto: LoginDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
+    return this.auth.login(dto, client);
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @SuccessMessage('refreshed')
+  @ApiOperation({ operationId: 'refreshTokens', summary: 'Exchange a refresh token for a new pair', description: 'The refresh token is spent. Presenting a spent token again revokes its whole session.' })
+  @ApiEnvelope(TokenPairDto, { description: 'A new token pair' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.REFRESH_TOKEN_INVALID)
+  refresh(@Body() dto: RefreshDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
+    return this.auth.refresh(dto.refreshToken, client);
+  }
+
+  @Auth()
+  @Delete('session')
+  @SuccessMessage('signedOut')
+  @ApiOperation({ operationId: 'logout', summary: 'Sign out this session', description: "This session's access and refresh tokens stop working at once." })
+  @ApiEnvelope(null, { description: 'Signed out' })
+  @ApiErrors(AuthErrors.SESSION_REQUIRED)
+  async logout(@CurrentUser() principal: Principal, @Client() client: ClientInfo): Promise<void> {
+    await this.auth.logout(principal, client);
+  }
+
+  @Auth()
+  @Get('sessions')
+  @ApiOperation({ operationId: 'listSessions', summary: "List the caller's live sessions" })
+  @ApiEnvelope(SessionListDto, { description: 'Live sessions' })
+  async listSessions(@CurrentUser() principal: Principal): Promise<SessionListDto> {
+    return { items: await this.auth.listSessions(principal) };
+  }
+
+  @Auth()
+  @Delete('sessions/:id')
+  @SuccessMessage('sessionRevoked')
+  @ApiOperation({ operationId: 'revokeSession', summary: 'Revoke one of your own sessions' })
+  @ApiParam({ name: 'id', description: 'Session id', example: '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d' })
+  @ApiEnvelope(null, { description: 'Revoked' })
+  @ApiErrors(AuthErrors.SESSION_NOT_FOUND)
+  async revokeSession(@CurrentUser() principal: Principal, @Param('id', sessionIdPipe) id: string, @Client() client: ClientInfo): Promise<void> {
+    await this.auth.revokeSession(principal, id, client);
+  }
+
+  @Internal()
+  @Post('introspect')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'introspectToken', summary: 'Check an access token (internal services)', description: 'RFC 7662 shape. Needs a key from INTERNAL_API_KEYS in X-API-Key. Revoked, expired or forged tokens answer {active: false}.' })
+  @ApiEnvelope(IntrospectionDto, { description: 'The token state' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.API_KEY_INVALID)
+  async introspect(@Body() dto: IntrospectDto): Promise<IntrospectionDto> {
+    let claims: AccessTokenClaims;
+    try {
+      claims = await this.jwt.verifyAsync<AccessTokenClaims>(dto.token);
+    } catch {
+      return { active: false };
+    }
+    if (typeof claims.exp !== 'number' || !claims.sid || (await this.sessions.isRevoked(claims.sid))) return { active: false };
+    return { active: true, sub: claims.sub, role: claims.role, exp: claims.exp, sid: claims.sid };
+  }
+}

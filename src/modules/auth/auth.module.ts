@@ -1,0 +1,43 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { UsersModule } from '@/modules/users/users.module';
+import { VerificationModule } from '@/modules/verification/verification.module';
+import { AccountController } from './account.controller';
+import { AccountService } from './account.service';
+import { ApiKeysService } from './api-keys.service';
+import { AuthController } from './auth.controller';
+import { GlobalAuthGuard } from './auth.guard';
+import { AuthService } from './auth.service';
+import { JwksController } from './jwks.controller';
+import { JwtStrategy } from './jwt.strategy';
+import { KeysModule } from './keys/keys.module';
+import { SigningKeys } from './keys/signing-keys.service';
+import { LoginThrottle } from './login-throttle.service';
+import { SessionsModule } from './sessions/sessions.module';
+import { TokensService } from './tokens.service';
+
+@Module({
+  imports: [
+    PassportModule,
+    KeysModule,
+    JwtModule.registerAsync({
+      imports: [KeysModule],
+      inject: [SigningKeys, APP_CONFIG],
+      useFactory: (keys: SigningKeys, config: AppConfig) => ({
+        privateKey: keys.privateKey as unknown as string,
+        publicKey: keys.publicKey as unknown as string,
+        signOptions: { algorithm: 'RS256', keyid: keys.keyId },
+        verifyOptions: { algorithms: ['RS256'], issuer: config.tokens.issuer, audience: config.tokens.audience },
+      }),
+    }),
+    SessionsModule,
+    UsersModule,
+    VerificationModule,
+  ],
+  controllers: [AuthController, JwksController, AccountController],
+  providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, ApiKeysService, GlobalAuthGuard],
+  exports: [AuthService, ApiKeysService, GlobalAuthGuard, SessionsModule],
+})
+export class AuthModule {}

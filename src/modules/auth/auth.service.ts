@@ -1,0 +1,114 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { AppException } from '@/common/errors';
+import { ClientInfo } from '@/common/http/decorators';
+import { AuditService } from '@/modules/audit/audit.service';
+import { classifyIdentifier, emailKey, normalisePhone, usernameKey } from '@/modules/users/identity';
+import { User } from '@/modules/users/user.entity';
+import { UsersService } from '@/modules/users/users.service';
+import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
+import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { AuthErrors } from './auth.errors';
+import { LoginDto, SessionDto, TokenPairDto } from './dto/auth.dto';
+import { LoginThrottle } from './login-throttle.service';
+import { Principal } from './principal';
+import { SessionsService } from './sessions/sessions.service';
+import { TokensService } from './tokens.service';
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly tokens: TokensService,
+    private readonly sessions: SessionsService,
+    private readonly throttle: LoginThrottle,
+    private readonly captchas: CaptchaService,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Password sign-in. Unknown account, wrong password and disabled account all cost one bcrypt
+   * compare and answer the same 401, so neither the body nor the timing tells them apart.
+   */
+  async login(dto: LoginDto, client: ClientInfo): Promise<TokenPairDto> {
+    const identifier = classifyIdentifier(dto.identifier);
+    const user = await this.users.findByIdentifierKind(identifier);
+    const subject = user ? `user:${user.id}` : `identifier:${this.identifierKey(dto.identifier)}`;
+    await this.throttle.assertAllowed(subject, client.ip);
+    if (await this.throttle.captchaRequired(subject)) {
+      if (!dto.captchaId || !dto.captchaText) throw new AppException(VerificationErrors.CAPTCHA_REQUIRED);
+      if (!(await this.captchas.check(dto.captchaId, dto.captchaText))) throw new AppException(VerificationErrors.CAPTCHA_INVALID);
+    }
+    const passwordMatches = await this.users.verifyPassword(user, dto.password);
+    if (!user || !passwordMatches || user.status !== 'active') {
+      const locked = await this.throttle.recordFailure(subject);
+      await this.audit.record({ type: 'sign_in', outcome: 'failure', userId: user?.id ?? null, client, detail: { reason: !user ? 'unknown_account' : !passwordMatches ? 'wrong_password' : 'disabled' } });
+      if (locked) await this.audit.record({ type: 'account_locked', outcome: 'denied', userId: user?.id ?? null, client });
+      throw new AppException(AuthErrors.INVALID_CREDENTIALS);
+    }
+    await this.throttle.recordSuccess(subject);
+    return this.completeSignIn(user, client, 'password');
+  }
+
+  /** Opens a session for a user who has proven who they are (password or one-time code). */
+  async completeSignIn(user: User, client: ClientInfo, method: 'password' | 'sms_code' | 'registration'): Promise<TokenPairDto> {
+    const pair = await this.tokens.signIn(user, client);
+    await this.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method } });
+    return pair;
+  }
+
+  async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPairDto> {
+    const result = await this.sessions.rotate(refreshToken, client);
+    if (result.outcome === 'reused') {
+      await this.audit.record({ type: 'refresh_reuse', outcome: 'denied', userId: result.session.userId, client, detail: { sessionId: result.session.id } });
+    }
+    if (result.outcome !== 'rotated') throw new AppException(AuthErrors.REFRESH_TOKEN_INVALID);
+    const user = await this.users.findById(result.session.userId);
+    if (!user || user.status !== 'active') {
+      await this.sessions.revoke(result.session.id, 'disabled');
+      throw new AppException(AuthErrors.REFRESH_TOKEN_INVALID);
+    }
+    return this.tokens.pair(this.users.toResponse(user), result.session, result.refreshToken);
+  }
+
+  async logout(principal: Principal, client: ClientInfo): Promise<void> {
+    const sessionId = this.requireSession(principal);
+    await this.sessions.revoke(sessionId, 'logout');
+    await this.audit.record({ type: 'sign_out', outcome: 'success', userId: principal.userId, actorId: principal.userId, client, detail: { sessionId } });
+  }
+
+  async listSessions(principal: Principal): Promise<SessionDto[]> {
+    const sessions = await this.sessions.listActive(principal.userId);
+    return sessions.map((session) => ({
+      id: session.id,
+      createdAt: session.createdAt.toISOString(),
+      lastUsedAt: session.lastUsedAt.toISOString(),
+      ip: session.ip,
+      userAgent: session.userAgent,
+      current: session.id === principal.sessionId,
+    }));
+  }
+
+  async revokeSession(principal: Principal, sessionId: string, client: ClientInfo): Promise<void> {
+    const session = await this.sessions.findOwned(principal.userId, sessionId);
+    if (!session) throw new AppException(AuthErrors.SESSION_NOT_FOUND);
+    await this.sessions.revoke(session.id, 'revoked');
+    await this.audit.record({ type: 'session_revoked', outcome: 'success', userId: principal.userId, actorId: principal.userId, client, detail: { sessionId } });
+  }
+
+  requireSession(principal: Principal): string {
+    if (!principal.sessionId) throw new AppException(AuthErrors.SESSION_REQUIRED);
+    return principal.sessionId;
+  }
+
+  /** Whether the caller signed in recently enough for a sensitive action (RECENT_AUTH_SECONDS). */
+  isRecentlyAuthenticated(principal: Principal, nowMs: number): boolean {
+    return principal.authTime !== null && nowMs / 1000 - principal.authTime <= this.config.sessions.recentAuthSeconds;
+  }
+
+  private identifierKey(identifier: string): string {
+    if (identifier.includes('@')) return emailKey(identifier);
+    return normalisePhone(identifier) ?? usernameKey(identifier);
+  }
+}

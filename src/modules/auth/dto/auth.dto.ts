@@ -1,0 +1,95 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, IsUUID, Length, MaxLength, MinLength } from 'class-validator';
+import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
+
+export class LoginDto {
+  @ApiProperty({ description: 'Username, email or phone number', example: 'alice_01' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(254)
+  identifier: string;
+
+  @ApiProperty({ description: 'The password', example: 'correct horse battery' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  password: string;
+
+  @ApiPropertyOptional({ description: 'Captcha id; required after 3 failed sign-ins on this identifier (400 CAPTCHA_REQUIRED)', example: '0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c' })
+  @IsOptional()
+  @IsUUID()
+  captchaId?: string;
+
+  @ApiPropertyOptional({ description: 'The captcha answer', example: 'x7Kp' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 16)
+  captchaText?: string;
+}
+
+export class RefreshDto {
+  @ApiProperty({ description: 'The refresh token from the last token pair; it is spent by this call', example: 'rt_Q2hhbmdlIG1lIQ...' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(512)
+  refreshToken: string;
+}
+
+export class TokenPairDto {
+  @ApiProperty({ description: 'Short-lived RS256 JWT for the Authorization header', example: 'eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...' })
+  accessToken: string;
+
+  @ApiProperty({ description: 'Always Bearer', example: 'Bearer', enum: ['Bearer'] })
+  tokenType: 'Bearer';
+
+  @ApiProperty({ description: 'Seconds until the access token expires', example: 900 })
+  expiresIn: number;
+
+  @ApiProperty({ description: 'When the access token expires (ISO 8601 UTC)', example: '2026-01-01T08:15:00.000Z' })
+  expiresAt: string;
+
+  @ApiProperty({ description: 'Opaque, single-use refresh token; store it safely', example: 'rt_Q2hhbmdlIG1lIQ...' })
+  refreshToken: string;
+
+  @ApiProperty({ description: 'The signed-in account', type: UserResponseDto })
+  user: UserResponseDto;
+}
+
+export class SessionDto {
+  @ApiProperty({ description: 'Session id (the sid claim)', example: '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d' })
+  id: string;
+
+  @ApiProperty({ description: 'When the session was opened', example: '2026-01-01T08:00:00.000Z' })
+  createdAt: string;
+
+  @ApiProperty({ description: 'When its refresh token was last used', example: '2026-01-01T09:00:00.000Z' })
+  lastUsedAt: string;
+
+  @ApiProperty({ description: 'Client IP at the last use', example: '203.0.113.7', nullable: true, type: String })
+  ip: string | null;
+
+  @ApiProperty({ description: 'User agent at the last use', example: 'Mozilla/5.0', nullable: true, type: String })
+  userAgent: string | null;
+
+  @ApiProperty({ description: 'Whether this is the session making the request', example: true })
+  current: boolean;
+}
+
+export class SessionListDto {
+  @ApiProperty({ type: [SessionDto], description: 'Live sessions, newest first' })
+  items: SessionDto[];
+}
+
+export class JwkDto {
+  @ApiProperty({ example: 'RSA' }) kty: string;
+  @ApiProperty({ description: 'RSA modulus (base64url)', example: 'sXch...' }) n: string;
+  @ApiProperty({ description: 'RSA exponent (base64url)', example: 'AQAB' }) e: string;
+  @ApiProperty({ description: 'Key id; matches the kid header of access tokens', example: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' }) kid: string;
+  @ApiProperty({ example: 'RS256' }) alg: string;
+  @ApiProperty({ example: 'sig' }) use: string;
+}
+
+export class JwksDto {
+  @ApiProperty({ type: [JwkDto], description: 'Public keys that sign access tokens' })
+  keys: JwkDto[];
+}

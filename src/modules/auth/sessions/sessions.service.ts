@@ -1,0 +1,129 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, MoreThan, Repository } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { Clock } from '@/common/clock';
+import { ClientInfo } from '@/common/http/decorators';
+import { KvStore } from '@/common/kv/kv-store';
+import { RefreshToken, Session } from './session.entity';
+
+export type RevokeReason = 'logout' | 'revoked' | 'refresh_reuse' | 'password_changed' | 'password_reset' | 'disabled' | 'deleted';
+
+export type RotationResult =
+  | { outcome: 'rotated'; session: Session; refreshToken: string }
+  | { outcome: 'reused'; session: Session }
+  | { outcome: 'invalid' };
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Sessions and their refresh-token families. The database is the record; the shared store holds
+ * a "revoked" marker per session for as long as an access token could still be alive, which is
+ * what the guard checks on every request (no database query on the hot path).
+ */
+@Injectable()
+export class SessionsService implements OnApplicationBootstrap {
+  constructor(
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    @InjectRepository(RefreshToken) private readonly refreshTokens: Repository<RefreshToken>,
+    private readonly kv: KvStore,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The in-process store starts empty: re-mark sessions revoked recently enough to have live access tokens. */
+  async onApplicationBootstrap(): Promise<void> {
+    const since = new Date(this.clock.now() - this.markerTtlMs());
+    const recent = await this.sessions.find({ select: { id: true }, where: { revokedAt: MoreThan(since) } });
+    for (const { id } of recent) await this.markRevoked(id);
+  }
+
+  async open(userId: string, client: ClientInfo): Promise<{ session: Session; refreshToken: string }> {
+    const now = new Date(this.clock.now());
+    const session = Object.assign(new Session(), {
+      id: randomUUID(),
+      userId,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      authenticatedAt: now,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: new Date(now.getTime() + this.config.tokens.refreshTtlSeconds * 1000),
+      revokedAt: null,
+      revokedReason: null,
+    });
+    await this.sessions.insert(session);
+    return { session, refreshToken: await this.issueRefreshToken(session.id, now) };
+  }
+
+  /**
+   * Spends a refresh token and issues its successor. The conditional update lets exactly one of
+   * several concurrent callers win; presenting an already spent token revokes the whole session.
+   */
+  async rotate(refreshToken: string, client: ClientInfo): Promise<RotationResult> {
+    const tokenHash = hashToken(refreshToken);
+    const stored = await this.refreshTokens.findOneBy({ tokenHash });
+    if (!stored) return { outcome: 'invalid' };
+    const session = await this.sessions.findOneBy({ id: stored.sessionId });
+    const now = new Date(this.clock.now());
+    if (!session || session.revokedAt || session.expiresAt.getTime() <= now.getTime()) return { outcome: 'invalid' };
+    const spent = await this.refreshTokens.update({ tokenHash, spentAt: IsNull() }, { spentAt: now });
+    if (!spent.affected) {
+      await this.revoke(session.id, 'refresh_reuse');
+      return { outcome: 'reused', session };
+    }
+    await this.sessions.update({ id: session.id }, { lastUsedAt: now, ip: client.ip, userAgent: client.userAgent });
+    return { outcome: 'rotated', session, refreshToken: await this.issueRefreshToken(session.id, now) };
+  }
+
+  async revoke(sessionId: string, reason: RevokeReason): Promise<void> {
+    await this.sessions.update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: new Date(this.clock.now()), revokedReason: reason });
+    await this.markRevoked(sessionId);
+  }
+
+  /** Revokes every live session of a user (optionally keeping the caller's own); returns how many. */
+  async revokeAllForUser(userId: string, reason: RevokeReason, keepSessionId?: string): Promise<number> {
+    const live = await this.sessions.find({ select: { id: true }, where: { userId, revokedAt: IsNull() } });
+    const targets = live.filter(({ id }) => id !== keepSessionId);
+    for (const { id } of targets) await this.revoke(id, reason);
+    return targets.length;
+  }
+
+  async isRevoked(sessionId: string): Promise<boolean> {
+    return (await this.kv.get(this.markerKey(sessionId))) !== null;
+  }
+
+  listActive(userId: string): Promise<Session[]> {
+    return this.sessions.find({
+      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date(this.clock.now())) },
+      order: { createdAt: 'DESC' },
+    });
+  }
+
+  /** A live session of this user, or null: another user's id is indistinguishable from a missing one. */
+  async findOwned(userId: string, sessionId: string): Promise<Session | null> {
+    const session = await this.sessions.findOneBy({ id: sessionId, userId, revokedAt: IsNull() });
+    return session && session.expiresAt.getTime() > this.clock.now() ? session : null;
+  }
+
+  private async issueRefreshToken(sessionId: string, now: Date): Promise<string> {
+    const token = `rt_${randomBytes(32).toString('base64url')}`;
+    await this.refreshTokens.insert({ tokenHash: hashToken(token), sessionId, createdAt: now, spentAt: null });
+    return token;
+  }
+
+  private markRevoked(sessionId: string): Promise<void> {
+    return this.kv.set(this.markerKey(sessionId), '1', this.markerTtlMs());
+  }
+
+  private markerTtlMs(): number {
+    return (this.config.tokens.accessTtlSeconds + 60) * 1000;
+  }
+
+  private markerKey(sessionId: string): string {
+    return `revoked-session:${sessionId}`;
+  }
+}

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { Clock } from '@/common/clock';
+import { ClientInfo } from '@/common/http/decorators';
+import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
+import { User } from '@/modules/users/user.entity';
+import { UsersService } from '@/modules/users/users.service';
+import { TokenPairDto } from './dto/auth.dto';
+import { Session } from './sessions/session.entity';
+import { SessionsService } from './sessions/sessions.service';
+
+/** Mints token pairs: an RS256 access token carrying the session id, plus the session's refresh token. */
+@Injectable()
+export class TokensService {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly sessions: SessionsService,
+    private readonly users: UsersService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Opens a new session for a user who just proved who they are. */
+  async signIn(user: User, client: ClientInfo): Promise<TokenPairDto> {
+    const { session, refreshToken } = await this.sessions.open(user.id, client);
+    return this.pair(this.users.toResponse(user), session, refreshToken);
+  }
+
+  pair(user: UserResponseDto, session: Session, refreshToken: string): TokenPairDto {
+    const now = Math.floor(this.clock.now() / 1000);
+    const { accessTtlSeconds, issuer, audience } = this.config.tokens;
+    const accessToken = this.jwt.sign(
+      { role: user.role, sid: session.id, auth_time: Math.floor(session.authenticatedAt.getTime() / 1000), iat: now, exp: now + accessTtlSeconds },
+      { subject: user.id, jwtid: randomUUID(), issuer, audience },
+    );
+    return {
+      accessToken,
+      tokenType: 'Bearer',
+      expiresIn: accessTtlSeconds,
+      expiresAt: new Date((now + accessTtlSeconds) * 1000).toISOString(),
+      refreshToken,
+      user,
+    };
+  }
+}

@@ -1,0 +1,72 @@
+import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
+import { IsEmail, IsOptional, IsString, IsUrl, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+
+export class CreateUserDto {
+  @ApiProperty({ description: '5-32 letters, digits, "_", "." or "-"; compared case-insensitively after NFKC', example: 'alice_01' })
+  @IsString()
+  @MaxLength(64)
+  username: string;
+
+  @ApiProperty({ description: 'Email address', example: 'alice@example.com', maxLength: 254 })
+  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid address' })
+  @MaxLength(254)
+  email: string;
+
+  @ApiProperty({ description: '8-64 characters, any printable Unicode; common passwords are refused', example: 'correct horse battery', minLength: 8, maxLength: 64 })
+  @IsString()
+  @MaxLength(1024)
+  password: string;
+
+  @ApiPropertyOptional({ description: 'Name shown to others', example: 'Alice', maxLength: 64 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  displayName?: string;
+
+  @ApiPropertyOptional({ description: 'Short self-introduction', example: 'I build things.', maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  intro?: string;
+
+  @ApiPropertyOptional({ description: 'GitHub user name', example: 'alice', maxLength: 39 })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, { message: 'github must be a GitHub user name' })
+  github?: string;
+
+  @ApiPropertyOptional({ description: 'School', example: 'Tsinghua University', maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  school?: string;
+
+  @ApiPropertyOptional({ description: 'Personal web site (http or https)', example: 'https://alice.example.com', maxLength: 255 })
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true }, { message: 'website must be an http(s) URL' })
+  @MaxLength(255)
+  website?: string;
+
+  @ApiPropertyOptional({ description: 'Email code (purpose register); required when the operator turns REGISTRATION_EMAIL_CODE on', example: '123456' })
+  @IsOptional()
+  @Matches(/^\d{6}$/, { message: 'emailCode must be 6 digits' })
+  emailCode?: string;
+
+  @ApiPropertyOptional({ description: 'Id of the captcha fetched from GET /verification/captcha/{captchaId}; required unless the operator turns REGISTRATION_CAPTCHA off', example: '0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c' })
+  @IsOptional()
+  @IsUUID()
+  captchaId?: string;
+
+  @ApiPropertyOptional({ description: 'The captcha answer (case-insensitive)', example: 'x7Kp' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 16)
+  captchaText?: string;
+
+  @ApiPropertyOptional({ description: 'Required when the operator sets REGISTRATION_KEY', example: 'team-invite-2026' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  registrationKey?: string;
+}
+
+export class UpdateProfileDto extends PartialType(PickType(CreateUserDto, ['displayName', 'intro', 'github', 'school', 'website'] as const)) {}

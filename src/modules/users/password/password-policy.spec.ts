@@ -1,0 +1,33 @@
+import { passwordProblem } from './password-policy';
+
+const limits = { minLength: 8, maxLength: 64 };
+
+describe('password policy', () => {
+  it('accepts a long passphrase with no composition rules', () => {
+    expect(passwordProblem('violet sunrise over hills', limits)).toBeNull();
+  });
+
+  it('counts characters after NFKC, not bytes', () => {
+    expect(passwordProblem('密码'.repeat(32), limits)).toBeNull();
+    expect(passwordProblem('密码'.repeat(32) + 'x', limits)?.code).toBe('PASSWORD_TOO_LONG');
+    expect(passwordProblem('ｐａｓｓ', limits)?.code).toBe('PASSWORD_TOO_SHORT');
+  });
+
+  it('refuses entries of the shipped common-password list in any case', () => {
+    expect(passwordProblem('PASSWORD1', limits)?.code).toBe('PASSWORD_TOO_COMMON');
+    expect(passwordProblem('qwertyuiop', limits)?.code).toBe('PASSWORD_TOO_COMMON');
+  });
+
+  it('refuses control characters', () => {
+    expect(passwordProblem('abc\u0007defghij', limits)?.code).toBe('PASSWORD_INVALID_CHARACTERS');
+  });
+
+  it('refuses passwords built from the username or the email name', () => {
+    expect(passwordProblem('xx-Alice_01-yy', limits, { username: 'alice_01' })?.code).toBe('PASSWORD_CONTAINS_IDENTITY');
+    expect(passwordProblem('my name is bobby!', limits, { email: 'bobby@example.com' })?.code).toBe('PASSWORD_CONTAINS_IDENTITY');
+  });
+
+  it('honours a stricter configured minimum', () => {
+    expect(passwordProblem('elevenchars', { minLength: 12, maxLength: 64 })?.code).toBe('PASSWORD_TOO_SHORT');
+  });
+});

@@ -1,0 +1,113 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Brackets, QueryFailedError, Repository } from 'typeorm';
+import { AppException } from '@/common/errors';
+import { IdentifierKind } from './identity';
+import { Role, User, UserStatus } from './user.entity';
+import { UsersErrors } from './users.errors';
+
+/** Maps a unique-index violation (either driver) to the conflict it means. */
+function conflictOf(error: unknown): AppException | null {
+  if (!(error instanceof QueryFailedError)) return null;
+  const text = `${(error as { driverError?: { message?: string } }).driverError?.message ?? ''} ${error.message}`;
+  if (!/UNIQUE constraint failed|Duplicate entry|ER_DUP_ENTRY/i.test(text)) return null;
+  if (text.includes('username_key')) return new AppException(UsersErrors.USERNAME_TAKEN);
+  if (text.includes('email_key')) return new AppException(UsersErrors.EMAIL_TAKEN);
+  if (text.includes('phone')) return new AppException(UsersErrors.PHONE_TAKEN);
+  return null;
+}
+
+export interface UserSearch {
+  page: number;
+  pageSize: number;
+  q?: string;
+  role?: Role;
+  status?: UserStatus;
+}
+
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  findByUsernameKey(key: string): Promise<User | null> {
+    return this.users.findOneBy({ usernameKey: key });
+  }
+
+  findByEmailKey(key: string): Promise<User | null> {
+    return this.users.findOneBy({ emailKey: key });
+  }
+
+  findByPhone(phone: string): Promise<User | null> {
+    return this.users.findOneBy({ phone });
+  }
+
+  findByApiKeyHash(hash: string): Promise<User | null> {
+    return this.users.findOneBy({ apiKeyHash: hash });
+  }
+
+  async findByIdentifier(identifier: IdentifierKind): Promise<User | null> {
+    switch (identifier.kind) {
+      case 'email':
+        return this.findByEmailKey(identifier.key);
+      case 'phone':
+        return (await this.findByPhone(identifier.phone)) ?? this.findByUsernameKey(identifier.usernameKey);
+      case 'username':
+        return this.findByUsernameKey(identifier.key);
+    }
+  }
+
+  /** Inserts, turning a lost race on a unique index into the 409 it means (never a 500). */
+  async insert(user: User): Promise<User> {
+    try {
+      await this.users.insert(user);
+      return user;
+    } catch (error) {
+      throw conflictOf(error) ?? error;
+    }
+  }
+
+  /** Saves changed columns, with the same conflict mapping (email or phone taken meanwhile). */
+  async update(id: string, changes: Partial<User>): Promise<void> {
+    try {
+      await this.users.update({ id }, changes);
+    } catch (error) {
+      throw conflictOf(error) ?? error;
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.users.delete({ id });
+  }
+
+  countActiveAdmins(): Promise<number> {
+    return this.users.countBy({ role: 'admin', status: 'active' });
+  }
+
+  async search(query: UserSearch): Promise<{ items: User[]; total: number }> {
+    const builder = this.users.createQueryBuilder('user');
+    if (query.q) {
+      const prefix = `${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      builder.andWhere(
+        new Brackets((where) =>
+          where
+            .where(`user.usernameKey LIKE :usernamePrefix ESCAPE '\\'`, { usernamePrefix: prefix.toLowerCase() })
+            .orWhere(`user.emailKey LIKE :emailPrefix ESCAPE '\\'`, { emailPrefix: prefix.toLowerCase() })
+            .orWhere(`user.phone LIKE :phonePrefix ESCAPE '\\'`, { phonePrefix: prefix }),
+        ),
+      );
+    }
+    if (query.role) builder.andWhere('user.role = :role', { role: query.role });
+    if (query.status) builder.andWhere('user.status = :status', { status: query.status });
+    const [items, total] = await builder
+      .orderBy('user.createdAt', 'DESC')
+      .addOrderBy('user.id', 'ASC')
+      .skip((query.page - 1) * query.pageSize)
+      .take(query.pageSize)
+      .getManyAndCount();
+    return { items, total };
+  }
+}

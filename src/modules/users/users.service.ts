@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { Clock } from '@/common/clock';
+import { AppException } from '@/common/errors';
+import { KvStore } from '@/common/kv/kv-store';
+import { AvatarUrlOf, toUserResponse, UserResponseDto } from './dto/user-response.dto';
+import { emailKey, IdentifierKind, normaliseUsername, usernameKey } from './identity';
+import { assertAcceptablePassword } from './password/password-policy';
+import { PasswordHasher } from './password/password-hasher';
+import { Role, User, UserStatus } from './user.entity';
+import { UsersErrors } from './users.errors';
+import { UsersRepository } from './users.repository';
+
+export const AVATAR_URL_OF = Symbol('AVATAR_URL_OF');
+
+export interface NewAccount {
+  username: string;
+  email: string | null;
+  phone?: string | null;
+  password: string | null;
+  role?: Role;
+  emailVerified?: boolean;
+  profile?: Partial<Pick<User, 'displayName' | 'intro' | 'github' | 'school' | 'website'>>;
+}
+
+const VIEW_TTL_MS = 5 * 60_000;
+
+/**
+ * The one way other modules read and change accounts. Every write goes through here, so the
+ * cached view (what GET /users/me serves without touching the database) is always dropped.
+ */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly kv: KvStore,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(AVATAR_URL_OF) private readonly avatarUrl: AvatarUrlOf,
+  ) {}
+
+  toResponse(user: User): UserResponseDto {
+    return toUserResponse(user, this.avatarUrl);
+  }
+
+  assertPasswordAcceptable(password: string, context: { username?: string | null; email?: string | null }): void {
+    assertAcceptablePassword(password, this.config.passwords, context);
+  }
+
+  /** Creates an account after every rule has passed; new accounts are normal_user unless the caller is trusted code. */
+  async create(account: NewAccount): Promise<User> {
+    const name = normaliseUsername(account.username);
+    if (!name) throw new AppException(UsersErrors.USERNAME_INVALID, { details: [{ field: 'username', message: UsersErrors.USERNAME_INVALID.message.en }] });
+    if (account.password !== null) this.assertPasswordAcceptable(account.password, { username: name.username, email: account.email });
+    const key = account.email ? emailKey(account.email) : null;
+    // Cheap checks first so that a taken name costs no bcrypt work; the unique indexes still decide races.
+    if (await this.users.findByUsernameKey(name.key)) throw new AppException(UsersErrors.USERNAME_TAKEN);
+    if (key && (await this.users.findByEmailKey(key))) throw new AppException(UsersErrors.EMAIL_TAKEN);
+    if (account.phone && (await this.users.findByPhone(account.phone))) throw new AppException(UsersErrors.PHONE_TAKEN);
+    const now = new Date(this.clock.now());
+    const user = Object.assign(new User(), {
+      id: randomUUID(),
+      username: name.username,
+      usernameKey: name.key,
+      email: account.email?.trim() ?? null,
+      emailKey: key,
+      emailVerified: account.emailVerified ?? false,
+      phone: account.phone ?? null,
+      passwordHash: account.password === null ? null : await this.hasher.hash(account.password),
+      role: account.role ?? 'normal_user',
+      status: 'active' as UserStatus,
+      displayName: account.profile?.displayName ?? null,
+      intro: account.profile?.intro ?? null,
+      github: account.profile?.github ?? null,
+      school: account.profile?.school ?? null,
+      website: account.profile?.website ?? null,
+      avatarKey: null,
+      realNameVerified: false,
+      apiKeyHash: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return this.users.insert(user);
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findById(id);
+  }
+
+  async getById(id: string): Promise<User> {
+    const user = await this.users.findById(id);
+    if (!user) throw new AppException(UsersErrors.USER_NOT_FOUND);
+    return user;
+  }
+
+  findByIdentifierKind(identifier: IdentifierKind): Promise<User | null> {
+    return this.users.findByIdentifier(identifier);
+  }
+
+  findByUsername(username: string): Promise<User | null> {
+    return this.users.findByUsernameKey(usernameKey(username));
+  }
+
+  /** The owner's view, served from the shared cache when it is there (the hot path of GET /users/me). */
+  async getView(id: string): Promise<UserResponseDto> {
+    const cached = await this.kv.get(this.viewKey(id));
+    if (cached) return JSON.parse(cached) as UserResponseDto;
+    const view = this.toResponse(await this.getById(id));
+    await this.kv.set(this.viewKey(id), JSON.stringify(view), VIEW_TTL_MS);
+    return view;
+  }
+
+  /** Applies changes and drops the cached view; returns the fresh account. */
+  async update(id: string, changes: Partial<User>): Promise<User> {
+    await this.users.update(id, { ...changes, updatedAt: new Date(this.clock.now()) });
+    await this.kv.delete(this.viewKey(id));
+    return this.getById(id);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.users.delete(id);
+    await this.kv.delete(this.viewKey(id));
+  }
+
+  findByApiKeyHash(hash: string): Promise<User | null> {
+    return this.users.findByApiKeyHash(hash);
+  }
+
+  async setApiKeyHash(id: string, hash: string): Promise<void> {
+    await this.update(id, { apiKeyHash: hash });
+  }
+
+  verifyPassword(user: User | null, password: string): Promise<boolean> {
+    return this.hasher.verify(password, user?.passwordHash ?? null);
+  }
+
+  hashPassword(password: string): Promise<string> {
+    return this.hasher.hash(password);
+  }
+
+  private viewKey(id: string): string {
+    return `user-view:${id}`;
+  }
+}

@@ -1,0 +1,33 @@
+import { Controller, Get, Header, Param, ParseUUIDPipe, Res } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { AppException, CommonErrors } from '@/common/errors';
+import { RawResponse } from '@/common/http/decorators';
+import { ApiErrors } from '@/common/http/openapi';
+import { Public } from '@/modules/auth/decorators';
+import { CaptchaService } from './captcha.service';
+
+const uuidPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'captchaId', message: 'captchaId must be a UUID' }] }) });
+
+@ApiTags('Verification')
+@Controller('verification/captcha')
+export class CaptchaController {
+  constructor(private readonly captchas: CaptchaService) {}
+
+  @Public()
+  @Get(':captchaId')
+  @RawResponse()
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    operationId: 'getCaptcha',
+    summary: 'Fetch an image captcha',
+    description: 'Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; a wrong answer burns it.',
+  })
+  @ApiParam({ name: 'captchaId', description: 'A UUID chosen by the client', example: '0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c' })
+  @ApiResponse({ status: 200, description: 'The captcha image', content: { 'image/svg+xml': { schema: { type: 'string' } } } })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, CommonErrors.TOO_MANY_REQUESTS)
+  async getCaptcha(@Param('captchaId', uuidPipe) captchaId: string, @Res() reply: FastifyReply): Promise<void> {
+    const svg = await this.captchas.issue(captchaId);
+    await reply.status(200).header('Content-Type', 'image/svg+xml; charset=utf-8').send(svg);
+  }
+}

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_PASSWORD, signUp, signUpBody, solvedCaptcha, uniqueUsername } from '../factories/users';
+import { createTestApp, TestApp } from '../helpers/test-app';
+
+describe('Sign-up (POST /users)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  const register = async (body: Record<string, unknown>) => t.http.post('/api/v1/users').send({ ...body, ...(await solvedCaptcha(t)) });
+
+  it('creates a normal_user and answers 201 with the own view (no secrets)', async () => {
+    const body = signUpBody({ displayName: 'Alice', website: 'https://alice.example.com', github: 'alice' });
+    const response = await register(body);
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ code: 201, msg: 'Account created' });
+    expect(response.body.data).toMatchObject({ username: body.username, email: body.email, role: 'normal_user', status: 'active', emailVerified: false, displayName: 'Alice' });
+    expect(response.body.data.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.stringify(response.body)).not.toMatch(/password|hash|\$2[aby]\$/i);
+  });
+
+  it('never accepts a role (or other server-owned fields) from the client', async () => {
+    for (const field of ['role', 'id', 'emailVerified', 'status']) {
+      const response = await register({ ...signUpBody(), [field]: field === 'emailVerified' ? true : 'admin' });
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe('VALIDATION_FAILED');
+    }
+  });
+
+  it('requires a captcha, and a wrong answer burns it', async () => {
+    const missing = await t.http.post('/api/v1/users').send(signUpBody()).expect(400);
+    expect(missing.body.error).toBe('CAPTCHA_REQUIRED');
+    const { captchaId } = await solvedCaptcha(t);
+    const wrong = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'wrong' }).expect(400);
+    expect(wrong.body.error).toBe('CAPTCHA_INVALID');
+    const retried = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'abcde' }).expect(400);
+    expect(retried.body.error).toBe('CAPTCHA_INVALID');
+  });
+
+  it('accepts the captcha answer case-insensitively, once', async () => {
+    const { captchaId } = await solvedCaptcha(t);
+    await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'ABCDE' }).expect(201);
+    const again = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'abcde' }).expect(400);
+    expect(again.body.error).toBe('CAPTCHA_INVALID');
+  });
+
+  it('expires a captcha after its 5-minute TTL', async () => {
+    const { captchaId, captchaText } = await solvedCaptcha(t);
+    await t.passTime(5 * 60_000 + 1);
+    const response = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText }).expect(400);
+    expect(response.body.error).toBe('CAPTCHA_INVALID');
+  });
+
+  it('refuses a captcha id that is not a UUID', async () => {
+    const response = await t.http.get('/api/v1/verification/captcha/not-a-uuid').expect(400);
+    expect(response.body.error).toBe('VALIDATION_FAILED');
+  });
+
+  it('serves the captcha as an SVG image, not wrapped', async () => {
+    const response = await t.http.get(`/api/v1/verification/captcha/${randomUUID()}`).expect(200);
+    expect(response.headers['content-type']).toContain('image/svg+xml');
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  it.each([
+    ['abcd', 'too short'],
+    ['a'.repeat(33), 'too long'],
+    ['has space', 'space'],
+    ['bad@name', '@'],
+    ['zero\u200bwidth', 'zero-width character'],
+    ['soft\u00adhyphen', 'soft hyphen'],
+  ])('refuses the username %j (%s)', async (username) => {
+    const response = await register(signUpBody({ username, email: `${uniqueUsername()}@example.com` }));
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('USERNAME_INVALID');
+  });
+
+  it('treats usernames equal after NFKC and lower-casing as the same name', async () => {
+    const base = uniqueUsername('Ｍixed');
+    await register(signUpBody({ username: base })).then((r) => expect(r.status).toBe(201));
+    const clash = await register(signUpBody({ username: base.normalize('NFKC').toUpperCase() }));
+    expect(clash.status).toBe(409);
+    expect(clash.body.error).toBe('USERNAME_TAKEN');
+  });
+
+  it('answers 409 EMAIL_TAKEN for an email in any case', async () => {
+    const first = await signUp(t);
+    const response = await register(signUpBody({ email: first.email.toUpperCase() }));
+    expect(response.status).toBe(409);
+    expect(response.body.error).toBe('EMAIL_TAKEN');
+  });
+
+  it('ends 20 parallel sign-ups of one name in one 201, the rest 409, and one row', async () => {
+    const username = uniqueUsername('race');
+    const bodies = await Promise.all(Array.from({ length: 20 }, async (_, i) => ({ ...signUpBody({ username, email: `race${i}_${username}@example.com` }), ...(await solvedCaptcha(t)) })));
+    const responses = await Promise.all(bodies.map((body) => t.http.post('/api/v1/users').send(body)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    const rows = await t.db.query('SELECT COUNT(*) AS n FROM users WHERE username_key = ?', [username.toLowerCase()]);
+    expect(Number(rows[0].n)).toBe(1);
+  });
+
+  describe('password rules', () => {
+    it.each([
+      ['short', 'PASSWORD_TOO_SHORT'],
+      ['x'.repeat(65), 'PASSWORD_TOO_LONG'],
+      ['password123', 'PASSWORD_TOO_COMMON'],
+      ['iloveyou', 'PASSWORD_TOO_COMMON'],
+      ['tab\there and more', 'PASSWORD_INVALID_CHARACTERS'],
+    ])('refuses %j with %s', async (password, code) => {
+      const response = await register(signUpBody({ password }));
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe(code);
+      expect(response.body.details).toEqual([{ field: 'password', message: expect.any(String) }]);
+    });
+
+    it('refuses a password that contains the username or the email name', async () => {
+      const username = uniqueUsername('carol');
+      const withName = await register(signUpBody({ username, password: `my ${username} pass` }));
+      expect(withName.body.error).toBe('PASSWORD_CONTAINS_IDENTITY');
+      const withEmail = await register(signUpBody({ email: 'dragonfly@example.com', password: 'the dragonfly 99' }));
+      expect(withEmail.body.error).toBe('PASSWORD_CONTAINS_IDENTITY');
+    });
+
+    it('counts characters, not bytes: 64 CJK characters are accepted', async () => {
+      const response = await register(signUpBody({ password: '密'.repeat(30) + '码'.repeat(34) }));
+      expect(response.status).toBe(201);
+    });
+
+    it('has no 72-byte truncation: a 72-byte password plus one more character does not sign in', async () => {
+      const password = 'p'.repeat(9) + '码'.repeat(21); // 9 + 63 = 72 UTF-8 bytes, 30 characters
+      expect(Buffer.byteLength(password)).toBe(72);
+      const { username } = await signUp(t, { password });
+      await t.http.post('/api/v1/auth/login').send({ identifier: username, password }).expect(200);
+      const longer = await t.http.post('/api/v1/auth/login').send({ identifier: username, password: password + 'x' }).expect(401);
+      expect(longer.body.error).toBe('INVALID_CREDENTIALS');
+    });
+
+    it('normalises passwords with NFKC: a full-width form signs in to the same account', async () => {
+      const { username } = await signUp(t, { password: 'Ｆｕｌｌwidth pass 7' });
+      await t.http.post('/api/v1/auth/login').send({ identifier: username, password: 'Fullwidth pass 7' }).expect(200);
+    });
+  });
+
+  it('validates profile fields', async () => {
+    const response = await register(signUpBody({ website: 'javascript:alert(1)' }));
+    expect(response.status).toBe(400);
+    expect(response.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'website' })]));
+  });
+
+  it('refuses email header injection', async () => {
+    const response = await register(signUpBody({ email: 'a@example.com\r\nBcc: victim@example.com' }));
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('VALIDATION_FAILED');
+  });
+
+  it('stores a bcrypt hash (cost from config), never the password', async () => {
+    const { user } = await signUp(t);
+    const rows = await t.db.query('SELECT password_hash FROM users WHERE id = ?', [user.id]);
+    expect(rows[0].password_hash).toMatch(/^\$2[aby]\$04\$/);
+    expect(rows[0].password_hash).not.toContain(DEFAULT_PASSWORD);
+  });
+});
+
+describe('Sign-up switches', () => {
+  it('answers 403 REGISTRATION_DISABLED when registration is off', async () => {
+    const t = await createTestApp({ REGISTRATION_ENABLED: 'false' });
+    try {
+      const response = await t.http.post('/api/v1/users').send({ ...signUpBody(), ...(await solvedCaptcha(t)) }).expect(403);
+      expect(response.body.error).toBe('REGISTRATION_DISABLED');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('needs the registration key when one is set, and no captcha when that is off', async () => {
+    const t = await createTestApp({ REGISTRATION_KEY: 'team-invite-2026', REGISTRATION_CAPTCHA: 'false' });
+    try {
+      const wrong = await t.http.post('/api/v1/users').send({ ...signUpBody(), registrationKey: 'guess' }).expect(403);
+      expect(wrong.body.error).toBe('REGISTRATION_KEY_INVALID');
+      const missing = await t.http.post('/api/v1/users').send(signUpBody()).expect(403);
+      expect(missing.body.error).toBe('REGISTRATION_KEY_INVALID');
+      await t.http.post('/api/v1/users').send({ ...signUpBody(), registrationKey: 'team-invite-2026' }).expect(201);
+    } finally {
+      await t.close();
+    }
+  });
+});
