@@ -14,10 +14,7 @@ const swc = [
   },
 ];
 const common = {
-  // content-disposition (under @fastify/static, which Swagger UI needs) ships ESM only; Node 20 loads
-  // it natively, jest's module runtime does not, so it is compiled like our own code.
-  transform: { '^.+\\.ts$': swc, '^.+/node_modules/content-disposition/.+\\.js$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@/(.*)$': '<rootDir>/src/$1' },
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
