@@ -4,9 +4,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from '@fastify/helmet';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule, AppOverrides } from './app.module';
 import { AppConfig } from './config/app-config';
 import { allErrors } from './common/errors';
+import { sendError } from './common/http/error-response';
 
 export const API_PREFIX = 'api/v1';
 
@@ -60,6 +62,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Router-level failures (bad URL encoding, over-long path parameters) never reach Nest.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendError(error, request, reply),
   });
   const logger = new ConsoleLogger({ json: config.env === 'production', logLevels: LEVELS[config.logLevel] });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, overrides), adapter, {

@@ -69,6 +69,10 @@ export const CommonErrors = defineErrors({
     status: HttpStatus.METHOD_NOT_ALLOWED,
     message: { en: 'Method not allowed', 'zh-CN': '不支持该请求方法' },
   },
+  URI_TOO_LONG: {
+    status: HttpStatus.URI_TOO_LONG,
+    message: { en: 'The request URL is too long', 'zh-CN': '请求地址过长' },
+  },
   PAYLOAD_TOO_LARGE: {
     status: HttpStatus.PAYLOAD_TOO_LARGE,
     message: { en: 'The request body is too large', 'zh-CN': '请求体过大' },

@@ -25,6 +25,7 @@ const byStatus: Record<number, ErrorEntry> = {
   [HttpStatus.NOT_FOUND]: CommonErrors.NOT_FOUND,
   [HttpStatus.METHOD_NOT_ALLOWED]: CommonErrors.METHOD_NOT_ALLOWED,
   [HttpStatus.PAYLOAD_TOO_LARGE]: CommonErrors.PAYLOAD_TOO_LARGE,
+  [HttpStatus.URI_TOO_LONG]: CommonErrors.URI_TOO_LONG,
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: CommonErrors.UNSUPPORTED_MEDIA_TYPE,
   [HttpStatus.TOO_MANY_REQUESTS]: CommonErrors.TOO_MANY_REQUESTS,
   [HttpStatus.SERVICE_UNAVAILABLE]: CommonErrors.SERVICE_UNAVAILABLE,
@@ -38,6 +39,7 @@ const fastifyCodes: Record<string, ErrorEntry> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: CommonErrors.VALIDATION_FAILED,
   FST_ERR_CTP_INVALID_TYPE: CommonErrors.UNSUPPORTED_MEDIA_TYPE,
   FST_ERR_BAD_URL: CommonErrors.NOT_FOUND,
+  FST_ERR_MAX_PARAM_LENGTH: CommonErrors.URI_TOO_LONG,
   FST_ERR_ASYNC_CONSTRAINT: CommonErrors.VALIDATION_FAILED,
   FST_ERR_CTP_INVALID_PARAMETER: CommonErrors.VALIDATION_FAILED,
 };
