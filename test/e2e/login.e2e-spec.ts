@@ -1,6 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto';
-import { DEFAULT_PASSWORD, signedInUser, signUp, solvedCaptcha } from '../factories/users';
-import { attackerKeyPair, decodePart, forgeToken, hs256, rs256, serverPrivateKey } from '../helpers/jwt-forge';
+import { signedInUser, signUp, solvedCaptcha } from '../factories/users';
+import { decodePart } from '../helpers/jwt-forge';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 describe('Password sign-in and access tokens', () => {
@@ -70,87 +70,6 @@ describe('Password sign-in and access tokens', () => {
     expect(Object.keys(response.body.data).sort()).toEqual(['avatarUrl', 'createdAt', 'displayName', 'github', 'intro', 'role', 'school', 'username', 'website'].sort());
     const missing = await t.http.get('/api/v1/users/nobody_at_all').expect(404);
     expect(missing.body.error).toBe('USER_NOT_FOUND');
-  });
-
-  describe('token attacks are refused with 401', () => {
-    let user: Awaited<ReturnType<typeof signedInUser>>;
-    let claims: Record<string, unknown>;
-    let header: Record<string, unknown>;
-    beforeAll(async () => {
-      user = await signedInUser(t);
-      claims = decodePart(user.accessToken, 1);
-      header = decodePart(user.accessToken, 0);
-    });
-    const expect401 = async (token: string) => {
-      const response = await t.http.get('/api/v1/users/me').set('Authorization', `Bearer ${token}`);
-      expect(response.status).toBe(401);
-      expect(response.body.error).toBe('UNAUTHENTICATED');
-    };
-
-    it('alg none', () => expect401(forgeToken({ alg: 'none', typ: 'JWT' }, claims, () => '')));
-    it('HS256 signed with the public key (RS/HS confusion)', async () => {
-      const jwks = await t.http.get('/.well-known/jwks.json');
-      const pem = createPublicKey({ key: jwks.body.keys[0], format: 'jwk' }).export({ type: 'spki', format: 'pem' });
-      await expect401(forgeToken({ alg: 'HS256', typ: 'JWT', kid: header.kid }, claims, hs256(pem)));
-    });
-    it('an embedded jwk header with the attacker key', async () => {
-      const attacker = attackerKeyPair();
-      await expect401(forgeToken({ ...header, jwk: attacker.publicKey.export({ format: 'jwk' }) }, { ...claims, role: 'admin' }, rs256(attacker.privateKey)));
-    });
-    it('a jku header pointing elsewhere', async () => {
-      const attacker = attackerKeyPair();
-      await expect401(forgeToken({ ...header, jku: 'http://127.0.0.1:9/jwks.json' }, claims, rs256(attacker.privateKey)));
-    });
-    it('a tampered payload', () => {
-      const [h, , s] = user.accessToken.split('.');
-      return expect401(`${h}.${Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url')}.${s}`);
-    });
-    it('no exp claim, even when signed with our key', () => {
-      const { exp: _exp, ...noExp } = claims;
-      return expect401(forgeToken(header, noExp, rs256(serverPrivateKey(t.dataDir))));
-    });
-    it('an expired token', () => expect401(forgeToken(header, { ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, rs256(serverPrivateKey(t.dataDir)))));
-    it('a wrong audience or issuer', async () => {
-      await expect401(forgeToken(header, { ...claims, aud: 'other' }, rs256(serverPrivateKey(t.dataDir))));
-      await expect401(forgeToken(header, { ...claims, iss: 'other' }, rs256(serverPrivateKey(t.dataDir))));
-    });
-    it('while a correctly signed control token passes', async () => {
-      const token = forgeToken(header, claims, rs256(serverPrivateKey(t.dataDir)));
-      await t.http.get('/api/v1/users/me').set('Authorization', `Bearer ${token}`).expect(200);
-    });
-  });
-
-  describe('brute-force defence', () => {
-    const fail = (identifier: string, extra: Record<string, unknown> = {}, ip = '10.0.0.1') =>
-      t.http.post('/api/v1/auth/login').set('X-Forwarded-For', ip).send({ identifier, password: 'wrong password!', ...extra });
-
-    it('requires a captcha after 3 failures, and a success resets the count', async () => {
-      const account = await signUp(t);
-      for (let i = 0; i < 3; i++) expect((await fail(account.username)).status).toBe(401);
-      const blocked = await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD }).expect(400);
-      expect(blocked.body.error).toBe('CAPTCHA_REQUIRED');
-      await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD, ...(await solvedCaptcha(t)) }).expect(200);
-      expect((await fail(account.username)).status).toBe(401);
-    });
-
-    it('locks the account for 15 minutes after 10 failures (429 + Retry-After), across identifiers', async () => {
-      const account = await signUp(t);
-      for (let i = 0; i < 10; i++) {
-        const identifier = i % 2 ? account.username : account.email;
-        const response = await fail(identifier, await solvedCaptcha(t));
-        expect(response.status).toBe(401);
-      }
-      const locked = await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD, ...(await solvedCaptcha(t)) }).expect(429);
-      expect(locked.body.error).toBe('TOO_MANY_REQUESTS');
-      expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
-      await t.passTime(15 * 60_000 + 1000);
-      await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD, ...(await solvedCaptcha(t)) }).expect(200);
-    });
-
-    it('treats unknown identifiers the same way (captcha after 3)', async () => {
-      for (let i = 0; i < 3; i++) expect((await fail('ghost_account_1')).status).toBe(401);
-      expect((await fail('ghost_account_1')).body.error).toBe('CAPTCHA_REQUIRED');
-    });
   });
 
   it('asks for the captcha on every sign-in when LOGIN_CAPTCHA_ALWAYS is on', async () => {
