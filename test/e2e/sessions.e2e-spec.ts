@@ -179,6 +179,22 @@ describe('Refresh tokens, sign-out and sessions', () => {
     });
   });
 
+  it('keeps verifying with its own key and store while another application runs in the same process', async () => {
+    const mine = await signedInUser(t);
+    const other = await createTestApp();
+    try {
+      const theirs = await signedInUser(other);
+      expect(await meStatus(t, mine)).toBe(200);
+      expect(await meStatus(other, theirs)).toBe(200);
+      // Different signing keys: neither accepts the other's tokens.
+      expect((await other.http.get('/api/v1/users/me').set(mine.auth)).status).toBe(401);
+      expect((await t.http.get('/api/v1/users/me').set(theirs.auth)).status).toBe(401);
+    } finally {
+      await other.close();
+    }
+    expect(await meStatus(t, mine)).toBe(200);
+  });
+
   it('ends a session at REFRESH_TOKEN_TTL: its refresh token is refused after 30 days', async () => {
     const user = await signedInUser(t);
     await t.passTime(29 * 24 * 3600_000);
