@@ -45,7 +45,7 @@ describe('Administration', () => {
     it.each([
       [{ ADMIN_PASSWORD: 'password' }, 'Invalid configuration: ADMIN_PASSWORD is not acceptable: Password is one of the most commonly used passwords'],
       [{ ADMIN_PASSWORD: 'short' }, 'Invalid configuration: ADMIN_PASSWORD is not acceptable: Password is too short'],
-      [{ ADMIN_EMAIL: 'not-an-email' }, 'Invalid configuration: ADMIN_EMAIL is not acceptable: The request is not valid'],
+      [{ ADMIN_EMAIL: 'not-an-email' }, 'Invalid configuration: ADMIN_EMAIL is not acceptable: email must be a valid address'],
       [{ ADMIN_USERNAME: 'bad name!' }, 'Invalid configuration: ADMIN_USERNAME is not acceptable: Username must be'],
     ])('stops start-up with one line naming the setting for %j', async (override, message) => {
       const failure = await createTestApp({ ...firstAdminEnv(), ...override }).then(

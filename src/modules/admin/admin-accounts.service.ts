@@ -21,6 +21,11 @@ export function fieldOf(error: AppException): NewAdminField {
   return 'username';
 }
 
+/** The most precise human text for an account-rule error (a field problem when there is one). */
+export function problemOf(error: AppException): string {
+  return error.extra.details?.[0]?.message ?? error.entry.message.en;
+}
+
 /**
  * Creates admin accounts for trusted callers only: the ADMIN_* settings at start-up and the
  * `create-admin` command. No HTTP route reaches this; the account rules (username, password

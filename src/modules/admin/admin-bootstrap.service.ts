@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { APP_CONFIG, AppConfig, ConfigError } from '@/config/app-config';
 import { AppException } from '@/common/errors';
 import { UsersErrors } from '@/modules/users/users.errors';
-import { AdminAccountsService, fieldOf } from './admin-accounts.service';
+import { AdminAccountsService, fieldOf, problemOf } from './admin-accounts.service';
 
 const SETTING = { username: 'ADMIN_USERNAME', email: 'ADMIN_EMAIL', password: 'ADMIN_PASSWORD' } as const;
 
@@ -29,7 +29,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     } catch (error) {
       if (!(error instanceof AppException)) throw error;
       if (error.entry === UsersErrors.USERNAME_TAKEN) return; // another instance created it meanwhile
-      throw new ConfigError(SETTING[fieldOf(error)], `is not acceptable: ${error.entry.message.en}`);
+      throw new ConfigError(SETTING[fieldOf(error)], `is not acceptable: ${problemOf(error)}`);
     }
   }
 }
