@@ -100,8 +100,14 @@ describe('Administration', () => {
         expect([op, anonymous.status, anonymous.body.error]).toEqual([op, 401, 'UNAUTHENTICATED']);
       }
       expect((await t.http.get(`/api/v1/admin/users/${user.user.id}`).set(user.auth).expect(403)).body.error).toBe('FORBIDDEN');
-      // The user was not promoted by any of that.
+      // The user was not promoted by any of that, and every refusal is in the audit trail (route templates only).
       expect((await t.http.get('/api/v1/users/me').set(user.auth).expect(200)).body.data.role).toBe('normal_user');
+      const denials = await auditEvents(t, admin.auth, { userId: user.user.id, type: 'access_denied' });
+      expect(denials).toHaveLength(2 * operations.length + 1);
+      expect(denials.every((event) => event.outcome === 'denied' && event.actorId === user.user.id)).toBe(true);
+      expect(new Set(denials.map((event) => event.detail?.via))).toEqual(new Set(['bearer', 'api-key']));
+      expect(denials.map((event) => event.detail?.route)).toContain('PATCH /api/v1/admin/users/:id');
+      expect(JSON.stringify(denials)).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/|admin\/users\/[0-9a-f]{8}/);
     });
 
     it('refuses vip_user and creator too, and lets an admin through on every route', async () => {

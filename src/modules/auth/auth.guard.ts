@@ -2,6 +2,8 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppException, CommonErrors } from '@/common/errors';
+import { clientInfoOf } from '@/common/http/decorators';
+import { AuditService } from '@/modules/audit/audit.service';
 import { UsersService } from '@/modules/users/users.service';
 import { ApiKeysService } from './api-keys.service';
 import { AuthErrors } from './auth.errors';
@@ -23,6 +25,7 @@ export class GlobalAuthGuard implements CanActivate {
     private readonly apiKeys: ApiKeysService,
     private readonly users: UsersService,
     private readonly bearer: JwtStrategy,
+    private readonly audit: AuditService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -48,7 +51,12 @@ export class GlobalAuthGuard implements CanActivate {
         if (error instanceof AppException) return null; // the account is gone
         throw error;
       });
-      if (!current || current.status !== 'active' || !rule.roles.includes(current.role)) throw new AppException(CommonErrors.FORBIDDEN);
+      if (!current || current.status !== 'active' || !rule.roles.includes(current.role)) {
+        // The route template, not the URL: nothing the caller typed goes into the event.
+        const route = `${request.method} ${request.routeOptions.url ?? ''}`;
+        await this.audit.record({ type: 'access_denied', outcome: 'denied', userId: request.user!.userId, actorId: request.user!.userId, client: clientInfoOf(request), detail: { route, via: request.user!.via } });
+        throw new AppException(CommonErrors.FORBIDDEN);
+      }
     }
     return true;
   }
