@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { bearer, meStatus, refresh, signInFrom } from '../factories/sessions';
 import { signedInUser, signUp } from '../factories/users';
 import { decodePart } from '../helpers/jwt-forge';
-import { createTestApp, TestApp } from '../helpers/test-app';
+import { backend, createTestApp, TestApp } from '../helpers/test-app';
 
 describe('Refresh tokens, sign-out and sessions', () => {
   let t: TestApp;
@@ -194,6 +196,32 @@ describe('Refresh tokens, sign-out and sessions', () => {
     }
     expect(await meStatus(t, mine)).toBe(200);
   });
+
+  // Two instances share state only through MySQL + Redis (the embedded store is per process), so this
+  // runs in the MariaDB + Redis pass of `npm test`.
+  if (backend.mysqlUrl && backend.redisUrl) {
+    it('holds revocation across two instances sharing MySQL and Redis', async () => {
+      const b = await createTestApp({
+        DATABASE_URL: (t.config.database as { url: string }).url,
+        REDIS_KEY_PREFIX: t.config.redis.keyPrefix,
+        JWT_PRIVATE_KEY: readFileSync(join(t.dataDir, 'keys', 'jwt-private.pem'), 'utf8'),
+      });
+      try {
+        const user = await signedInUser(t);
+        expect(await meStatus(b, user)).toBe(200);
+        await t.http.delete('/api/v1/auth/session').set(user.auth).expect(200);
+        expect(await meStatus(b, user)).toBe(401);
+
+        const other = await signedInUser(t);
+        const rotated = (await refresh(b, other.refreshToken).expect(200)).body.data;
+        expect(await meStatus(t, rotated)).toBe(200);
+        await refresh(t, other.refreshToken).expect(401); // re-use on the other instance
+        expect(await meStatus(b, rotated)).toBe(401);
+      } finally {
+        await b.close();
+      }
+    });
+  }
 
   it('ends a session at REFRESH_TOKEN_TTL: its refresh token is refused after 30 days', async () => {
     const user = await signedInUser(t);
