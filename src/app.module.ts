@@ -8,6 +8,7 @@ import { EnvelopeInterceptor } from './common/http/envelope.interceptor';
 import { StrictValidationPipe } from './common/http/validation.pipe';
 import { KvModule } from './common/kv/kv.module';
 import { dataSourceOptions } from './database/data-source-options';
+import { AdminModule } from './modules/admin/admin.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { GlobalAuthGuard } from './modules/auth/auth.guard';
@@ -47,6 +48,7 @@ export class AppModule {
         VerificationModule,
         UsersModule,
         AuthModule,
+        AdminModule,
       ],
       providers: [
         { provide: APP_GUARD, useExisting: GlobalAuthGuard },

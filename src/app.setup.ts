@@ -111,7 +111,13 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     swaggerOptions: { persistAuthorization: true, displayOperationId: true },
   });
   app.enableShutdownHooks();
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // A start-up hook refused (e.g. a bad ADMIN_PASSWORD): release the database and store, then report.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   await fastify.ready();
   return app;
 }

@@ -57,7 +57,7 @@ export const backend = {
 };
 
 /** A fresh MariaDB database for one test file, so files never see each other's rows. */
-async function freshMysqlDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshMysqlDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `uc_test_${randomBytes(6).toString('hex')}`;
   const url = new URL(baseUrl);
   const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
@@ -93,7 +93,11 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     ...env,
   });
   const clock = new FakeClock();
-  const app = await createApp(config, { clock });
+  const app = await createApp(config, { clock }).catch(async (error: unknown) => {
+    await mysql?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     app,
     http: request(app.getHttpServer()),

@@ -5,6 +5,7 @@ import { Repository } from 'typeorm';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditEvent } from './audit-event.entity';
+import { AuditEventDto, toAuditEventView } from './dto/audit-event.dto';
 
 export const AUDIT_EVENT_TYPES = [
   'sign_in',
@@ -24,6 +25,7 @@ export const AUDIT_EVENT_TYPES = [
   'real_name_submitted',
   'real_name_read',
   'access_denied',
+  'admin_created',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -47,7 +49,9 @@ export class AuditService {
   ) {}
 
   async record(record: AuditRecord): Promise<void> {
-    const detail = record.detail ? JSON.stringify(record.detail).slice(0, 1000) : null;
+    const json = record.detail ? JSON.stringify(record.detail) : null;
+    // Cutting JSON would make it unreadable: an oversized detail is replaced, not truncated.
+    const detail = json && json.length > 1000 ? JSON.stringify({ truncated: true }) : json;
     await this.events.insert({
       id: randomUUID(),
       type: record.type,
@@ -62,7 +66,8 @@ export class AuditService {
     this.logger.log(JSON.stringify({ audit: record.type, outcome: record.outcome, userId: record.userId ?? null, requestId: record.client?.requestId }));
   }
 
-  async list(query: { userId?: string; type?: string; page: number; pageSize: number }): Promise<{ items: AuditEvent[]; total: number }> {
+  /** A page of events, newest first, as their views. */
+  async list(query: { userId?: string; type?: string; page: number; pageSize: number }): Promise<{ items: AuditEventDto[]; total: number }> {
     const where = { ...(query.userId ? { userId: query.userId } : {}), ...(query.type ? { type: query.type } : {}) };
     const [items, total] = await this.events.findAndCount({
       where,
@@ -70,6 +75,6 @@ export class AuditService {
       skip: (query.page - 1) * query.pageSize,
       take: query.pageSize,
     });
-    return { items, total };
+    return { items: items.map(toAuditEventView), total };
   }
 }

@@ -1,5 +1,4 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
 import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
@@ -10,19 +9,14 @@ import { AuthService } from './auth.service';
 import { Auth, CurrentUser, Internal, Public } from './decorators';
 import { LoginDto, RefreshDto, SessionListDto, TokenPairDto } from './dto/auth.dto';
 import { IntrospectDto, IntrospectionDto } from './dto/introspect.dto';
-import { AccessTokenClaims, Principal } from './principal';
-import { SessionsService } from './sessions/sessions.service';
+import { Principal } from './principal';
 
 const sessionIdPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException(AuthErrors.SESSION_NOT_FOUND) });
 
 @ApiTags('Auth')
 @Controller('auth')
 export class AuthController {
-  constructor(
-    private readonly auth: AuthService,
-    private readonly sessions: SessionsService,
-    private readonly jwt: JwtService,
-  ) {}
+  constructor(private readonly auth: AuthService) {}
 
   @Public()
   @Post('login')
@@ -78,17 +72,10 @@ export class AuthController {
   @Internal()
   @Post('introspect')
   @HttpCode(200)
-  @ApiOperation({ operationId: 'introspectToken', summary: 'Check an access token (internal services)', description: 'RFC 7662 shape. Needs a key from INTERNAL_API_KEYS in X-API-Key. Revoked, expired or forged tokens answer {active: false}.' })
+  @ApiOperation({ operationId: 'introspectToken', summary: 'Check an access token (internal services)', description: 'RFC 7662 shape. Needs a key from INTERNAL_API_KEYS in X-API-Key. Revoked, expired or forged tokens, and tokens of disabled or deleted accounts, answer {active: false}; role is the account\'s current role.' })
   @ApiEnvelope(IntrospectionDto, { description: 'The token state' })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.API_KEY_INVALID)
-  async introspect(@Body() dto: IntrospectDto): Promise<IntrospectionDto> {
-    let claims: AccessTokenClaims;
-    try {
-      claims = await this.jwt.verifyAsync<AccessTokenClaims>(dto.token);
-    } catch {
-      return { active: false };
-    }
-    if (typeof claims.exp !== 'number' || !claims.sid || (await this.sessions.isRevoked(claims.sid))) return { active: false };
-    return { active: true, sub: claims.sub, role: claims.role, exp: claims.exp, sid: claims.sid };
+  introspect(@Body() dto: IntrospectDto): Promise<IntrospectionDto> {
+    return this.auth.introspect(dto.token);
   }
 }

@@ -1,12 +1,14 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { AppException, CommonErrors } from '@/common/errors';
+import { clientInfoOf } from '@/common/http/decorators';
+import { AuditService } from '@/modules/audit/audit.service';
 import { UsersService } from '@/modules/users/users.service';
 import { ApiKeysService } from './api-keys.service';
 import { AuthErrors } from './auth.errors';
 import { ACCESS_RULE, AccessRule } from './decorators';
+import { JwtStrategy } from './jwt.strategy';
 import { Principal } from './principal';
 
 type AuthenticatedRequest = FastifyRequest & { user?: Principal };
@@ -17,16 +19,16 @@ type AuthenticatedRequest = FastifyRequest & { user?: Principal };
  * takes effect at once rather than when the token expires.
  */
 @Injectable()
-export class GlobalAuthGuard extends AuthGuard('jwt') {
+export class GlobalAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
     private readonly users: UsersService,
-  ) {
-    super();
-  }
+    private readonly bearer: JwtStrategy,
+    private readonly audit: AuditService,
+  ) {}
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [context.getHandler(), context.getClass()]) ?? { kind: 'user' };
     if (rule.kind === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -40,21 +42,22 @@ export class GlobalAuthGuard extends AuthGuard('jwt') {
       if (!principal) throw new AppException(AuthErrors.API_KEY_INVALID);
       request.user = principal;
     } else {
-      await (super.canActivate(context) as Promise<boolean>);
+      const principal = await this.bearer.authenticate(request.headers.authorization);
+      if (!principal) throw new AppException(CommonErrors.UNAUTHENTICATED);
+      request.user = principal;
     }
     if (rule.roles?.length) {
       const current = await this.users.getView(request.user!.userId).catch((error: unknown) => {
         if (error instanceof AppException) return null; // the account is gone
         throw error;
       });
-      if (!current || current.status !== 'active' || !rule.roles.includes(current.role)) throw new AppException(CommonErrors.FORBIDDEN);
+      if (!current || current.status !== 'active' || !rule.roles.includes(current.role)) {
+        // The route template, not the URL: nothing the caller typed goes into the event.
+        const route = `${request.method} ${request.routeOptions.url ?? ''}`;
+        await this.audit.record({ type: 'access_denied', outcome: 'denied', userId: request.user!.userId, actorId: request.user!.userId, client: clientInfoOf(request), detail: { route, via: request.user!.via } });
+        throw new AppException(CommonErrors.FORBIDDEN);
+      }
     }
     return true;
-  }
-
-  override handleRequest<T>(error: unknown, principal: T | false): T {
-    if (error) throw error;
-    if (!principal) throw new AppException(CommonErrors.UNAUTHENTICATED);
-    return principal;
   }
 }

@@ -10,6 +10,7 @@ import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { AuthErrors } from './auth.errors';
 import { LoginDto, SessionDto, TokenPairDto } from './dto/auth.dto';
+import { IntrospectionDto } from './dto/introspect.dto';
 import { LoginThrottle } from './login-throttle.service';
 import { Principal } from './principal';
 import { SessionsService } from './sessions/sessions.service';
@@ -95,6 +96,21 @@ export class AuthService {
     if (!session) throw new AppException(AuthErrors.SESSION_NOT_FOUND);
     await this.sessions.revoke(session.id, 'revoked');
     await this.audit.record({ type: 'session_revoked', outcome: 'success', userId: principal.userId, actorId: principal.userId, client, detail: { sessionId } });
+  }
+
+  /**
+   * RFC 7662 introspection for internal services. Unlike offline JWKS verification it sees
+   * revocation at once, and it answers the account's current role (a demotion counts now).
+   */
+  async introspect(token: string): Promise<IntrospectionDto> {
+    const claims = await this.tokens.verify(token);
+    if (!claims || (await this.sessions.isRevoked(claims.sid))) return { active: false };
+    const user = await this.users.getView(claims.sub).catch((error: unknown) => {
+      if (error instanceof AppException) return null; // the account is gone
+      throw error;
+    });
+    if (!user || user.status !== 'active') return { active: false };
+    return { active: true, sub: claims.sub, role: user.role, exp: claims.exp, sid: claims.sid };
   }
 
   requireSession(principal: Principal): string {

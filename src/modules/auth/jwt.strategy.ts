@@ -1,36 +1,31 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy } from 'passport-jwt';
-import { APP_CONFIG, AppConfig } from '@/config/app-config';
-import { SigningKeys } from './keys/signing-keys.service';
-import { AccessTokenClaims, Principal } from './principal';
+import { Injectable } from '@nestjs/common';
+import { Principal } from './principal';
 import { SessionsService } from './sessions/sessions.service';
+import { TokensService } from './tokens.service';
+
+const BEARER = /^Bearer +(\S+)$/i;
 
 /**
  * Verifies bearer tokens: RS256 only (so `none` and HS256-with-the-public-key are refused), our
  * key only (a `jwk`/`jku`/`x5u` header is never followed), issuer and audience pinned, `exp`
  * required, and the session not revoked (one look-up in the shared store, no database query).
+ *
+ * Deliberately not a Passport strategy: Passport keeps strategies in a process-wide registry, so a
+ * second application in the same process (tests, the CLI) would replace this one's key and store.
  */
 @Injectable()
-export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+export class JwtStrategy {
   constructor(
-    keys: SigningKeys,
+    private readonly tokens: TokensService,
     private readonly sessions: SessionsService,
-    @Inject(APP_CONFIG) config: AppConfig,
-  ) {
-    super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: keys.publicKey as unknown as string,
-      algorithms: ['RS256'],
-      issuer: config.tokens.issuer,
-      audience: config.tokens.audience,
-      ignoreExpiration: false,
-    });
-  }
+  ) {}
 
-  async validate(claims: Partial<AccessTokenClaims>): Promise<Principal | false> {
-    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || typeof claims.role !== 'string') return false;
-    if (await this.sessions.isRevoked(claims.sid)) return false;
+  /** The principal behind an Authorization header, or null when it is missing, malformed or not valid. */
+  async authenticate(authorization: string | undefined): Promise<Principal | null> {
+    const token = typeof authorization === 'string' ? BEARER.exec(authorization.trim())?.[1] : undefined;
+    if (!token) return null;
+    const claims = await this.tokens.verify(token);
+    if (!claims || (await this.sessions.isRevoked(claims.sid))) return null;
     return {
       userId: claims.sub,
       role: claims.role,

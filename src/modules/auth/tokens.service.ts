@@ -8,6 +8,7 @@ import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
 import { TokenPairDto } from './dto/auth.dto';
+import { AccessTokenClaims } from './principal';
 import { Session } from './sessions/session.entity';
 import { SessionsService } from './sessions/sessions.service';
 
@@ -43,5 +44,16 @@ export class TokensService {
       refreshToken,
       user,
     };
+  }
+
+  /** Verifies an access token (signature, RS256, iss, aud, exp); null when anything is wrong. */
+  async verify(token: string): Promise<AccessTokenClaims | null> {
+    try {
+      const claims = await this.jwt.verifyAsync<Partial<AccessTokenClaims>>(token);
+      const complete = typeof claims.exp === 'number' && typeof claims.sub === 'string' && typeof claims.sid === 'string' && typeof claims.role === 'string';
+      return complete ? (claims as AccessTokenClaims) : null;
+    } catch {
+      return null;
+    }
   }
 }

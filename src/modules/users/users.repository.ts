@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, QueryFailedError, Repository } from 'typeorm';
 import { AppException } from '@/common/errors';
-import { IdentifierKind } from './identity';
+import { emailKey, IdentifierKind, usernameKey } from './identity';
 import { Role, User, UserStatus } from './user.entity';
 import { UsersErrors } from './users.errors';
 
@@ -89,14 +89,17 @@ export class UsersRepository {
 
   async search(query: UserSearch): Promise<{ items: User[]; total: number }> {
     const builder = this.users.createQueryBuilder('user');
-    if (query.q) {
-      const prefix = `${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const q = query.q;
+    if (q) {
+      // Normalise first, then escape the LIKE wildcards with '!' (a backslash means different
+      // things in SQLite and MySQL string literals).
+      const prefixOf = (value: string) => `${value.replace(/[!%_]/g, (c) => `!${c}`)}%`;
       builder.andWhere(
         new Brackets((where) =>
           where
-            .where(`user.usernameKey LIKE :usernamePrefix ESCAPE '\\'`, { usernamePrefix: prefix.toLowerCase() })
-            .orWhere(`user.emailKey LIKE :emailPrefix ESCAPE '\\'`, { emailPrefix: prefix.toLowerCase() })
-            .orWhere(`user.phone LIKE :phonePrefix ESCAPE '\\'`, { phonePrefix: prefix }),
+            .where(`user.usernameKey LIKE :usernamePrefix ESCAPE '!'`, { usernamePrefix: prefixOf(usernameKey(q)) })
+            .orWhere(`user.emailKey LIKE :emailPrefix ESCAPE '!'`, { emailPrefix: prefixOf(emailKey(q)) })
+            .orWhere(`user.phone LIKE :phonePrefix ESCAPE '!'`, { phonePrefix: prefixOf(q.trim()) }),
         ),
       );
     }

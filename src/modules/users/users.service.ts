@@ -10,7 +10,7 @@ import { assertAcceptablePassword } from './password/password-policy';
 import { PasswordHasher } from './password/password-hasher';
 import { Role, User, UserStatus } from './user.entity';
 import { UsersErrors } from './users.errors';
-import { UsersRepository } from './users.repository';
+import { UserSearch, UsersRepository } from './users.repository';
 
 export const AVATAR_URL_OF = Symbol('AVATAR_URL_OF');
 
@@ -126,6 +126,16 @@ export class UsersService {
 
   findByApiKeyHash(hash: string): Promise<User | null> {
     return this.users.findByApiKeyHash(hash);
+  }
+
+  /** A page of accounts as their views (admin listing). */
+  async search(query: UserSearch): Promise<{ items: UserResponseDto[]; total: number }> {
+    const { items, total } = await this.users.search(query);
+    return { items: items.map((user) => this.toResponse(user)), total };
+  }
+
+  countActiveAdmins(): Promise<number> {
+    return this.users.countActiveAdmins();
   }
 
   async setApiKeyHash(id: string, hash: string): Promise<void> {

@@ -18,7 +18,7 @@ export class IntrospectionDto {
   @ApiPropertyOptional({ description: 'The user id', example: '5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11' })
   sub?: string;
 
-  @ApiPropertyOptional({ description: "The user's role when the token was issued", enum: ROLES, example: 'normal_user' })
+  @ApiPropertyOptional({ description: "The account's current role (it may differ from the role claim of a token issued before a change)", enum: ROLES, example: 'normal_user' })
   role?: Role;
 
   @ApiPropertyOptional({ description: 'Expiry (Unix seconds)', example: 1767225600 })

@@ -1,0 +1,83 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module';
+import { AppException } from './common/errors';
+import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { dataSourceOptions } from './database/data-source-options';
+import { AdminAccountsService, fieldOf, problemOf } from './modules/admin/admin-accounts.service';
+
+/**
+ * Operator commands, with the same settings as the server (environment variables):
+ *   node dist/cli.js migrate
+ *   node dist/cli.js create-admin --username <name> --email <address> --password <password>
+ * Each prints one line; the exit code is 0 on success, 1 on failure, 2 on a usage error.
+ */
+export interface CliResult {
+  exitCode: number;
+  line: string;
+}
+
+const USAGE = 'Usage: cli migrate | cli create-admin --username <name> --email <address> --password <password>';
+
+class UsageError extends Error {}
+
+function parseFlags(args: string[], allowed: readonly string[]): Record<string, string> {
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(args[i]);
+    if (!match || !allowed.includes(match[1])) throw new UsageError(`Unknown argument "${args[i]}". ${USAGE}`);
+    const value = match[2] ?? args[++i];
+    if (value === undefined) throw new UsageError(`--${match[1]} needs a value. ${USAGE}`);
+    flags[match[1]] = value;
+  }
+  for (const name of allowed) if (!flags[name]) throw new UsageError(`--${name} is required. ${USAGE}`);
+  return flags;
+}
+
+async function migrate(config: AppConfig): Promise<CliResult> {
+  const source = new DataSource(dataSourceOptions(config));
+  await source.initialize();
+  try {
+    const applied = await source.runMigrations();
+    const line = applied.length ? `Applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}` : 'The schema is up to date: no pending migrations';
+    return { exitCode: 0, line };
+  } finally {
+    await source.destroy();
+  }
+}
+
+async function createAdmin(config: AppConfig, args: string[]): Promise<CliResult> {
+  const flags = parseFlags(args, ['username', 'email', 'password']);
+  // The same application as the server (migrations at start-up included), without HTTP.
+  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false, abortOnError: false });
+  try {
+    const admin = await context.get(AdminAccountsService).createAdmin({ username: flags.username, email: flags.email, password: flags.password }, 'cli');
+    return { exitCode: 0, line: `Created admin "${admin.username}" (id ${admin.id})` };
+  } catch (error) {
+    if (error instanceof AppException) return { exitCode: 1, line: `create-admin failed: --${fieldOf(error)}: ${problemOf(error)}` };
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
+export async function runCli(argv: string[], env: Record<string, string | undefined> = process.env): Promise<CliResult> {
+  const [command, ...args] = argv;
+  try {
+    if (command === 'migrate' && args.length === 0) return await migrate(loadConfig(env));
+    if (command === 'create-admin') return await createAdmin(loadConfig(env), args);
+    return { exitCode: 2, line: USAGE };
+  } catch (error) {
+    if (error instanceof UsageError) return { exitCode: 2, line: error.message };
+    if (error instanceof ConfigError) return { exitCode: 1, line: error.message };
+    return { exitCode: 1, line: `${command} failed: ${(error as Error)?.message ?? String(error)}` };
+  }
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then(({ exitCode, line }) => {
+    (exitCode === 0 ? process.stdout : process.stderr).write(`${line.replace(/\s*\n\s*/g, ' ')}\n`);
+    process.exit(exitCode);
+  });
+}
