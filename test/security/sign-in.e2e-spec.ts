@@ -114,17 +114,27 @@ describe('SECURITY: Sign-in throttling and enumeration', () => {
       const bodies = new Set<string>();
       for (let round = 0; round < 50; round++) {
         for (const [name, body] of Object.entries(cases)) {
-          const started = process.hrtime.bigint();
-          const response = await timed.http.post('/api/v1/auth/login').send(body);
-          samples[name].push(Number(process.hrtime.bigint() - started) / 1e6);
-          expect(response.status).toBe(401);
-          bodies.add(JSON.stringify({ ...response.body, requestId: undefined }));
+          // The faster of two tries: a pre-empted request measures the machine, not the service.
+          let fastest = Infinity;
+          for (let attempt = 0; attempt < 2; attempt++) {
+            const started = process.hrtime.bigint();
+            const response = await timed.http.post('/api/v1/auth/login').send(body);
+            fastest = Math.min(fastest, Number(process.hrtime.bigint() - started) / 1e6);
+            expect(response.status).toBe(401);
+            bodies.add(JSON.stringify({ ...response.body, requestId: undefined }));
+          }
+          samples[name].push(fastest);
         }
       }
       expect(bodies.size).toBe(1);
+      // Each round's three answers are compared with that round's mean, so load that drifts during the
+      // run (other test files, other processes) cancels out; the median ratio per case is then compared.
       const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-      const medians = Object.values(samples).map(median);
-      const spread = (Math.max(...medians) - Math.min(...medians)) / Math.min(...medians);
+      const names = Object.keys(samples);
+      const ratios = names.map((name) =>
+        median(samples[name].map((value, round) => value / (names.reduce((sum, other) => sum + samples[other][round], 0) / names.length))),
+      );
+      const spread = (Math.max(...ratios) - Math.min(...ratios)) / Math.min(...ratios);
       expect(spread).toBeLessThan(0.1);
     } finally {
       await timed.close();
