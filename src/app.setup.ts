@@ -8,7 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule, AppOverrides } from './app.module';
 import { AppConfig } from './config/app-config';
 import { allErrors } from './common/errors';
-import { sendError } from './common/http/error-response';
+import { clientErrorResponse, sendError } from './common/http/error-response';
 
 export const API_PREFIX = 'api/v1';
 
@@ -64,6 +64,10 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     return503OnClosing: true,
     // Router-level failures (bad URL encoding, over-long path parameters) never reach Nest.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendError(error, request, reply),
+    clientErrorHandler: (error: { code?: string }, socket: import('node:net').Socket) => {
+      if (socket.writable) socket.end(clientErrorResponse(error));
+      else socket.destroy();
+    },
   });
   const logger = new ConsoleLogger({ json: config.env === 'production', logLevels: LEVELS[config.logLevel] });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, overrides), adapter, {

@@ -73,6 +73,14 @@ export const CommonErrors = defineErrors({
     status: HttpStatus.URI_TOO_LONG,
     message: { en: 'The request URL is too long', 'zh-CN': '请求地址过长' },
   },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    message: { en: 'The request headers (or URL) are too large', 'zh-CN': '请求头或地址过大' },
+  },
+  MALFORMED_REQUEST: {
+    status: HttpStatus.BAD_REQUEST,
+    message: { en: 'The HTTP request is malformed', 'zh-CN': 'HTTP 请求格式错误' },
+  },
   PAYLOAD_TOO_LARGE: {
     status: HttpStatus.PAYLOAD_TOO_LARGE,
     message: { en: 'The request body is too large', 'zh-CN': '请求体过大' },

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { firstAdminEnv, signedInAdmin } from '../factories/admin';
 import { signedInUser } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
@@ -93,7 +94,7 @@ describe('Route fuzz: every OpenAPI operation', () => {
   let bearer: string;
 
   beforeAll(async () => {
-    t = await createTestApp({ LOGIN_CAPTCHA_AFTER: '1000', LOGIN_LOCK_AFTER: '1000', LOGIN_MAX_FAILURES_PER_HOUR: '100000' });
+    t = await createTestApp({ ...firstAdminEnv(), LOGIN_CAPTCHA_AFTER: '1000', LOGIN_LOCK_AFTER: '1000', LOGIN_MAX_FAILURES_PER_HOUR: '100000' });
     const doc = (await t.http.get('/docs-json').expect(200)).body;
     components = doc.components.schemas;
     operations = Object.entries(doc.paths as Record<string, Record<string, Operation>>).flatMap(([path, methods]) =>
@@ -108,8 +109,9 @@ describe('Route fuzz: every OpenAPI operation', () => {
 
   it('never answers 5xx, always the envelope, never internals', async () => {
     for (const { method, path, op } of operations) {
-      // A fresh session per operation: fuzzing DELETE /auth/session must not blind the rest.
-      bearer = (await signedInUser(t)).accessToken;
+      // A fresh session per operation (fuzzing DELETE /auth/session must not blind the rest); admin
+      // routes get an admin's token so the fuzz reaches their validation, not only the 403.
+      bearer = path.includes('/admin/') ? (await signedInAdmin(t)).accessToken : (await signedInUser(t)).accessToken;
       const bodySchema = resolve(op.requestBody?.content?.['application/json']?.schema, components);
       const queryNames = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
       const request = fc.record({

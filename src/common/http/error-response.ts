@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppException, CommonErrors, ErrorEntry, FieldProblem } from '../errors';
@@ -92,6 +93,17 @@ function classify(error: unknown): { entry: ErrorEntry; details?: FieldProblem[]
 }
 
 const logger = new Logger('Errors');
+
+/**
+ * The raw HTTP answer for a request Node's parser refused before any framework saw it (headers over
+ * the size limit, broken framing): still the error envelope, then the connection is closed.
+ */
+export function clientErrorResponse(error: { code?: string }): string {
+  const entry = error.code === 'HPE_HEADER_OVERFLOW' ? CommonErrors.HEADERS_TOO_LARGE : CommonErrors.MALFORMED_REQUEST;
+  const body = JSON.stringify({ code: entry.status, msg: entry.message.en, error: entry.code, requestId: randomUUID() } satisfies ErrorEnvelope);
+  const reason = entry.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  return `HTTP/1.1 ${entry.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
 
 /** Turns any error into the error envelope and sends it. The only place that knows its shape. */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
