@@ -10,6 +10,8 @@ import { KvModule } from './common/kv/kv.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
+import { AvatarModule } from './modules/avatar/avatar.module';
+import { RealNameModule } from './modules/real-name/real-name.module';
 import { GlobalAuthGuard } from './modules/auth/auth.guard';
 import { UsersModule } from './modules/users/users.module';
 import { VerificationModule } from './modules/verification/verification.module';
@@ -47,6 +49,8 @@ export class AppModule {
         VerificationModule,
         UsersModule,
         AuthModule,
+        AvatarModule,
+        RealNameModule,
       ],
       providers: [
         { provide: APP_GUARD, useExisting: GlobalAuthGuard },
