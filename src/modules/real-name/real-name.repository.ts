@@ -30,17 +30,22 @@ export class RealNameRepository {
   }
 
   /**
-   * Writes the user's record unless a verified one is already there. The unique index on the
-   * blind index decides a race between two accounts (one wins, the other gets 409).
+   * Writes the user's record unless a verified one is already there (`existing`: the caller saw
+   * a record). The unique index on the blind index decides a race between two accounts (one
+   * wins, the other gets 409); a race of one account with itself ends as an update.
    */
-  async saveUnlessVerified(record: RealNameRecord): Promise<void> {
-    try {
-      await this.records.insert(record);
-      return;
-    } catch (error) {
-      const violation = violationOf(error);
-      if (violation === 'id_card_index') throw new AppException(RealNameErrors.ID_CARD_ALREADY_BOUND);
-      if (violation !== 'user_id') throw error;
+  async saveUnlessVerified(record: RealNameRecord, existing: boolean): Promise<void> {
+    if (!existing) {
+      try {
+        await this.records.insert(record);
+        return;
+      } catch (error) {
+        const violation = violationOf(error);
+        if (!violation) throw error;
+        if (violation === 'id_card_index' && (await this.findByIdCardIndex(record.idCardIndex!))?.userId !== record.userId) {
+          throw new AppException(RealNameErrors.ID_CARD_ALREADY_BOUND);
+        }
+      }
     }
     const { userId, ...changes } = record;
     try {

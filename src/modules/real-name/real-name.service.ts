@@ -79,7 +79,7 @@ export class RealNameService {
       updatedAt: now,
     });
     try {
-      await this.records.saveUnlessVerified(record);
+      await this.records.saveUnlessVerified(record, !!existing);
     } catch (error) {
       if (error instanceof AppException) await this.recordSubmission(userId, client, 'failure', { reason: error.entry.code.toLowerCase() });
       throw error;
