@@ -63,6 +63,14 @@ describe('Avatars on local storage', () => {
       await uploadAvatar(t, user.auth, await testImage('png'), { filename: 'photo.jpg', contentType: 'application/octet-stream' }).expect(201);
     });
 
+    it('accepts a file bigger than the 1 MiB JSON body limit (the upload has its own limit)', async () => {
+      const user = await signedInUser(t);
+      const image = await testImage('png', 200, 200);
+      // Bytes after PNG's IEND chunk are ignored by decoders: a valid 1.5 MiB file.
+      const padded = Buffer.concat([image, Buffer.alloc(1536 * 1024 - image.length)]);
+      await uploadAvatar(t, user.auth, padded).expect(201);
+    });
+
     it('accepts the smallest allowed size, 32×32', async () => {
       const user = await signedInUser(t);
       await uploadAvatar(t, user.auth, await testImage('png', 32, 32)).expect(201);
