@@ -40,6 +40,20 @@ describe('avatar images', () => {
     expect(await errorOf(renderAvatar(disguised, 16_777_216))).toMatch(/AVATAR_(UNSUPPORTED_TYPE|IMAGE_INVALID)/);
   });
 
+  it('answers damaged files of every format with a catalogued error, never anything else', async () => {
+    // A deterministic fuzz: truncations and byte flips of real files.
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (const format of ['png', 'jpeg', 'webp', 'gif'] as const) {
+      const original = await sharp({ create: { width: 80, height: 60, channels: 3, background: '#a33' } }).toFormat(format).toBuffer();
+      for (let round = 0; round < 12; round++) {
+        const damaged = Buffer.from(original.subarray(0, round % 3 === 0 ? 8 + (next() % original.length) : original.length));
+        for (let flips = 0; flips < 1 + (round % 4); flips++) damaged[12 + (next() % Math.max(1, damaged.length - 12))] ^= 1 + (next() % 255);
+        expect(await errorOf(renderAvatar(damaged, 16_777_216))).toMatch(/^(no error|AVATAR_[A-Z_]+)$/);
+      }
+    }
+  });
+
   it('refuses by the pixel limit', async () => {
     expect(await errorOf(renderAvatar(await solid('png', 200, 200), 39_999))).toBe('AVATAR_TOO_MANY_PIXELS');
     expect(await errorOf(renderAvatar(await solid('png', 200, 200), 40_000))).toBe('no error');
