@@ -11,6 +11,8 @@ import { dataSourceOptions } from './database/data-source-options';
 import { AdminModule } from './modules/admin/admin.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
+import { AvatarModule } from './modules/avatar/avatar.module';
+import { RealNameModule } from './modules/real-name/real-name.module';
 import { GlobalAuthGuard } from './modules/auth/auth.guard';
 import { UsersModule } from './modules/users/users.module';
 import { VerificationModule } from './modules/verification/verification.module';
@@ -49,6 +51,8 @@ export class AppModule {
         UsersModule,
         AuthModule,
         AdminModule,
+        AvatarModule,
+        RealNameModule,
       ],
       providers: [
         { provide: APP_GUARD, useExisting: GlobalAuthGuard },

@@ -9,6 +9,7 @@ import { AppModule, AppOverrides } from './app.module';
 import { AppConfig } from './config/app-config';
 import { allErrors } from './common/errors';
 import { clientErrorResponse, sendError } from './common/http/error-response';
+import { registerMultipart } from './modules/avatar/avatar-upload';
 
 export const API_PREFIX = 'api/v1';
 
@@ -78,6 +79,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
+  // multipart/form-data for the avatar upload only; every other route still answers it with 415.
+  await registerMultipart(app, config);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', String(request.id));
   });

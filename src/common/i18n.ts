@@ -34,6 +34,8 @@ export const successMessages = {
   passwordChanged: { en: 'Password changed', 'zh-CN': '密码已修改' },
   passwordReset: { en: 'Password reset', 'zh-CN': '密码已重置' },
   codeSent: { en: 'Code sent', 'zh-CN': '验证码已发送' },
+  avatarUpdated: { en: 'Avatar updated', 'zh-CN': '头像已更新' },
+  realNameSubmitted: { en: 'Real-name information submitted', 'zh-CN': '实名信息已提交' },
   apiKeyCreated: { en: 'API key created; it is shown only once', 'zh-CN': 'API 密钥已创建，仅显示一次' },
 } satisfies Record<string, Record<Language, string>>;
 

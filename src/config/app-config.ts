@@ -45,7 +45,46 @@ export interface AppConfig {
   sessions: { recentAuthSeconds: number };
   admin: { username: string; email: string; password: string } | null;
   internalApiKeys: string[];
+  avatars: AvatarsConfig;
+  realName: RealNameConfig;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export interface S3Config {
+  /** Unset: AWS itself; set for MinIO, Aliyun OSS, Qiniu and other S3-compatible services. */
+  endpoint: string | null;
+  region: string;
+  bucket: string;
+  /** Both or neither: without them the SDK's default credential chain (env, instance role) applies. */
+  credentials: { accessKeyId: string; secretAccessKey: string } | null;
+  forcePathStyle: boolean;
+  keyPrefix: string;
+  /** Set when the bucket (or a CDN in front of it) is public: avatar URLs point straight at it. */
+  publicBaseUrl: string | null;
+  /** Otherwise GET /avatars/{fileName} redirects to a presigned URL that lives this long. */
+  signedUrlTtlSeconds: number;
+}
+
+export interface AvatarsConfig {
+  storage: 'local' | 's3';
+  maxBytes: number;
+  maxPixels: number;
+  uploadsPerHour: number;
+  s3: S3Config | null;
+}
+
+export interface RealNameKey {
+  id: string;
+  key: Buffer;
+}
+
+export interface RealNameConfig {
+  provider: 'local' | 'http';
+  /** The first encrypts new records; the others only decrypt older ones. Empty: a development key in DATA_DIR. */
+  encryptionKeys: RealNameKey[];
+  /** HMAC key of the ID-card blind index; it must never change. Null: a development key in DATA_DIR. */
+  indexKey: Buffer | null;
+  http: { url: string; headers: Record<string, string>; timeoutMs: number } | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -108,6 +147,83 @@ function readDatabase(read: Reader, dataDir: string): DatabaseConfig {
   if (url.startsWith('sqlite:')) return { driver: 'sqlite', file: resolve(url.slice('sqlite:'.length)) };
   if (/^(mysql|mariadb):\/\/[^/]+\/[^/?]+/.test(url)) return { driver: 'mysql', url: url.replace(/^mariadb:/, 'mysql:') };
   throw new ConfigError('DATABASE_URL', 'must look like mysql://user:pass@host:3306/db (or be unset for SQLite)');
+}
+
+function readS3(read: Reader): S3Config {
+  const bucket = read.raw('S3_BUCKET');
+  if (!bucket) throw new ConfigError('S3_BUCKET', 'is required when AVATAR_STORAGE=s3');
+  const endpoint = read.optional('S3_ENDPOINT');
+  if (endpoint && !/^https?:\/\/[^/\s]+/.test(endpoint)) throw new ConfigError('S3_ENDPOINT', 'must be an http(s) URL');
+  const accessKeyId = read.optional('S3_ACCESS_KEY_ID');
+  const secretAccessKey = read.verbatim('S3_SECRET_ACCESS_KEY');
+  if (!!accessKeyId !== !!secretAccessKey) throw new ConfigError('S3_ACCESS_KEY_ID', 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+  const publicBaseUrl = read.optional('S3_PUBLIC_BASE_URL');
+  if (publicBaseUrl && !/^https?:\/\/[^/\s]+/.test(publicBaseUrl)) throw new ConfigError('S3_PUBLIC_BASE_URL', 'must be an http(s) URL');
+  const keyPrefix = read.string('S3_KEY_PREFIX', 'avatars/');
+  if (!/^([\w.-]+\/)*$/.test(keyPrefix)) throw new ConfigError('S3_KEY_PREFIX', 'must be empty or folder names ending in "/" (letters, digits, _ . -)');
+  return {
+    endpoint,
+    region: read.string('S3_REGION', 'us-east-1'),
+    bucket,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : null,
+    forcePathStyle: read.bool('S3_FORCE_PATH_STYLE', false),
+    keyPrefix,
+    publicBaseUrl: publicBaseUrl?.replace(/\/+$/, '') ?? null,
+    signedUrlTtlSeconds: read.int('S3_SIGNED_URL_TTL', 3600, 60, 7 * 24 * 3600),
+  };
+}
+
+function readAvatars(read: Reader): AvatarsConfig {
+  const storage = read.oneOf('AVATAR_STORAGE', 'local', ['local', 's3'] as const);
+  return {
+    storage,
+    maxBytes: read.int('AVATAR_MAX_BYTES', 5 * 1024 * 1024, 1024, 50 * 1024 * 1024),
+    maxPixels: read.int('AVATAR_MAX_PIXELS', 16_777_216, 1024, 268_435_456),
+    uploadsPerHour: read.int('AVATAR_UPLOADS_PER_HOUR', 10, 1, 10_000),
+    s3: storage === 's3' ? readS3(read) : null,
+  };
+}
+
+/** 32 bytes given as 64 hex digits or base64 (standard or URL-safe). */
+function parseKey(setting: string, text: string): Buffer {
+  const key = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(text) ? Buffer.from(text, 'base64') : null;
+  if (!key || key.length !== 32) throw new ConfigError(setting, 'must be a 32-byte key, as 64 hex digits or base64 (openssl rand -base64 32)');
+  return key;
+}
+
+function readRealName(read: Reader): RealNameConfig {
+  const list = read.raw('REAL_NAME_ENCRYPTION_KEYS');
+  const single = read.raw('REAL_NAME_ENCRYPTION_KEY');
+  if (list && single) throw new ConfigError('REAL_NAME_ENCRYPTION_KEY', 'set either REAL_NAME_ENCRYPTION_KEY or REAL_NAME_ENCRYPTION_KEYS, not both');
+  const encryptionKeys: RealNameKey[] = single ? [{ id: 'default', key: parseKey('REAL_NAME_ENCRYPTION_KEY', single) }] : [];
+  for (const entry of (list ?? '').split(',').map((item) => item.trim()).filter(Boolean)) {
+    const match = /^([A-Za-z0-9_-]{1,32}):(.+)$/.exec(entry);
+    if (!match) throw new ConfigError('REAL_NAME_ENCRYPTION_KEYS', 'must be comma-separated "keyId:key" pairs (key id: 1-32 letters, digits, _ or -)');
+    if (encryptionKeys.some((key) => key.id === match[1])) throw new ConfigError('REAL_NAME_ENCRYPTION_KEYS', `names key id "${match[1]}" twice`);
+    encryptionKeys.push({ id: match[1], key: parseKey('REAL_NAME_ENCRYPTION_KEYS', match[2]) });
+  }
+  const index = read.raw('REAL_NAME_INDEX_KEY');
+  const indexKey = index ? parseKey('REAL_NAME_INDEX_KEY', index) : null;
+  const provider = read.oneOf('REAL_NAME_PROVIDER', 'local', ['local', 'http'] as const);
+  return { provider, encryptionKeys, indexKey, http: provider === 'http' ? readRealNameHttp(read) : null };
+}
+
+function readRealNameHttp(read: Reader): RealNameConfig['http'] {
+  const url = read.raw('REAL_NAME_HTTP_URL');
+  if (!url || !/^https?:\/\/[^/\s]+/.test(url)) throw new ConfigError('REAL_NAME_HTTP_URL', 'must be an http(s) URL when REAL_NAME_PROVIDER=http');
+  const headersText = read.raw('REAL_NAME_HTTP_HEADERS');
+  let headers: Record<string, string> = {};
+  if (headersText) {
+    try {
+      headers = JSON.parse(headersText) as Record<string, string>;
+    } catch {
+      throw new ConfigError('REAL_NAME_HTTP_HEADERS', 'must be a JSON object of header names to string values');
+    }
+    if (!headers || typeof headers !== 'object' || Array.isArray(headers) || Object.values(headers).some((value) => typeof value !== 'string')) {
+      throw new ConfigError('REAL_NAME_HTTP_HEADERS', 'must be a JSON object of header names to string values');
+    }
+  }
+  return { url, headers, timeoutMs: read.int('REAL_NAME_HTTP_TIMEOUT_MS', 5000, 100, 60_000) };
 }
 
 function readAdmin(read: Reader): AppConfig['admin'] {
@@ -181,6 +297,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400) },
     admin: readAdmin(read),
     internalApiKeys: read.list('INTERNAL_API_KEYS'),
+    avatars: readAvatars(read),
+    realName: readRealName(read),
     logLevel: read.oneOf('LOG_LEVEL', nodeEnv === 'test' ? 'warn' : 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
   };
 
@@ -192,6 +310,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (env.OUTBOX_FILE) throw new ConfigError('OUTBOX_FILE', 'is for tests only and is refused when NODE_ENV=production');
     if (!config.tokens.privateKeyPem) throw new ConfigError('JWT_PRIVATE_KEY', 'is required when NODE_ENV=production (a PEM RSA private key)');
   }
+  if (production && !config.realName.encryptionKeys.length) {
+    throw new ConfigError('REAL_NAME_ENCRYPTION_KEY', 'is required when NODE_ENV=production (32 bytes as base64 or hex; or REAL_NAME_ENCRYPTION_KEYS)');
+  }
+  if (production && !config.realName.indexKey) throw new ConfigError('REAL_NAME_INDEX_KEY', 'is required when NODE_ENV=production (32 bytes as base64 or hex)');
   for (const key of config.internalApiKeys) {
     if (key.length < 32) throw new ConfigError('INTERNAL_API_KEYS', 'each key must be at least 32 characters');
   }

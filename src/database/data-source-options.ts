@@ -4,16 +4,19 @@ import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@/config/app-config';
 import { InitialSchema1732300000000 as MysqlInitial } from './migrations/mysql/1732300000000-initial-schema';
 import { InitialSchema1732300000000 as SqliteInitial } from './migrations/sqlite/1732300000000-initial-schema';
+import { RealNameRecords1732300003000 as MysqlRealNameRecords } from './migrations/mysql/1732300003000-real-name-records';
+import { RealNameRecords1732300003000 as SqliteRealNameRecords } from './migrations/sqlite/1732300003000-real-name-records';
 import { User } from '@/modules/users/user.entity';
 import { RefreshToken, Session } from '@/modules/auth/sessions/session.entity';
 import { AuditEvent } from '@/modules/audit/audit-event.entity';
+import { RealNameRecord } from '@/modules/real-name/real-name-record.entity';
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord];
 
 /** Migrations are listed per driver, oldest first; each feature appends its own. */
 export const MIGRATIONS = {
-  sqlite: [SqliteInitial],
-  mysql: [MysqlInitial],
+  sqlite: [SqliteInitial, SqliteRealNameRecords],
+  mysql: [MysqlInitial, MysqlRealNameRecords],
 };
 
 /** One source of truth for the app (TypeOrmModule) and the TypeORM CLI (ormconfig.ts). */

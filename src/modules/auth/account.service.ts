@@ -3,6 +3,7 @@ import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
+import { AvatarService } from '@/modules/avatar/avatar.service';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { UsersService } from '@/modules/users/users.service';
 import { ApiKeysService } from './api-keys.service';
@@ -21,6 +22,7 @@ export class AccountService {
     private readonly apiKeys: ApiKeysService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly avatars: AvatarService,
   ) {}
 
   async changePassword(principal: Principal, oldPassword: string, newPassword: string, client: ClientInfo): Promise<void> {
@@ -38,7 +40,8 @@ export class AccountService {
 
   /**
    * Deletes the account: the row goes (so username, email and phone are free at once), sessions
-   * and refresh tokens go with it (cascade) and are marked revoked for live access tokens.
+   * and refresh tokens go with it (cascade) and are marked revoked for live access tokens; the
+   * real-name record goes by cascade too, and the avatar files are deleted.
    * Audit events stay, keyed by the old id, with no personal data.
    */
   async deleteAccount(principal: Principal, dto: DeleteAccountDto, client: ClientInfo): Promise<void> {
@@ -52,6 +55,7 @@ export class AccountService {
     }
     await this.sessions.revokeAllForUser(user.id, 'deleted');
     await this.users.delete(user.id);
+    await this.avatars.removeFor(user);
     await this.audit.record({ type: 'account_deleted', outcome: 'success', userId: user.id, actorId: user.id, client });
   }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { AvatarModule } from '@/modules/avatar/avatar.module';
 import { UsersModule } from '@/modules/users/users.module';
 import { VerificationModule } from '@/modules/verification/verification.module';
 import { AccountController } from './account.controller';
@@ -33,6 +34,7 @@ import { TokensService } from './tokens.service';
     SessionsModule,
     UsersModule,
     VerificationModule,
+    AvatarModule,
   ],
   controllers: [AuthController, JwksController, AccountController],
   providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, ApiKeysService, GlobalAuthGuard],

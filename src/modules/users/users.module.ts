@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { VerificationModule } from '@/modules/verification/verification.module';
+import { AvatarStorage } from '@/modules/avatar/storage/avatar-storage';
+import { AvatarStorageModule } from '@/modules/avatar/storage/avatar-storage.module';
 import { AvatarUrlOf } from './dto/user-response.dto';
 import { PasswordHasher } from './password/password-hasher';
 import { RegistrationService } from './registration.service';
@@ -9,12 +11,13 @@ import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { AVATAR_URL_OF, UsersService } from './users.service';
 
-const localAvatarUrl: AvatarUrlOf = (key) => (key ? `/api/v1/avatars/${key}` : null);
+/** The user view's avatarUrl comes from the storage adapter: our own route, a public bucket URL or a CDN. */
+const avatarUrlOf = (storage: AvatarStorage): AvatarUrlOf => (key) => (key ? storage.urlOf(key) : null);
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), VerificationModule],
+  imports: [TypeOrmModule.forFeature([User]), VerificationModule, AvatarStorageModule],
   controllers: [UsersController],
-  providers: [UsersRepository, UsersService, PasswordHasher, RegistrationService, { provide: AVATAR_URL_OF, useValue: localAvatarUrl }],
+  providers: [UsersRepository, UsersService, PasswordHasher, RegistrationService, { provide: AVATAR_URL_OF, useFactory: avatarUrlOf, inject: [AvatarStorage] }],
   exports: [UsersService, RegistrationService],
 })
 export class UsersModule {}

@@ -1,0 +1,282 @@
+import { randomBytes } from 'node:crypto';
+import { idCardNumber, idCardNumberEndingInX, masked, withWrongCheckCharacter } from '../factories/id-cards';
+import { DEFAULT_PASSWORD, signedInUser, signIn } from '../factories/users';
+import { createTestApp, TestApp } from '../helpers/test-app';
+
+const ROUTE = '/api/v1/users/me/real-name';
+
+async function rows(t: TestApp, sql: string, ...params: unknown[]): Promise<Record<string, unknown>[]> {
+  return t.db.query(sql, params);
+}
+
+/** Everything the database holds about real names and security events, as one string to grep. */
+async function databaseText(t: TestApp): Promise<string> {
+  const tables = ['real_name_records', 'audit_events', 'users'];
+  const dumps = await Promise.all(tables.map((table) => rows(t, `SELECT * FROM ${table}`)));
+  return JSON.stringify(dumps);
+}
+
+describe('Real-name verification (local provider)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('verifies a valid submission and answers masked values only', async () => {
+    const user = await signedInUser(t);
+    const number = idCardNumber();
+    const response = await t.http.post(ROUTE).set(user.auth).send({ realName: '张三', idCardNumber: number }).expect(201);
+    expect(response.body).toEqual({
+      code: 201,
+      data: { status: 'verified', realName: '张*', idCardNumber: masked(number), verifiedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) },
+      msg: 'Real-name information submitted',
+    });
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.text).not.toContain(number);
+    expect(response.text).not.toContain('张三');
+
+    const me = await t.http.get('/api/v1/users/me').set(user.auth).expect(200);
+    expect(me.body.data.realNameVerified).toBe(true);
+    expect(me.text).not.toContain(number);
+
+    const read = await t.http.get(ROUTE).set(user.auth).expect(200);
+    expect(read.body.data).toEqual(response.body.data);
+    expect(read.headers['cache-control']).toBe('no-store');
+    expect(read.text).not.toContain(number);
+  });
+
+  it('audits every read, without the number', async () => {
+    const user = await signedInUser(t);
+    const number = idCardNumber();
+    await t.http.post(ROUTE).set(user.auth).send({ realName: '李四', idCardNumber: number }).expect(201);
+    await t.http.get(ROUTE).set(user.auth).expect(200);
+    await t.http.get(ROUTE).set(user.auth).expect(200);
+    const events = await rows(t, 'SELECT type, outcome, ip, detail FROM audit_events WHERE user_id = ? ORDER BY created_at', user.user.id);
+    expect(events.filter((event) => event.type === 'real_name_read' && event.outcome === 'success')).toHaveLength(2);
+    expect(events.filter((event) => event.type === 'real_name_submitted' && event.outcome === 'success')).toHaveLength(1);
+    expect(events.every((event) => typeof event.ip === 'string')).toBe(true);
+    expect(JSON.stringify(events)).not.toContain(number);
+    expect(JSON.stringify(events)).not.toContain('李四');
+  });
+
+  it('answers 404 REAL_NAME_NOT_SUBMITTED before any submission', async () => {
+    const user = await signedInUser(t);
+    const response = await t.http.get(ROUTE).set(user.auth).expect(404);
+    expect(response.body.error).toBe('REAL_NAME_NOT_SUBMITTED');
+    const me = await t.http.get('/api/v1/users/me').set(user.auth).expect(200);
+    expect(me.body.data.realNameVerified).toBe(false);
+  });
+
+  it('needs a signed-in caller', async () => {
+    await t.http.get(ROUTE).expect(401);
+    await t.http.post(ROUTE).send({ realName: '张三', idCardNumber: idCardNumber() }).expect(401);
+  });
+
+  it('accepts a lower-case x and stores it upper-case', async () => {
+    const user = await signedInUser(t);
+    const number = idCardNumberEndingInX();
+    const response = await t.http.post(ROUTE).set(user.auth).send({ realName: 'John Smith', idCardNumber: number.toLowerCase() }).expect(201);
+    expect(response.body.data).toMatchObject({ realName: 'J*********', idCardNumber: masked(number) });
+    expect(response.body.data.idCardNumber.endsWith('X')).toBe(true);
+    // The upper-case form binds: the same number in either case is the same card.
+    const other = await signedInUser(t);
+    await t.http.post(ROUTE).set(other.auth).send({ realName: '王五', idCardNumber: number }).expect(409);
+  });
+
+  describe('refuses invalid ID numbers with 400 ID_CARD_INVALID', () => {
+    let auth: Record<string, string>;
+    beforeAll(async () => {
+      auth = (await signedInUser(t)).auth;
+    });
+
+    const valid = idCardNumber({ birth: '19900101' });
+    const year = new Date().getUTCFullYear() + 1;
+    it.each([
+      ['a wrong check digit', withWrongCheckCharacter(valid)],
+      ['17 characters', valid.slice(0, 17)],
+      ['19 characters', `${valid}1`],
+      ['15 characters (the old format)', valid.slice(0, 6) + valid.slice(8, 17)],
+      ['letters', `${valid.slice(0, 10)}AB${valid.slice(12)}`],
+      ['inner spaces', `${valid.slice(0, 9)} ${valid.slice(10)}`],
+      ['region 00', idCardNumber({ region: '000000' })],
+      ['a region starting with 0', idCardNumber({ region: '010105' })],
+      ['unknown province 99', idCardNumber({ region: '990105' })],
+      ['30 February', idCardNumber({ birth: '19900230' })],
+      ['month 13', idCardNumber({ birth: '19901301' })],
+      ['day 00', idCardNumber({ birth: '19900100' })],
+      ['a birth before 1900', idCardNumber({ birth: '18991231' })],
+      ['a birth in the future', idCardNumber({ birth: `${year}0101` })],
+      ['29 February of a common year', idCardNumber({ birth: '19990229' })],
+    ])('%s', async (_label, number) => {
+      const response = await t.http.post(ROUTE).set(auth).send({ realName: '张三', idCardNumber: number }).expect(400);
+      expect(response.body.error).toBe('ID_CARD_INVALID');
+      expect(response.body.details).toEqual([{ field: 'idCardNumber', message: expect.stringMatching(/^idCardNumber /) }]);
+      expect(response.text).not.toContain(number);
+    });
+
+    it('accepts the same number with its correct check digit and a leap day', async () => {
+      await t.http.post(ROUTE).set(auth).send({ realName: '张三', idCardNumber: idCardNumber({ birth: '20000229' }) }).expect(201);
+    });
+  });
+
+  describe('refuses invalid names with 400 REAL_NAME_INVALID', () => {
+    let auth: Record<string, string>;
+    beforeAll(async () => {
+      auth = (await signedInUser(t)).auth;
+    });
+
+    it.each([['张'], ['张'.repeat(31)], ['张三3'], ['张 San'], ['·张三'], ['<b>x</b>'], ['Robert"); --'], ['  ']])('%j', async (realName) => {
+      const response = await t.http.post(ROUTE).set(auth).send({ realName, idCardNumber: idCardNumber() }).expect(400);
+      expect(response.body.error).toBe('REAL_NAME_INVALID');
+    });
+
+    it('accepts a transliterated name with a middle dot and a 30-character name', async () => {
+      const user = await signedInUser(t);
+      const response = await t.http.post(ROUTE).set(user.auth).send({ realName: '阿卜杜拉・买买提', idCardNumber: idCardNumber() }).expect(201);
+      expect(response.body.data.realName).toBe('阿*******');
+      const other = await signedInUser(t);
+      await t.http.post(ROUTE).set(other.auth).send({ realName: '张'.repeat(30), idCardNumber: idCardNumber() }).expect(201);
+    });
+
+    it('refuses wrong types and unknown fields with 400 VALIDATION_FAILED', async () => {
+      for (const body of [{ realName: 12, idCardNumber: idCardNumber() }, { realName: '张三' }, { realName: '张三', idCardNumber: idCardNumber(), status: 'verified' }]) {
+        const response = await t.http.post(ROUTE).set(auth).send(body).expect(400);
+        expect(response.body.error).toBe('VALIDATION_FAILED');
+      }
+    });
+  });
+
+  it('does not let the user overwrite a verified record', async () => {
+    const user = await signedInUser(t);
+    const number = idCardNumber();
+    await t.http.post(ROUTE).set(user.auth).send({ realName: '张三', idCardNumber: number }).expect(201);
+    for (const body of [{ realName: '李四', idCardNumber: idCardNumber() }, { realName: '张三', idCardNumber: number }]) {
+      const response = await t.http.post(ROUTE).set(user.auth).send(body).expect(409);
+      expect(response.body.error).toBe('REAL_NAME_ALREADY_VERIFIED');
+    }
+    expect((await t.http.get(ROUTE).set(user.auth).expect(200)).body.data.realName).toBe('张*');
+  });
+
+  it('binds an ID number to one account: a second account gets 409 ID_CARD_ALREADY_BOUND', async () => {
+    const first = await signedInUser(t);
+    const second = await signedInUser(t);
+    const number = idCardNumber();
+    await t.http.post(ROUTE).set(first.auth).send({ realName: '张三', idCardNumber: number }).expect(201);
+    const response = await t.http.post(ROUTE).set(second.auth).send({ realName: '张三', idCardNumber: number }).expect(409);
+    expect(response.body.error).toBe('ID_CARD_ALREADY_BOUND');
+    expect(response.text).not.toContain(number);
+    await t.http.get(ROUTE).set(second.auth).expect(404);
+    const me = await t.http.get('/api/v1/users/me').set(second.auth).expect(200);
+    expect(me.body.data.realNameVerified).toBe(false);
+  });
+
+  it('lets exactly one of several accounts racing for one number win', async () => {
+    const users = await Promise.all(Array.from({ length: 6 }, () => signedInUser(t)));
+    const number = idCardNumber();
+    const responses = await Promise.all(users.map((user) => t.http.post(ROUTE).set(user.auth).send({ realName: '张三', idCardNumber: number })));
+    const statuses = responses.map((response) => response.status).sort();
+    expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(responses.filter((r) => r.status === 409).every((r) => r.body.error === 'ID_CARD_ALREADY_BOUND')).toBe(true);
+    const bound = await rows(t, 'SELECT user_id FROM real_name_records WHERE id_card_index IS NOT NULL AND user_id IN (?, ?, ?, ?, ?, ?)', ...users.map((u) => u.user.id));
+    expect(bound).toHaveLength(1);
+  });
+
+  it('frees the number when the account is deleted', async () => {
+    const first = await signedInUser(t);
+    const number = idCardNumber();
+    await t.http.post(ROUTE).set(first.auth).send({ realName: '张三', idCardNumber: number }).expect(201);
+    await t.http.delete('/api/v1/users/me').set(first.auth).send({ password: DEFAULT_PASSWORD }).expect(200);
+    expect(await rows(t, 'SELECT user_id FROM real_name_records WHERE user_id = ?', first.user.id)).toHaveLength(0);
+    const second = await signedInUser(t);
+    await t.http.post(ROUTE).set(second.auth).send({ realName: '张三', idCardNumber: number }).expect(201);
+  });
+
+  it('stores the name and number encrypted (fresh IV per value) with a blind index and the key id', async () => {
+    const first = await signedInUser(t);
+    const second = await signedInUser(t);
+    const name = '欧阳娜娜';
+    const number = idCardNumber();
+    await t.http.post(ROUTE).set(first.auth).send({ realName: name, idCardNumber: number }).expect(201);
+    await t.http.post(ROUTE).set(second.auth).send({ realName: name, idCardNumber: idCardNumber() }).expect(201);
+    const [row] = await rows(t, 'SELECT * FROM real_name_records WHERE user_id = ?', first.user.id);
+    const [other] = await rows(t, 'SELECT * FROM real_name_records WHERE user_id = ?', second.user.id);
+    expect(row).toMatchObject({ status: 'verified', key_id: 'dev', provider: 'local', id_card_index: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.stringify(row)).not.toContain(number);
+    expect(JSON.stringify(row)).not.toContain(number.slice(6, 14));
+    expect(JSON.stringify(row)).not.toContain(name);
+    expect(Buffer.from(String(row.id_card_enc), 'base64')).toHaveLength(12 + 18 + 16);
+    // The same name for two accounts gives unrelated ciphertexts.
+    expect(row.real_name_enc).not.toBe(other.real_name_enc);
+    expect(Buffer.from(String(row.real_name_enc), 'base64').subarray(0, 12).equals(Buffer.from(String(other.real_name_enc), 'base64').subarray(0, 12))).toBe(false);
+    // Nowhere in the database: not in the record, the audit trail or the user row.
+    const everything = await databaseText(t);
+    expect(everything).not.toContain(number);
+    expect(everything).not.toContain(name);
+  });
+
+  describe('reading is a sensitive action', () => {
+    it('needs a sign-in from the last hour (403 RECENT_AUTH_REQUIRED, audited as denied)', async () => {
+      const user = await signedInUser(t);
+      await t.http.post(ROUTE).set(user.auth).send({ realName: '张三', idCardNumber: idCardNumber() }).expect(201);
+      await t.passTime(59 * 60_000);
+      await t.http.get(ROUTE).set(user.auth).expect(200);
+      await t.passTime(2 * 60_000);
+      const response = await t.http.get(ROUTE).set(user.auth).expect(403);
+      expect(response.body.error).toBe('RECENT_AUTH_REQUIRED');
+      const denied = await rows(t, `SELECT outcome FROM audit_events WHERE user_id = ? AND type = 'real_name_read' AND outcome = 'denied'`, user.user.id);
+      expect(denied).toHaveLength(1);
+      // Signing in again (with the password) opens it again.
+      const fresh = await signIn(t, user.username);
+      await t.http.get(ROUTE).set({ Authorization: `Bearer ${fresh.accessToken}` }).expect(200);
+    });
+
+    it('is refused to a personal API key, which proves no recent sign-in', async () => {
+      const user = await signedInUser(t);
+      await t.http.post(ROUTE).set(user.auth).send({ realName: '张三', idCardNumber: idCardNumber() }).expect(201);
+      const apiKey = (await t.http.post('/api/v1/users/me/api-key').set(user.auth).expect(201)).body.data.apiKey;
+      const response = await t.http.get(ROUTE).set('X-API-Key', apiKey).expect(403);
+      expect(response.body.error).toBe('RECENT_AUTH_REQUIRED');
+    });
+  });
+});
+
+describe('Real-name keys', () => {
+  const oldKey = randomBytes(32).toString('base64');
+  const newKey = randomBytes(32).toString('hex');
+  const indexKey = randomBytes(32).toString('base64');
+
+  it('still reads a record written with the old key after a rotation, and writes new ones with the new key', async () => {
+    const before = await createTestApp({ REAL_NAME_ENCRYPTION_KEYS: `old:${oldKey}`, REAL_NAME_INDEX_KEY: indexKey });
+    let after: TestApp | null = null;
+    try {
+      const user = await signedInUser(before);
+      const number = idCardNumber();
+      await before.http.post(ROUTE).set(user.auth).send({ realName: '张三', idCardNumber: number }).expect(201);
+      expect((await rows(before, 'SELECT key_id FROM real_name_records WHERE user_id = ?', user.user.id))[0].key_id).toBe('old');
+
+      // The same database, restarted with a new current key and the old one kept for reading.
+      const database = before.config.database;
+      after = await createTestApp({
+        DATABASE_URL: database.driver === 'sqlite' ? `sqlite:${database.file}` : database.url,
+        REAL_NAME_ENCRYPTION_KEYS: `new:${newKey},old:${oldKey}`,
+        REAL_NAME_INDEX_KEY: indexKey,
+      });
+      const session = await signIn(after, user.username);
+      const read = await after.http.get(ROUTE).set({ Authorization: `Bearer ${session.accessToken}` }).expect(200);
+      expect(read.body.data).toMatchObject({ status: 'verified', realName: '张*', idCardNumber: masked(number) });
+
+      const newcomer = await signedInUser(after);
+      await after.http.post(ROUTE).set(newcomer.auth).send({ realName: '李四', idCardNumber: idCardNumber() }).expect(201);
+      expect((await rows(after, 'SELECT key_id FROM real_name_records WHERE user_id = ?', newcomer.user.id))[0].key_id).toBe('new');
+      // The blind index key did not change, so old bindings still hold.
+      const response = await after.http.post(ROUTE).set(newcomer.auth).send({ realName: '张三', idCardNumber: number }).expect(409);
+      expect(response.body.error).toBe('REAL_NAME_ALREADY_VERIFIED');
+      const third = await signedInUser(after);
+      expect((await after.http.post(ROUTE).set(third.auth).send({ realName: '张三', idCardNumber: number }).expect(409)).body.error).toBe('ID_CARD_ALREADY_BOUND');
+    } finally {
+      await after?.close();
+      await before.close();
+    }
+  });
+});
