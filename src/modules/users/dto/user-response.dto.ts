@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, PickType } from '@nestjs/swagger';
 import { ROLES, Role, User, USER_STATUSES, UserStatus } from '../user.entity';
 
 /** The account as its owner and admins see it. Built only by toUserResponse: a new column cannot leak. */
@@ -52,35 +52,18 @@ export class UserResponseDto {
   updatedAt: string;
 }
 
-/** What anyone may see of an account. */
-export class PublicProfileDto {
-  @ApiProperty({ description: 'User name', example: 'alice_01' })
-  username: string;
-
-  @ApiProperty({ description: 'Name shown to others', example: 'Alice', nullable: true, type: String })
-  displayName: string | null;
-
-  @ApiProperty({ description: 'Short self-introduction', example: 'I build things.', nullable: true, type: String })
-  intro: string | null;
-
-  @ApiProperty({ description: 'GitHub user name', example: 'alice', nullable: true, type: String })
-  github: string | null;
-
-  @ApiProperty({ description: 'School', example: 'Tsinghua University', nullable: true, type: String })
-  school: string | null;
-
-  @ApiProperty({ description: 'Personal web site', example: 'https://alice.example.com', nullable: true, type: String })
-  website: string | null;
-
-  @ApiProperty({ description: 'Avatar URL', example: '/api/v1/avatars/3f2a9c.webp', nullable: true, type: String })
-  avatarUrl: string | null;
-
-  @ApiProperty({ description: 'Role', enum: ROLES, example: 'creator' })
-  role: Role;
-
-  @ApiProperty({ description: 'When the account was created (ISO 8601 UTC)', example: '2026-01-01T08:00:00.000Z' })
-  createdAt: string;
-}
+/** What anyone may see of an account: a subset of the own view, so the two cannot drift apart. */
+export class PublicProfileDto extends PickType(UserResponseDto, [
+  'username',
+  'displayName',
+  'intro',
+  'github',
+  'school',
+  'website',
+  'avatarUrl',
+  'role',
+  'createdAt',
+] as const) {}
 
 export type AvatarUrlOf = (avatarKey: string | null) => string | null;
 
