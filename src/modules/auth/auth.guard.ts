@@ -1,12 +1,12 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { AppException, CommonErrors } from '@/common/errors';
 import { UsersService } from '@/modules/users/users.service';
 import { ApiKeysService } from './api-keys.service';
 import { AuthErrors } from './auth.errors';
 import { ACCESS_RULE, AccessRule } from './decorators';
+import { JwtStrategy } from './jwt.strategy';
 import { Principal } from './principal';
 
 type AuthenticatedRequest = FastifyRequest & { user?: Principal };
@@ -14,19 +14,19 @@ type AuthenticatedRequest = FastifyRequest & { user?: Principal };
 /**
  * The one global guard: every route needs a signed-in caller unless it says @Public() (or
  * @Internal() for service keys). Role checks read the account's current role, so a demotion
- * takes effect at once rather than when the token expires.
+ * takes effect at once rather than when the token expires. Bearer tokens are checked by
+ * JwtStrategy directly: passport's per-request plumbing cost more than the check itself.
  */
 @Injectable()
-export class GlobalAuthGuard extends AuthGuard('jwt') {
+export class GlobalAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
     private readonly users: UsersService,
-  ) {
-    super();
-  }
+    private readonly bearer: JwtStrategy,
+  ) {}
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [context.getHandler(), context.getClass()]) ?? { kind: 'user' };
     if (rule.kind === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -40,7 +40,9 @@ export class GlobalAuthGuard extends AuthGuard('jwt') {
       if (!principal) throw new AppException(AuthErrors.API_KEY_INVALID);
       request.user = principal;
     } else {
-      await (super.canActivate(context) as Promise<boolean>);
+      const principal = await this.bearer.authenticate(request);
+      if (!principal) throw new AppException(CommonErrors.UNAUTHENTICATED);
+      request.user = principal;
     }
     if (rule.roles?.length) {
       const current = await this.users.getView(request.user!.userId).catch((error: unknown) => {
@@ -50,11 +52,5 @@ export class GlobalAuthGuard extends AuthGuard('jwt') {
       if (!current || current.status !== 'active' || !rule.roles.includes(current.role)) throw new AppException(CommonErrors.FORBIDDEN);
     }
     return true;
-  }
-
-  override handleRequest<T>(error: unknown, principal: T | false): T {
-    if (error) throw error;
-    if (!principal) throw new AppException(CommonErrors.UNAUTHENTICATED);
-    return principal;
   }
 }

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { UsersModule } from '@/modules/users/users.module';
 import { VerificationModule } from '@/modules/verification/verification.module';
@@ -20,7 +19,6 @@ import { TokensService } from './tokens.service';
 
 @Module({
   imports: [
-    PassportModule,
     KeysModule,
     JwtModule.registerAsync({
       imports: [KeysModule],
