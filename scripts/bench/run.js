@@ -9,7 +9,7 @@ const { availableParallelism, tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { root, startProcess } = require('./lib/servers');
 const { machine } = require('./lib/proc');
-const { fire, measure, summarise, round, watch } = require('./lib/load');
+const { fire, measure, summarise, windowed, settle, round, watch } = require('./lib/load');
 const { openSeeder, seededName } = require('./lib/seed');
 const { startCountingProxy } = require('./lib/mysql-counter');
 const { writeReport } = require('./lib/report');
@@ -249,9 +249,9 @@ function ceiling(options) {
 }
 
 /** Runs GET /users/me at a fixed rate (the latency probe) while `background` (if any) loads the server. */
-async function probe(name, server, counter, sessions, options, extra) {
+async function probe(name, server, counter, sessions, options, extra, settleFirst = true) {
   return measure({
-    name, pid: server.pid, counter, url: server.url, connections: 10, overallRate: options.probeRate,
+    name, pid: server.pid, counter, settleFirst, url: server.url, connections: 10, overallRate: options.probeRate,
     duration: options.duration, requests: meRequests(sessions), extra,
   });
 }
@@ -269,7 +269,7 @@ async function main() {
     settings: {
       backend: `${options.mysql ? 'MariaDB/MySQL' : 'SQLite (embedded)'} + ${options.redis ? 'Redis' : 'in-process store'}`,
       bcryptCost: options.cost, threadpool, duration: options.duration, warmup: options.warmup, connections: options.connections,
-      loginConnections: options.loginConnections, probeRate: options.probeRate, users: options.users, extraEnv: options.env, argv: process.argv.slice(2).join(' '),
+      loginConnections: options.loginConnections, probeRate: options.probeRate, users: options.users, extraEnv: options.env, argv: process.argv.slice(2).map((arg, i, all) => (all[i - 1] === '--note' ? '"…"' : /\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' '),
     },
     scenarios: [],
     ceiling: null,
@@ -282,6 +282,19 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'uc-bench-'));
   const cleanups = [];
   const servers = [];
+  // Ctrl-C still stops the servers and drops the database and keys this run created.
+  const tidy = async () => {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => log(`cleanup failed: ${error.message}`));
+    cleanups.length = 0;
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      log(`${signal}: cleaning up`);
+      tidy().finally(() => process.exit(130));
+    });
+  }
   const push = (result) => {
     report.scenarios.push(result);
     const l = result.latencyMs;
@@ -336,20 +349,25 @@ async function main() {
       idleProbe = push(await probe('users-me probe (idle)', server, counter, sessions, options, { target: `GET /users/me at a fixed ${options.probeRate} req/s` }));
     }
     if (wants('login')) {
-      push(await profiled('login', () => measure({ name: 'login', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, requests: loginRequests(baseUsers), extra: { target: `POST /auth/login, random seeded users, bcrypt cost ${options.cost}` } })));
+      push(await profiled('login', () => measure({ name: 'login', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2, requests: loginRequests(baseUsers), extra: { target: `POST /auth/login, random seeded users, bcrypt cost ${options.cost}` } })));
     }
     if (wants('storm')) {
-      // Saturate bcrypt with sign-ins, let it settle for a second, then probe /users/me at the same fixed rate as idle.
+      // Saturate bcrypt with sign-ins, let the queue fill for two seconds, then probe /users/me at the
+      // same fixed rate as idle; the storm's own figures cover the probe's window only.
+      await settle(server.pid);
+      const storm = fire({ url: server.url, connections: options.loginConnections, duration: options.duration + 30, requests: loginRequests(baseUsers) });
+      await new Promise((r) => setTimeout(r, 2000));
+      const from = performance.now();
       const watcher = watch(server.pid);
       const before = counter?.statements ?? null;
-      const storm = fire({ url: server.url, connections: options.loginConnections, duration: options.duration + 30, requests: loginRequests(baseUsers) });
-      await new Promise((r) => setTimeout(r, 1000));
-      const during = await probe('users-me probe (sign-in storm)', server, null, sessions, options, { target: `GET /users/me at ${options.probeRate} req/s while ${options.loginConnections} connections sign in` });
-      storm.instance.stop();
-      const stormResult = await storm.promise;
+      const during = await probe('users-me probe (sign-in storm)', server, null, sessions, options, { target: `GET /users/me at ${options.probeRate} req/s while ${options.loginConnections} connections sign in` }, false);
+      const to = performance.now();
       const usage = watcher.stop();
+      const statements = counter ? counter.statements - before : null;
+      storm.instance.stop();
+      const stormResult = windowed(await storm.promise, from, to);
       push(during);
-      push(summarise('login (storm)', stormResult, usage, counter ? counter.statements - before : null, { target: 'the sign-in storm itself (CPU and RSS cover the storm + probe)' }));
+      push(summarise('login (storm)', stormResult, usage, statements, { target: 'the sign-in storm itself, over the probe window (CPU and RSS cover storm + probe)' }));
     }
     if (wants('refresh')) {
       // autocannon resets its per-connection context on every loop of its request list, so it cannot
@@ -379,7 +397,7 @@ async function main() {
         return id;
       });
       push(await profiled('signup', () => measure({
-        name: 'signup', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration,
+        name: 'signup', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2,
         requests: [{
           method: 'POST', path: `${API}/users`, headers: { 'content-type': 'application/json' },
           setupRequest: (request) => {
@@ -410,9 +428,7 @@ async function main() {
       }
     }
   } finally {
-    for (const s of servers) await s.stop().catch(() => undefined);
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => log(`cleanup failed: ${error.message}`));
-    rmSync(tmp, { recursive: true, force: true });
+    await tidy();
   }
 
   report.finishedAt = new Date().toISOString();
@@ -444,7 +460,7 @@ async function compareScale(options, tmp, cleanups, servers, small, smallResourc
     for (const side of round % 2 ? sides : [...sides].reverse()) {
       await fire({ url: side.server.url, connections: 10, overallRate: options.probeRate, duration: options.warmup, requests: meRequests(side.sessions) }).promise;
       const me = await probe(`users-me probe @ ${side.key}`, side.server, side.counter, side.sessions, options, { round, users: side.users });
-      const login = await measure({ name: `login @ ${side.key}`, pid: side.server.pid, counter: side.counter, url: side.server.url, connections: loginConnections, duration: options.duration, requests: loginRequests(side.users), extra: { round, users: side.users } });
+      const login = await measure({ name: `login @ ${side.key}`, pid: side.server.pid, counter: side.counter, url: side.server.url, connections: loginConnections, duration: options.duration, ramp: 1, requests: loginRequests(side.users), extra: { round, users: side.users } });
       runs.push({ side: side.key, users: side.users, round, me, login });
       log(`  round ${round} @ ${side.key}: /users/me p50 ${me.latencyMs.p50} ms p99 ${me.latencyMs.p99} ms; sign-in p50 ${login.latencyMs.p50} ms p99 ${login.latencyMs.p99} ms (${login.non2xx} non-2xx)`);
     }

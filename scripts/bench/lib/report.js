@@ -218,3 +218,11 @@ function writeReport(report, outDir) {
 }
 
 module.exports = { writeReport, evaluateTargets };
+
+// `node scripts/bench/lib/report.js docs/benchmarks.json` renders the Markdown and the chart again from the JSON.
+if (require.main === module) {
+  const { dirname, resolve } = require('node:path');
+  const file = resolve(process.argv[2] ?? 'docs/benchmarks.json');
+  const report = JSON.parse(require('node:fs').readFileSync(file, 'utf8'));
+  process.stdout.write(`${writeReport(report, dirname(file)).targetsText}\n`);
+}
