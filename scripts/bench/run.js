@@ -303,11 +303,6 @@ async function main() {
   };
 
   try {
-    if (wants('ceiling') || wants('login')) {
-      log(`bcrypt ceiling: ${options.loginConnections} compares in flight, cost ${options.cost}, pool ${threadpool}`);
-      report.ceiling = await ceiling(options);
-      log(`  ${report.ceiling.perSecond.toFixed(1)} compares/s`);
-    }
 
     if (wants('bare')) {
       const bare = await startProcess({ name: 'bare', args: [join('scripts', 'bench', 'bare-app.js')], logFile: join(tmp, 'bare.log'), readyPath: '/bare', env: {} });
@@ -348,8 +343,23 @@ async function main() {
       await fire({ url: server.url, connections: 10, overallRate: options.probeRate, duration: options.warmup, requests: meRequests(sessions) }).promise;
       idleProbe = push(await probe('users-me probe (idle)', server, counter, sessions, options, { target: `GET /users/me at a fixed ${options.probeRate} req/s` }));
     }
+    if (wants('ceiling') || wants('login')) {
+      // Measured right before and right after the sign-in load (the server idle), so a shared
+      // machine's changing load hits both alike; the target uses the higher of the two.
+      await settle(server.pid);
+      const first = await ceiling(options);
+      report.ceiling = { ...first, runs: [first.perSecond] };
+      log(`bcrypt ceiling: ${first.perSecond.toFixed(1)} compares/s (${options.loginConnections} in flight, cost ${options.cost}, pool ${threadpool})`);
+    }
     if (wants('login')) {
       push(await profiled('login', () => measure({ name: 'login', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2, requests: loginRequests(baseUsers), extra: { target: `POST /auth/login, random seeded users, bcrypt cost ${options.cost}` } })));
+      if (report.ceiling) {
+        await settle(server.pid);
+        const again = await ceiling(options);
+        report.ceiling.runs.push(again.perSecond);
+        report.ceiling.perSecond = Math.max(...report.ceiling.runs);
+        log(`bcrypt ceiling after sign-in: ${again.perSecond.toFixed(1)} compares/s`);
+      }
     }
     if (wants('storm')) {
       // Saturate bcrypt with sign-ins, let the queue fill for two seconds, then probe /users/me at the

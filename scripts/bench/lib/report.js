@@ -171,7 +171,7 @@ ${targets.map((t) => `| ${t.name} | ${t.measured} | **${t.result}** |`).join('\n
 
 ${scenarioTable(report.scenarios)}
 
-bcrypt ceiling (the most sign-ins per second this machine can do at cost ${st.bcryptCost}): ${report.ceiling ? `**${fmt(report.ceiling.perSecond)} compares/s** with ${st.loginConnections} compares in flight on a pool of ${report.ceiling.threadpool} threads` : 'not run'}.
+bcrypt ceiling (the most sign-ins per second this machine can do at cost ${st.bcryptCost}): ${report.ceiling ? `**${fmt(report.ceiling.perSecond)} compares/s** with ${st.loginConnections} compares in flight on a pool of ${report.ceiling.threadpool} threads${report.ceiling.runs ? ` (the higher of ${report.ceiling.runs.map((r) => fmt(r)).join(' and ')}, measured right before and after the sign-in load)` : ' (measured at the start of the run)'}` : 'not run'}.
 
 ## Scale: 1,000 users vs ${report.scale ? fmt(report.scale.bigUsers, 0) : 'many'}
 
