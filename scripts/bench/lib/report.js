@@ -99,7 +99,7 @@ function chart(report) {
   const rowHeight = 26;
   const labelWidth = 230;
   const panelWidth = 330;
-  const top = 56;
+  const top = 72;
   const height = top + rows.length * rowHeight + 40;
   const width = labelWidth + panelWidth * 2 + 60;
   const panels = [
