@@ -4,7 +4,7 @@
 // Flags: node scripts/bench/run.js --help
 const { execFileSync, spawn } = require('node:child_process');
 const { randomBytes, randomUUID } = require('node:crypto');
-const { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } = require('node:fs');
+const { mkdirSync, mkdtempSync, readdirSync, rmSync } = require('node:fs');
 const { availableParallelism, tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { root, startProcess } = require('./lib/servers');
