@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { Principal } from './principal';
+import { AccessTokenClaims, Principal } from './principal';
 import { SessionsService } from './sessions/sessions.service';
 import { TokensService } from './tokens.service';
 
 const BEARER = /^Bearer +(\S+)$/i;
+
+/** How many verified tokens are remembered (about 1 KB each); the oldest goes first. */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
  * Verifies bearer tokens: RS256 only (so `none` and HS256-with-the-public-key are refused), our
@@ -15,6 +18,13 @@ const BEARER = /^Bearer +(\S+)$/i;
  */
 @Injectable()
 export class JwtStrategy {
+  /**
+   * A token's signature and claims are checked once and remembered until it expires, so a client
+   * reusing its access token costs a map look-up instead of an RSA verification (profiled: half the
+   * CPU of GET /users/me). Expiry is re-checked on every hit; revocation is always asked.
+   */
+  private readonly verified = new Map<string, AccessTokenClaims>();
+
   constructor(
     private readonly tokens: TokensService,
     private readonly sessions: SessionsService,
@@ -24,7 +34,7 @@ export class JwtStrategy {
   async authenticate(authorization: string | undefined): Promise<Principal | null> {
     const token = typeof authorization === 'string' ? BEARER.exec(authorization.trim())?.[1] : undefined;
     if (!token) return null;
-    const claims = await this.tokens.verify(token);
+    const claims = await this.verify(token);
     if (!claims || (await this.sessions.isRevoked(claims.sid))) return null;
     return {
       userId: claims.sub,
@@ -34,5 +44,21 @@ export class JwtStrategy {
       authTime: typeof claims.auth_time === 'number' ? claims.auth_time : null,
       via: 'bearer',
     };
+  }
+
+  private async verify(token: string): Promise<AccessTokenClaims | null> {
+    // jsonwebtoken compares `exp` with the wall clock in whole seconds; so does the cache.
+    const known = this.verified.get(token);
+    if (known) {
+      if (Math.floor(Date.now() / 1000) < known.exp) return known;
+      this.verified.delete(token);
+      return null;
+    }
+    const claims = await this.tokens.verify(token);
+    if (claims) {
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, claims);
+    }
+    return claims;
   }
 }

@@ -1,0 +1,497 @@
+#!/usr/bin/env node
+// `npm run bench`: measures the built server against a bare Nest + Fastify app in the same run and
+// writes docs/benchmarks.{md,json,svg}. Only 127.0.0.1 is ever loaded; every load is bounded in time.
+// Flags: node scripts/bench/run.js --help
+const { execFileSync, spawn } = require('node:child_process');
+const { randomBytes, randomUUID } = require('node:crypto');
+const { mkdirSync, mkdtempSync, readdirSync, rmSync } = require('node:fs');
+const { availableParallelism, tmpdir } = require('node:os');
+const { join, resolve } = require('node:path');
+const { root, startProcess } = require('./lib/servers');
+const { machine } = require('./lib/proc');
+const { fire, measure, summarise, windowed, settle, round, watch } = require('./lib/load');
+const { openSeeder, seededName } = require('./lib/seed');
+const { startCountingProxy } = require('./lib/mysql-counter');
+const { writeReport } = require('./lib/report');
+
+const HELP = `Usage: npm run bench -- [flags]
+  --duration S          seconds per measured scenario (default 5)
+  --warmup S            unrecorded warm-up before the fast scenarios (default 1)
+  --connections N       connections for the throughput scenarios (default 50)
+  --login-connections N connections for sign-in / sign-up, and bcrypt compares in flight for the ceiling (default 16)
+  --probe-rate R        fixed request rate of the GET /users/me latency probe, idle and during the storm (default 300)
+  --cost N              BCRYPT_COST of the server and the ceiling (default 12)
+  --users N             seeded users; above 1000 a second server on N users is compared with the 1k one (default 1000)
+  --rounds N            interleaved 1k / N rounds of the scale comparison (default 2)
+  --mysql [URL]         MariaDB/MySQL (default mysql://root@127.0.0.1:3306); a fresh uc_bench_* database, dropped afterwards
+  --redis [URL]         Redis (default redis://127.0.0.1:6379) with a fresh key prefix, deleted afterwards
+  --only a,b            run only these scenarios: bare, users-me, probe, login, storm, refresh, signup, captcha, ceiling
+  --profile SCENARIO    CPU-profile the server during one scenario (e.g. users-me) and print its top frames
+  --env KEY=VALUE       extra server setting (repeatable)
+  --note TEXT           a sentence for the report (e.g. what else was running)
+  --out DIR             where benchmarks.{md,json,svg} go (default docs)`;
+
+function parseArgs(argv) {
+  const options = {
+    duration: 5, warmup: 1, connections: 50, loginConnections: 16, probeRate: 300, cost: 12, users: 1000, rounds: 2,
+    mysql: null, redis: null, only: null, profile: null, env: {}, note: '', out: join(root, 'docs'),
+  };
+  const numeric = { '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--login-connections': 'loginConnections', '--probe-rate': 'probeRate', '--cost': 'cost', '--users': 'users', '--rounds': 'rounds' };
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
+      return argv[++i];
+    };
+    const optionalUrl = (fallback) => (argv[i + 1] && !argv[i + 1].startsWith('--') ? next() : fallback);
+    if (flag === '--help' || flag === '-h') {
+      process.stdout.write(`${HELP}\n`);
+      process.exit(0);
+    } else if (numeric[flag]) {
+      const value = Number(next());
+      if (!Number.isFinite(value) || value < 0) throw new Error(`${flag} must be a number`);
+      options[numeric[flag]] = value;
+    } else if (flag === '--mysql') options.mysql = optionalUrl('mysql://root@127.0.0.1:3306');
+    else if (flag === '--redis') options.redis = optionalUrl('redis://127.0.0.1:6379');
+    else if (flag === '--only') options.only = new Set(next().split(',').map((s) => s.trim()));
+    else if (flag === '--profile') options.profile = next();
+    else if (flag === '--env') {
+      const [key, ...rest] = next().split('=');
+      options.env[key] = rest.join('=');
+    } else if (flag === '--note') options.note = next();
+    else if (flag === '--out') options.out = resolve(next());
+    else throw new Error(`unknown flag ${flag} (see --help)`);
+  }
+  for (const url of [options.mysql, options.redis]) {
+    if (url && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) throw new Error(`the bench only talks to this machine: ${url}`);
+  }
+  options.users = Math.max(10, Math.floor(options.users));
+  return options;
+}
+
+const log = (line) => process.stdout.write(`[bench] ${line}\n`);
+const API = '/api/v1';
+const PASSWORD = 'violet sunrise 42';
+const CAPTCHA_TEXT = 'abcde';
+const BASELINE_USERS = 1000;
+// main.ts sizes the libuv pool this way unless UV_THREADPOOL_SIZE is set; the ceiling uses the same.
+const threadpool = Number(process.env.UV_THREADPOOL_SIZE) || Math.max(4, availableParallelism());
+
+async function api(server, method, path, body, headers = {}) {
+  const response = await fetch(`${server.url}${API}${path}`, {
+    method,
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  const json = text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null;
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+  return json?.data;
+}
+
+async function inParallel(count, width, task) {
+  const results = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, count) }, async () => {
+      while (next < count) {
+        const index = next++;
+        results[index] = await task(index);
+      }
+    }),
+  );
+  return results;
+}
+
+/** Resources for one server instance: data dir, database (via the counting proxy) and key prefix. */
+async function provision(options, tmp, label, cleanups) {
+  const dataDir = join(tmp, `data-${label}`);
+  mkdirSync(dataDir, { recursive: true });
+  const env = { DATA_DIR: dataDir };
+  let seedTarget = { driver: 'sqlite', file: join(dataDir, 'user-centre.sqlite') };
+  let counter = null;
+  if (options.mysql) {
+    const mysql = require('mysql2/promise');
+    const base = new URL(options.mysql);
+    const name = `uc_bench_${randomBytes(5).toString('hex')}_${label}`;
+    const connect = () => mysql.createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) });
+    const admin = await connect();
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await admin.end();
+    cleanups.push(async () => {
+      const conn = await connect();
+      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await conn.end();
+      log(`dropped database ${name}`);
+    });
+    const proxy = await startCountingProxy(base.hostname, Number(base.port || 3306));
+    cleanups.push(() => proxy.close());
+    counter = proxy.counter;
+    const direct = new URL(base);
+    direct.pathname = `/${name}`;
+    const proxied = new URL(direct);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    env.DATABASE_URL = proxied.toString();
+    seedTarget = { driver: 'mysql', url: direct.toString() };
+  }
+  if (options.redis) {
+    const prefix = `uc_bench:${randomBytes(5).toString('hex')}:${label}:`;
+    env.REDIS_URL = options.redis;
+    env.REDIS_KEY_PREFIX = prefix;
+    cleanups.push(() => deleteRedisPrefix(options.redis, prefix));
+  }
+  return { env, seedTarget, counter, dataDir };
+}
+
+async function deleteRedisPrefix(url, prefix) {
+  const Redis = require('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) deleted += await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+  log(`deleted ${deleted} Redis keys under ${prefix}`);
+}
+
+async function startServer(options, tmp, label, resources, nodeArgs = []) {
+  return startProcess({
+    name: `server-${label}`,
+    args: ['dist/main.js'],
+    nodeArgs,
+    logFile: join(tmp, `server-${label}.log`),
+    readyPath: '/.well-known/jwks.json',
+    env: {
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      BCRYPT_COST: String(options.cost),
+      CAPTCHA_FIXED_TEXT: CAPTCHA_TEXT,
+      // One client IP sends every sign-in here; the per-account limits still apply.
+      LOGIN_PER_IP_PER_MINUTE: '100000',
+      ...resources.env,
+      ...options.env,
+    },
+  });
+}
+
+/** A few accounts through the API (captcha + sign-up), then `count` more in bulk SQL. */
+async function seed(server, resources, from, to, passwordHash) {
+  const viaApi = [];
+  for (let i = 0; i < 3; i += 1) {
+    const captchaId = randomUUID();
+    await api(server, 'GET', `/verification/captcha/${captchaId}`);
+    const username = `api_user_${i}_${randomBytes(3).toString('hex')}`;
+    viaApi.push(await api(server, 'POST', '/users', { username, email: `${username}@bench.example`, password: PASSWORD, captchaId, captchaText: CAPTCHA_TEXT }));
+  }
+  const seeder = await openSeeder(resources.seedTarget);
+  try {
+    const template = await seeder.templateOf(viaApi[0].id);
+    const started = Date.now();
+    let lastLog = 0;
+    await seeder.insert(template, from, to, passwordHash, (done) => {
+      if (Date.now() - lastLog > 10_000) {
+        lastLog = Date.now();
+        log(`  seeded ${done.toLocaleString('en')} / ${(to - from).toLocaleString('en')} users`);
+      }
+    });
+    const seconds = (Date.now() - started) / 1000;
+    const total = await seeder.count();
+    log(`seeded ${(to - from).toLocaleString('en')} users in bulk in ${seconds.toFixed(1)} s (${total.toLocaleString('en')} in the table)`);
+    return { seconds, total };
+  } finally {
+    await seeder.close();
+  }
+}
+
+/**
+ * Signs in as `count` random seeded users (1..userCount) and fetches each one's /users/me once, so
+ * the measured loads see the cached view (the first read of an account is a database query).
+ */
+async function openSessions(server, count, userCount) {
+  const sessions = await inParallel(count, 8, async () => {
+    const identifier = seededName(1 + Math.floor(Math.random() * userCount));
+    const pair = await api(server, 'POST', '/auth/login', { identifier, password: PASSWORD });
+    return { accessToken: pair.accessToken, refreshToken: pair.refreshToken };
+  });
+  for (const session of sessions) await api(server, 'GET', '/users/me', undefined, { authorization: `Bearer ${session.accessToken}` });
+  return sessions;
+}
+
+function loginRequests(userCount, count = 500) {
+  return Array.from({ length: count }, () => ({
+    method: 'POST',
+    path: `${API}/auth/login`,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ identifier: seededName(1 + Math.floor(Math.random() * userCount)), password: PASSWORD }),
+  }));
+}
+
+function meRequests(sessions) {
+  return sessions.map((s) => ({ method: 'GET', path: `${API}/users/me`, headers: { authorization: `Bearer ${s.accessToken}` } }));
+}
+
+function ceiling(options) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, 'bcrypt-ceiling.js')], {
+      cwd: root,
+      env: { ...process.env, UV_THREADPOOL_SIZE: String(threadpool), BENCH_COST: String(options.cost), BENCH_CONCURRENCY: String(options.loginConnections), BENCH_DURATION_MS: String(options.duration * 1000) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out.trim())) : reject(new Error(`bcrypt ceiling exited with ${code}`))));
+  });
+}
+
+/** Runs GET /users/me at a fixed rate (the latency probe) while `background` (if any) loads the server. */
+async function probe(name, server, counter, sessions, options, extra, settleFirst = true) {
+  return measure({
+    name, pid: server.pid, counter, settleFirst, url: server.url, connections: 10, overallRate: options.probeRate,
+    duration: options.duration, requests: meRequests(sessions), extra,
+  });
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const wants = (scenario) => !options.only || options.only.has(scenario);
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-if-needed.js')], { stdio: 'inherit' });
+
+  const startedAt = new Date();
+  const report = {
+    date: startedAt.toISOString(),
+    machine: machine(),
+    note: options.note,
+    settings: {
+      backend: `${options.mysql ? 'MariaDB/MySQL' : 'SQLite (embedded)'} + ${options.redis ? 'Redis' : 'in-process store'}`,
+      bcryptCost: options.cost, threadpool, duration: options.duration, warmup: options.warmup, connections: options.connections,
+      loginConnections: options.loginConnections, probeRate: options.probeRate, users: options.users, extraEnv: options.env, argv: process.argv.slice(2).map((arg, i, all) => (all[i - 1] === '--note' ? '"…"' : /\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' '),
+    },
+    scenarios: [],
+    ceiling: null,
+    scale: null,
+    seeding: [],
+  };
+  log(`machine: ${report.machine.nproc} cores, ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, node ${report.machine.node}, load ${report.machine.loadAverage.join(' ')}`);
+  log(`backend: ${report.settings.backend}, BCRYPT_COST=${options.cost}, UV_THREADPOOL_SIZE=${threadpool}, ${options.duration}s per scenario`);
+
+  const tmp = mkdtempSync(join(tmpdir(), 'uc-bench-'));
+  const cleanups = [];
+  const servers = [];
+  // Ctrl-C still stops the servers and drops the database and keys this run created.
+  const tidy = async () => {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => log(`cleanup failed: ${error.message}`));
+    cleanups.length = 0;
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      log(`${signal}: cleaning up`);
+      tidy().finally(() => process.exit(130));
+    });
+  }
+  const push = (result) => {
+    report.scenarios.push(result);
+    const l = result.latencyMs;
+    log(`  ${result.name}: ${result.rps} req/s, p50 ${l.p50} ms, p99 ${l.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, CPU ${result.serverCpuMsPerRequest ?? '-'} ms/req, peak RSS ${result.peakRssMb ?? '-'} MB${result.dbStatementsPerRequest !== null && result.dbStatementsPerRequest !== undefined ? `, ${result.dbStatementsPerRequest} SQL/req` : ''}`);
+    return result;
+  };
+
+  try {
+
+    if (wants('bare')) {
+      const bare = await startProcess({ name: 'bare', args: [join('scripts', 'bench', 'bare-app.js')], logFile: join(tmp, 'bare.log'), readyPath: '/bare', env: {} });
+      servers.push(bare);
+      push(await measure({ name: 'bare', pid: bare.pid, url: `${bare.url}/bare`, connections: options.connections, duration: options.duration, warmup: options.warmup, extra: { target: 'bare Nest + Fastify GET' } }));
+      await bare.stop();
+    }
+
+    const hasher = require(join(root, 'dist', 'modules', 'users', 'password', 'password-hasher.js'));
+    const passwordHash = await new hasher.PasswordHasher({ passwords: { bcryptCost: options.cost } }).hash(PASSWORD);
+
+    const resources = await provision(options, tmp, '1k', cleanups);
+    const profileDir = join(root, '.tmp', 'bench-profiles');
+    const nodeArgs = options.profile ? ['-r', join(__dirname, 'profile-on-signal.js')] : [];
+    const server = await startServer(options, tmp, '1k', { ...resources, env: { ...resources.env, BENCH_PROFILE_DIR: profileDir } }, nodeArgs);
+    servers.push(server);
+    const baseUsers = Math.min(options.users, BASELINE_USERS);
+    report.seeding.push({ server: '1k', ...(await seed(server, resources, 1, baseUsers + 1, passwordHash)) });
+    const { counter } = resources;
+    // With --profile NAME, SIGWINCH toggles the preloaded profiler around that scenario only.
+    const profiled = async (name, run) => {
+      if (options.profile !== name) return run();
+      process.kill(server.pid, 'SIGWINCH');
+      const result = await run();
+      process.kill(server.pid, 'SIGWINCH');
+      await new Promise((r) => setTimeout(r, 2000));
+      return result;
+    };
+    const sessionCount = Math.max(options.connections, 10);
+    log(`signing in ${sessionCount} sessions for the token pool`);
+    const sessions = await openSessions(server, sessionCount, baseUsers);
+
+    if (wants('users-me')) {
+      push(await profiled('users-me', () => measure({ name: 'users-me', pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup, requests: meRequests(sessions), extra: { target: 'GET /users/me (bearer, revocation check, cached view)' } })));
+    }
+    let idleProbe = null;
+    if (wants('probe') || wants('storm')) {
+      await fire({ url: server.url, connections: 10, overallRate: options.probeRate, duration: options.warmup, requests: meRequests(sessions) }).promise;
+      idleProbe = push(await probe('users-me probe (idle)', server, counter, sessions, options, { target: `GET /users/me at a fixed ${options.probeRate} req/s` }));
+    }
+    if (wants('ceiling') || wants('login')) {
+      // Measured right before and right after the sign-in load (the server idle), so a shared
+      // machine's changing load hits both alike; the target uses the higher of the two.
+      await settle(server.pid);
+      const first = await ceiling(options);
+      report.ceiling = { ...first, runs: [first.perSecond] };
+      log(`bcrypt ceiling: ${first.perSecond.toFixed(1)} compares/s (${options.loginConnections} in flight, cost ${options.cost}, pool ${threadpool})`);
+    }
+    if (wants('login')) {
+      push(await profiled('login', () => measure({ name: 'login', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2, requests: loginRequests(baseUsers), extra: { target: `POST /auth/login, random seeded users, bcrypt cost ${options.cost}` } })));
+      if (report.ceiling) {
+        await settle(server.pid);
+        const again = await ceiling(options);
+        report.ceiling.runs.push(again.perSecond);
+        report.ceiling.perSecond = Math.max(...report.ceiling.runs);
+        log(`bcrypt ceiling after sign-in: ${again.perSecond.toFixed(1)} compares/s`);
+      }
+    }
+    if (wants('storm')) {
+      // Saturate bcrypt with sign-ins, let the queue fill for two seconds, then probe /users/me at the
+      // same fixed rate as idle; the storm's own figures cover the probe's window only.
+      await settle(server.pid);
+      const storm = fire({ url: server.url, connections: options.loginConnections, duration: options.duration + 30, requests: loginRequests(baseUsers) });
+      await new Promise((r) => setTimeout(r, 2000));
+      const from = performance.now();
+      const watcher = watch(server.pid);
+      const before = counter?.statements ?? null;
+      const during = await probe('users-me probe (sign-in storm)', server, null, sessions, options, { target: `GET /users/me at ${options.probeRate} req/s while ${options.loginConnections} connections sign in` }, false);
+      const to = performance.now();
+      const usage = watcher.stop();
+      const statements = counter ? counter.statements - before : null;
+      storm.instance.stop();
+      const stormResult = windowed(await storm.promise, from, to);
+      push(during);
+      push(summarise('login (storm)', stormResult, usage, statements, { target: 'the sign-in storm itself, over the probe window (CPU and RSS cover storm + probe)' }));
+    }
+    if (wants('refresh')) {
+      // autocannon resets its per-connection context on every loop of its request list, so it cannot
+      // chain answers into requests: a bounded closed loop does it instead. Each connection owns one
+      // session and presents the refresh token the previous answer returned, so every request spends
+      // a fresh, unspent token.
+      const pool = sessions.map((s) => s.refreshToken);
+      push(await profiled('refresh', () => measure({
+        name: 'refresh', pid: server.pid, counter, url: server.url, connections: Math.min(options.connections, pool.length), duration: options.duration,
+        custom: {
+          start: (index) => ({ token: pool[index] }),
+          next: (state) => ({ method: 'POST', path: `${API}/auth/refresh`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: state.token }) }),
+          onAnswer: (state, status, body) => {
+            if (status === 200) state.token = JSON.parse(body).data.refreshToken;
+          },
+        },
+        extra: { target: 'POST /auth/refresh, each connection chaining its own session (closed loop, node:http)' },
+      })));
+    }
+    if (wants('signup')) {
+      // Captchas are fetched beforehand (the fixed test answer), one per sign-up, so the load is sign-ups only.
+      const rate = report.ceiling?.perSecond ?? 50;
+      const poolSize = Math.min(20_000, Math.ceil(rate * options.duration * 1.5) + 50);
+      const captchas = await inParallel(poolSize, 8, async () => {
+        const id = randomUUID();
+        await api(server, 'GET', `/verification/captcha/${id}`);
+        return id;
+      });
+      push(await profiled('signup', () => measure({
+        name: 'signup', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2,
+        requests: [{
+          method: 'POST', path: `${API}/users`, headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => {
+            const username = `su_${randomBytes(6).toString('hex')}`;
+            return { ...request, body: JSON.stringify({ username, email: `${username}@bench.example`, password: PASSWORD, captchaId: captchas.pop() ?? randomUUID(), captchaText: CAPTCHA_TEXT }) };
+          },
+        }],
+        extra: { target: `POST /users with a solved captcha, bcrypt cost ${options.cost}` },
+      })));
+    }
+    if (wants('captcha')) {
+      push(await profiled('captcha', () => measure({
+        name: 'captcha', pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup,
+        requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${API}/verification/captcha/${randomUUID()}` }) }],
+        extra: { target: 'GET /verification/captcha/:id (a fresh SVG each time)' },
+      })));
+    }
+
+    if (options.users > BASELINE_USERS && (wants('probe') || wants('login'))) {
+      report.scale = await compareScale(options, tmp, cleanups, servers, server, resources, sessions, passwordHash);
+    }
+
+    if (options.profile) {
+      const { topFrames } = require('./profile-top');
+      for (const file of readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'))) {
+        log(`CPU profile of ${options.profile}: ${join(profileDir, file)}; top self-time frames:`);
+        process.stdout.write(`${topFrames(join(profileDir, file), 30)}\n`);
+      }
+    }
+  } finally {
+    await tidy();
+  }
+
+  report.finishedAt = new Date().toISOString();
+  const written = writeReport(report, options.out);
+  process.stdout.write(`\n${written.targetsText}\n`);
+  log(`wrote ${written.files.join(', ')}`);
+}
+
+/**
+ * The scale comparison: a second server on its own database seeded to N users, measured in
+ * interleaved rounds with the 1k server: /users/me at a fixed rate, and sign-in at low concurrency
+ * (so latency is one request's service time, not queueing behind bcrypt).
+ */
+async function compareScale(options, tmp, cleanups, servers, small, smallResources, smallSessions, passwordHash) {
+  const label = options.users >= 1e6 ? `${options.users / 1e6}m` : `${Math.round(options.users / 1000)}k`;
+  const resources = await provision(options, tmp, label, cleanups);
+  const big = await startServer(options, tmp, label, resources);
+  servers.push(big);
+  log(`seeding ${options.users.toLocaleString('en')} users for the scale comparison`);
+  const seeding = await seed(big, resources, 1, options.users + 1, passwordHash);
+  const bigSessions = await openSessions(big, smallSessions.length, options.users);
+  const sides = [
+    { key: '1k', users: BASELINE_USERS, server: small, counter: smallResources.counter, sessions: smallSessions },
+    { key: label, users: options.users, server: big, counter: resources.counter, sessions: bigSessions },
+  ];
+  const runs = [];
+  const loginConnections = 2;
+  for (let round = 1; round <= options.rounds; round += 1) {
+    for (const side of round % 2 ? sides : [...sides].reverse()) {
+      await fire({ url: side.server.url, connections: 10, overallRate: options.probeRate, duration: options.warmup, requests: meRequests(side.sessions) }).promise;
+      const me = await probe(`users-me probe @ ${side.key}`, side.server, side.counter, side.sessions, options, { round, users: side.users });
+      const login = await measure({ name: `login @ ${side.key}`, pid: side.server.pid, counter: side.counter, url: side.server.url, connections: loginConnections, duration: options.duration, ramp: 1, requests: loginRequests(side.users), extra: { round, users: side.users } });
+      runs.push({ side: side.key, users: side.users, round, me, login });
+      log(`  round ${round} @ ${side.key}: /users/me p50 ${me.latencyMs.p50} ms p99 ${me.latencyMs.p99} ms; sign-in p50 ${login.latencyMs.p50} ms p99 ${login.latencyMs.p99} ms (${login.non2xx} non-2xx)`);
+    }
+  }
+  const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+  const summary = Object.fromEntries(
+    sides.map((side) => {
+      const mine = runs.filter((run) => run.side === side.key);
+      return [side.key, {
+        users: side.users,
+        meP50: round(mean(mine.map((r) => r.me.latencyMs.p50))), meP99: round(mean(mine.map((r) => r.me.latencyMs.p99))),
+        loginP50: round(mean(mine.map((r) => r.login.latencyMs.p50))), loginP99: round(mean(mine.map((r) => r.login.latencyMs.p99))),
+        loginRps: round(mean(mine.map((r) => r.login.rps)), 1),
+        meSqlPerRequest: mine[0].me.dbStatementsPerRequest, loginSqlPerRequest: mine[0].login.dbStatementsPerRequest,
+      }];
+    }),
+  );
+  return { small: '1k', big: label, bigUsers: options.users, seedSeconds: round(seeding.seconds, 1), loginConnections, runs, summary };
+}
+
+main().catch((error) => {
+  process.stderr.write(`[bench] failed: ${error.stack ?? error}\n`);
+  process.exit(1);
+});
