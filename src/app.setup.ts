@@ -3,12 +3,12 @@ import { ConsoleLogger, LogLevel, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import helmet from '@fastify/helmet';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule, AppOverrides } from './app.module';
 import { AppConfig } from './config/app-config';
 import { allErrors } from './common/errors';
 import { clientErrorResponse, sendError } from './common/http/error-response';
+import { registerSecurityHeaders } from './common/http/security-headers';
 import { registerMultipart } from './modules/avatar/avatar-upload';
 
 export const API_PREFIX = 'api/v1';
@@ -85,20 +85,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     void reply.header('X-Request-Id', String(request.id));
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        frameAncestors: ["'none'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    hsts: { maxAge: 31536000, includeSubDomains: true },
-  });
+  registerSecurityHeaders(fastify as unknown as Parameters<typeof registerSecurityHeaders>[0]);
   if (config.http.corsOrigins.length) {
     const allowed = new Set(config.http.corsOrigins);
     app.enableCors({
