@@ -30,6 +30,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', OUTBOX_FILE: '/tmp/o' })).toThrow(/OUTBOX_FILE/);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_PRIVATE_KEY/);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', BCRYPT_COST: '4' })).toThrow(/BCRYPT_COST/);
+    const keys = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', REAL_NAME_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), REAL_NAME_INDEX_KEY: Buffer.alloc(32, 2).toString('base64') };
+    expect(() => loadConfig(keys)).toThrow(/CODE_HMAC_KEY/);
+    expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32) })).toThrow(/SMS_TRANSPORT/);
+    expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'http' })).toThrow(/MAIL_TRANSPORT/);
   });
 
   it('reads a MySQL URL and keeps ADMIN_PASSWORD verbatim', () => {

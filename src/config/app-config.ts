@@ -14,6 +14,27 @@ export type DatabaseConfig =
   | { driver: 'sqlite'; file: string }
   | { driver: 'mysql'; url: string };
 
+export interface CodesConfig {
+  /** HMAC key for stored codes; null in development means "generate one into DATA_DIR". */
+  hmacKey: string | null;
+  ttlSeconds: number;
+  maxAttempts: number;
+  resendSeconds: number;
+  perDestinationPerDay: number;
+  perIpPerDay: number;
+  perIpPerHour: number;
+  /** Country calling codes SMS may be sent to, without "+". */
+  smsAllowedCountryCodes: string[];
+  smsDailyBudget: number;
+}
+
+export interface DeliveryConfig {
+  smsTransport: 'log' | 'http' | 'aliyun';
+  mailTransport: 'log' | 'smtp';
+  /** Tests only: every message (with its code) is appended here as a JSON line. */
+  outboxFile: string | null;
+}
+
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
   port: number;
@@ -45,6 +66,8 @@ export interface AppConfig {
   sessions: { recentAuthSeconds: number };
   admin: { username: string; email: string; password: string } | null;
   internalApiKeys: string[];
+  codes: CodesConfig;
+  delivery: DeliveryConfig;
   avatars: AvatarsConfig;
   realName: RealNameConfig;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -297,6 +320,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400) },
     admin: readAdmin(read),
     internalApiKeys: read.list('INTERNAL_API_KEYS'),
+    codes: {
+      hmacKey: read.optional('CODE_HMAC_KEY'),
+      ttlSeconds: read.int('CODE_TTL', 600, 60, 3600),
+      maxAttempts: read.int('CODE_MAX_ATTEMPTS', 5, 1, 20),
+      resendSeconds: read.int('CODE_RESEND_SECONDS', 60, 1, 3600),
+      perDestinationPerDay: read.int('CODE_PER_DESTINATION_PER_DAY', 10, 1, 10000),
+      perIpPerDay: read.int('CODE_PER_IP_PER_DAY', 100, 1, 1000000),
+      perIpPerHour: read.int('CODE_PER_IP_PER_HOUR', 20, 1, 1000000),
+      smsAllowedCountryCodes: read.list('SMS_ALLOWED_COUNTRY_CODES').length ? read.list('SMS_ALLOWED_COUNTRY_CODES').map((code) => code.replace(/^\+/, '')) : ['86'],
+      smsDailyBudget: read.int('SMS_DAILY_BUDGET', 10000, 1, 100000000),
+    },
+    delivery: {
+      smsTransport: read.oneOf('SMS_TRANSPORT', 'log', ['log', 'http', 'aliyun'] as const),
+      mailTransport: read.oneOf('MAIL_TRANSPORT', 'log', ['log', 'smtp'] as const),
+      outboxFile: read.optional('OUTBOX_FILE'),
+    },
     avatars: readAvatars(read),
     realName: readRealName(read),
     logLevel: read.oneOf('LOG_LEVEL', nodeEnv === 'test' ? 'warn' : 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
@@ -314,6 +353,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('REAL_NAME_ENCRYPTION_KEY', 'is required when NODE_ENV=production (32 bytes as base64 or hex; or REAL_NAME_ENCRYPTION_KEYS)');
   }
   if (production && !config.realName.indexKey) throw new ConfigError('REAL_NAME_INDEX_KEY', 'is required when NODE_ENV=production (32 bytes as base64 or hex)');
+  if (production) {
+    if (!config.codes.hmacKey) throw new ConfigError('CODE_HMAC_KEY', 'is required when NODE_ENV=production (32+ random characters)');
+    if (config.delivery.smsTransport === 'log') throw new ConfigError('SMS_TRANSPORT', 'must name a real SMS provider (http or aliyun) when NODE_ENV=production');
+    if (config.delivery.mailTransport === 'log') throw new ConfigError('MAIL_TRANSPORT', 'must be smtp when NODE_ENV=production');
+  }
   for (const key of config.internalApiKeys) {
     if (key.length < 32) throw new ConfigError('INTERNAL_API_KEYS', 'each key must be at least 32 characters');
   }
