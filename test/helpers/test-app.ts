@@ -22,6 +22,8 @@ export interface TestApp {
   kv: KvStore;
   db: DataSource;
   dataDir: string;
+  /** Where the log transport writes every message (with its code) as JSON lines. */
+  outbox: string;
   /** Moves time forward for the app: its clock, and every TTL in the shared store. */
   passTime(ms: number): Promise<void>;
   close(): Promise<void>;
@@ -87,7 +89,10 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     BCRYPT_COST: '4',
     CAPTCHA_FIXED_TEXT: TEST_CAPTCHA,
     LOG_LEVEL: 'silent',
+    OUTBOX_FILE: join(dataDir, 'outbox.jsonl'),
     LOGIN_PER_IP_PER_MINUTE: '1000',
+    CODE_PER_IP_PER_HOUR: '10000',
+    CODE_PER_IP_PER_DAY: '10000',
     // A loaded CI machine can stall the event loop past the 1 s production bound; tests that prove the bound set it.
     REDIS_TIMEOUT_MS: '5000',
     ...(mysql ? { DATABASE_URL: mysql.url } : {}),
@@ -108,6 +113,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     kv: app.get(KvStore),
     db: app.get(DataSource),
     dataDir,
+    outbox: config.delivery.outboxFile ?? join(dataDir, 'outbox.jsonl'),
     passTime: async (ms: number) => {
       clock.advance(ms);
       if (config.redis.url) await shiftRedisTtls(config.redis.url, config.redis.keyPrefix, ms);

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Headers, HttpCode, Post, Put } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CommonErrors } from '@/common/errors';
 import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
@@ -6,13 +6,21 @@ import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { AccountService } from './account.service';
 import { Auth, CurrentUser } from './decorators';
-import { ApiKeyDto, ChangePasswordDto, DeleteAccountDto } from './dto/account.dto';
+import { ApiKeyDto, ChangeEmailDto, ChangePasswordDto, ChangePhoneDto, DeleteAccountDto } from './dto/account.dto';
+import { AuthErrors } from './auth.errors';
+import { pickLanguage } from '@/common/i18n';
+import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
+import { UsersService } from '@/modules/users/users.service';
+import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { Principal } from './principal';
 
 @ApiTags('Users')
 @Controller('users/me')
 export class AccountController {
-  constructor(private readonly account: AccountService) {}
+  constructor(
+    private readonly account: AccountService,
+    private readonly users: UsersService,
+  ) {}
 
   @Auth()
   @Put('password')
@@ -30,16 +38,38 @@ export class AccountController {
     UsersErrors.PASSWORD_TOO_COMMON,
     UsersErrors.PASSWORD_CONTAINS_IDENTITY,
   )
-  async changePassword(@CurrentUser() principal: Principal, @Body() dto: ChangePasswordDto, @Client() client: ClientInfo): Promise<void> {
-    await this.account.changePassword(principal, dto.oldPassword, dto.newPassword, client);
+  async changePassword(@CurrentUser() principal: Principal, @Body() dto: ChangePasswordDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<void> {
+    await this.account.changePassword(principal, dto.oldPassword, dto.newPassword, client, pickLanguage(language));
+  }
+
+  @Auth()
+  @Put('email')
+  @HttpCode(200)
+  @SuccessMessage('updated')
+  @ApiOperation({ operationId: 'changeEmail', summary: 'Change the email address', description: 'Needs a code sent to the NEW address with purpose change_email, and a sign-in within the last hour or the current `password`. The address becomes verified.' })
+  @ApiEnvelope(UserResponseDto, { description: 'The updated account' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED, UsersErrors.PASSWORD_INCORRECT, AuthErrors.RECENT_AUTH_REQUIRED, UsersErrors.EMAIL_TAKEN)
+  async changeEmail(@CurrentUser() principal: Principal, @Body() dto: ChangeEmailDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
+    return this.users.toResponse(await this.account.changeEmail(principal, dto, client));
+  }
+
+  @Auth()
+  @Put('phone')
+  @HttpCode(200)
+  @SuccessMessage('updated')
+  @ApiOperation({ operationId: 'changePhone', summary: 'Change the phone number', description: 'Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`.' })
+  @ApiEnvelope(UserResponseDto, { description: 'The updated account' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED, UsersErrors.PASSWORD_INCORRECT, AuthErrors.RECENT_AUTH_REQUIRED, UsersErrors.PHONE_TAKEN)
+  async changePhone(@CurrentUser() principal: Principal, @Body() dto: ChangePhoneDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
+    return this.users.toResponse(await this.account.changePhone(principal, dto, client));
   }
 
   @Auth()
   @Delete()
   @SuccessMessage('deleted')
-  @ApiOperation({ operationId: 'deleteMe', summary: 'Delete your account', description: 'Needs the current password (password-less phone accounts: a sign-in within the last hour). Personal data is removed, every session revoked, and the username, email and phone become free.' })
+  @ApiOperation({ operationId: 'deleteMe', summary: 'Delete your account', description: 'Needs the current password (password-less phone accounts: `code`, an SMS code sent to the account phone with purpose login). Personal data is removed, every session revoked, and the username, email and phone become free.' })
   @ApiEnvelope(null, { description: 'Deleted' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, UsersErrors.PASSWORD_INCORRECT, CommonErrors.FORBIDDEN)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, UsersErrors.PASSWORD_INCORRECT, CommonErrors.FORBIDDEN, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED)
   async deleteMe(@CurrentUser() principal: Principal, @Body() dto: DeleteAccountDto, @Client() client: ClientInfo): Promise<void> {
     await this.account.deleteAccount(principal, dto, client);
   }

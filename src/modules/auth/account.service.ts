@@ -1,14 +1,23 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
 import { AvatarService } from '@/modules/avatar/avatar.service';
 import { UsersErrors } from '@/modules/users/users.errors';
+import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { UsersService } from '@/modules/users/users.service';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { Language } from '@/common/i18n';
+import { emailKey, normalisePhone } from '@/modules/users/identity';
+import { User } from '@/modules/users/user.entity';
+import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
+import { Channel } from '@/modules/verification/senders/message';
 import { ApiKeysService } from './api-keys.service';
+import { AuthErrors } from './auth.errors';
 import { AuthService } from './auth.service';
-import { DeleteAccountDto } from './dto/account.dto';
+import { ChangeEmailDto, ChangePhoneDto, DeleteAccountDto, PasswordResetDto } from './dto/account.dto';
+import { LoginThrottle } from './login-throttle.service';
 import { Principal } from './principal';
 import { SessionsService } from './sessions/sessions.service';
 
@@ -23,9 +32,12 @@ export class AccountService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly avatars: AvatarService,
+    private readonly codes: VerificationCodesService,
+    private readonly throttle: LoginThrottle,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async changePassword(principal: Principal, oldPassword: string, newPassword: string, client: ClientInfo): Promise<void> {
+  async changePassword(principal: Principal, oldPassword: string, newPassword: string, client: ClientInfo, language: Language = 'en'): Promise<void> {
     const user = await this.users.getById(principal.userId);
     if (!(await this.users.verifyPassword(user, oldPassword))) {
       await this.audit.record({ type: 'password_changed', outcome: 'failure', userId: user.id, actorId: user.id, client, detail: { reason: 'wrong_password' } });
@@ -35,7 +47,82 @@ export class AccountService {
     this.users.assertPasswordAcceptable(newPassword, { username: user.username, email: user.email });
     await this.users.update(user.id, { passwordHash: await this.users.hashPassword(newPassword) });
     await this.sessions.revokeAllForUser(user.id, 'password_changed', principal.sessionId ?? undefined);
+    await this.afterCredentialChange(user, 'password_changed', language);
     await this.audit.record({ type: 'password_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
+  }
+
+  /**
+   * Sets a new password with a code sent to the account's email or phone. Works for a locked
+   * account (and lifts the lock); revokes every session; the answer for an unknown address is the
+   * one for a wrong code, since no code ever reached it.
+   */
+  async resetPassword(dto: PasswordResetDto, client: ClientInfo, language: Language): Promise<void> {
+    if (!this.config.passwordResetEnabled) throw new AppException(AuthErrors.PASSWORD_RESET_DISABLED);
+    const destination = this.resetDestination(dto);
+    await this.codes.consume({ channel: dto.channel, destination, purpose: 'reset_password' }, dto.code);
+    const user = dto.channel === 'email' ? await this.users.findByEmail(destination) : await this.users.findByPhone(destination);
+    if (!user) throw new AppException(VerificationErrors.CODE_INVALID);
+    this.users.assertPasswordAcceptable(dto.newPassword, { username: user.username, email: user.email });
+    await this.users.update(user.id, { passwordHash: await this.users.hashPassword(dto.newPassword) });
+    await this.sessions.revokeAllForUser(user.id, 'password_reset');
+    await this.throttle.clear(`user:${user.id}`);
+    await this.afterCredentialChange(user, 'password_reset', language);
+    await this.audit.record({ type: 'password_reset', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { channel: dto.channel } });
+  }
+
+  async changeEmail(principal: Principal, dto: ChangeEmailDto, client: ClientInfo): Promise<User> {
+    const user = await this.assertSensitiveActionAllowed(principal, dto.password);
+    const email = emailKey(dto.email);
+    if (await this.users.findByEmail(email)) throw new AppException(UsersErrors.EMAIL_TAKEN);
+    await this.codes.consume({ channel: 'email', destination: email, purpose: 'change_email' }, dto.code);
+    const updated = await this.users.update(user.id, { email: dto.email.trim(), emailKey: email, emailVerified: true });
+    await this.audit.record({ type: 'email_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
+    return updated;
+  }
+
+  async changePhone(principal: Principal, dto: ChangePhoneDto, client: ClientInfo): Promise<User> {
+    const user = await this.assertSensitiveActionAllowed(principal, dto.password);
+    const phone = this.phoneOrFail(dto.phone);
+    if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
+    await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'change_phone' }, dto.code);
+    const updated = await this.users.update(user.id, { phone });
+    await this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
+    return updated;
+  }
+
+  /** Sensitive actions need the current password or a sign-in within RECENT_AUTH_SECONDS. */
+  private async assertSensitiveActionAllowed(principal: Principal, password: string | undefined): Promise<User> {
+    const user = await this.users.getById(principal.userId);
+    if (password !== undefined) {
+      if (!(await this.users.verifyPassword(user, password))) throw new AppException(UsersErrors.PASSWORD_INCORRECT);
+      return user;
+    }
+    if (!this.auth.isRecentlyAuthenticated(principal, this.clock.now())) throw new AppException(AuthErrors.RECENT_AUTH_REQUIRED);
+    return user;
+  }
+
+  /** After a password change or reset: pending codes die, and the owner hears about it. */
+  private async afterCredentialChange(user: User, kind: 'password_changed' | 'password_reset', language: Language): Promise<void> {
+    const destinations: { channel: Channel; destination: string }[] = [];
+    if (user.emailKey) destinations.push({ channel: 'email', destination: user.emailKey });
+    if (user.phone) destinations.push({ channel: 'sms', destination: user.phone });
+    await this.codes.forget(destinations);
+    if (destinations.length) await this.codes.notify(destinations[0], kind, language);
+  }
+
+  private resetDestination(dto: PasswordResetDto): string {
+    if (dto.channel === 'email') {
+      if (!dto.email) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'email', message: 'email is required when channel is email' }] });
+      return emailKey(dto.email);
+    }
+    if (!dto.phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone is required when channel is sms' }] });
+    return this.phoneOrFail(dto.phone);
+  }
+
+  private phoneOrFail(input: string): string {
+    const phone = normalisePhone(input);
+    if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
+    return phone;
   }
 
   /**
@@ -48,7 +135,7 @@ export class AccountService {
     const user = await this.users.getById(principal.userId);
     const proven = user.passwordHash
       ? !!dto.password && (await this.users.verifyPassword(user, dto.password))
-      : this.auth.isRecentlyAuthenticated(principal, this.clock.now());
+      : await this.provenBySmsCode(user, dto.code);
     if (!proven) {
       await this.audit.record({ type: 'account_deleted', outcome: 'failure', userId: user.id, actorId: user.id, client });
       throw new AppException(user.passwordHash ? UsersErrors.PASSWORD_INCORRECT : CommonErrors.FORBIDDEN);
@@ -57,6 +144,13 @@ export class AccountService {
     await this.users.delete(user.id);
     await this.avatars.removeFor(user);
     await this.audit.record({ type: 'account_deleted', outcome: 'success', userId: user.id, actorId: user.id, client });
+  }
+
+  /** Password-less phone accounts prove themselves with an SMS code (purpose login) sent to their phone. */
+  private async provenBySmsCode(user: User, code: string | undefined): Promise<boolean> {
+    if (!user.phone || !code) return false;
+    await this.codes.consume({ channel: 'sms', destination: user.phone, purpose: 'login' }, code);
+    return true;
   }
 
   async createApiKey(principal: Principal, client: ClientInfo): Promise<string> {

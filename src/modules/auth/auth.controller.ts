@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
 import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
@@ -6,8 +6,12 @@ import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { AuthErrors } from './auth.errors';
 import { AuthService } from './auth.service';
+import { AccountService } from './account.service';
+import { PasswordResetDto } from './dto/account.dto';
+import { pickLanguage } from '@/common/i18n';
+import { UsersErrors } from '@/modules/users/users.errors';
 import { Auth, CurrentUser, Internal, Public } from './decorators';
-import { LoginDto, RefreshDto, SessionListDto, TokenPairDto } from './dto/auth.dto';
+import { LoginDto, RefreshDto, SmsLoginDto, SessionListDto, TokenPairDto } from './dto/auth.dto';
 import { IntrospectDto, IntrospectionDto } from './dto/introspect.dto';
 import { Principal } from './principal';
 
@@ -16,7 +20,10 @@ const sessionIdPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppExcepti
 @ApiTags('Auth')
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly account: AccountService,
+  ) {}
 
   @Public()
   @Post('login')
@@ -27,6 +34,38 @@ export class AuthController {
   @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CAPTCHA_REQUIRED, VerificationErrors.CAPTCHA_INVALID, AuthErrors.INVALID_CREDENTIALS, CommonErrors.TOO_MANY_REQUESTS)
   login(@Body() dto: LoginDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
     return this.auth.login(dto, client);
+  }
+
+  @Public()
+  @Post('login/sms')
+  @HttpCode(200)
+  @SuccessMessage('signedIn')
+  @ApiOperation({ operationId: 'loginBySms', summary: 'Sign in with an SMS code', description: 'The code comes from POST /verification/sms-codes with purpose login; it only reaches numbers that have an account.' })
+  @ApiEnvelope(TokenPairDto, { description: 'Signed in: a token pair' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED, AuthErrors.INVALID_CREDENTIALS)
+  loginBySms(@Body() dto: SmsLoginDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
+    return this.auth.loginBySms(dto.phone, dto.smsCode, client);
+  }
+
+  @Public()
+  @Post('password-reset')
+  @HttpCode(200)
+  @SuccessMessage('passwordReset')
+  @ApiOperation({ operationId: 'resetPassword', summary: 'Set a new password with a reset code', description: 'The code comes from POST /verification/email-codes or /sms-codes with purpose reset_password. Every session of the account is revoked, pending codes die, a lock is lifted, and the owner is notified.' })
+  @ApiEnvelope(null, { description: 'Password reset' })
+  @ApiErrors(
+    CommonErrors.VALIDATION_FAILED,
+    VerificationErrors.CODE_INVALID,
+    VerificationErrors.CODE_EXPIRED,
+    AuthErrors.PASSWORD_RESET_DISABLED,
+    UsersErrors.PASSWORD_TOO_SHORT,
+    UsersErrors.PASSWORD_TOO_LONG,
+    UsersErrors.PASSWORD_INVALID_CHARACTERS,
+    UsersErrors.PASSWORD_TOO_COMMON,
+    UsersErrors.PASSWORD_CONTAINS_IDENTITY,
+  )
+  async resetPassword(@Body() dto: PasswordResetDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<void> {
+    await this.account.resetPassword(dto, client, pickLanguage(language));
   }
 
   @Public()

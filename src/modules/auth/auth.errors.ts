@@ -26,4 +26,8 @@ export const AuthErrors = defineErrors({
     status: HttpStatus.FORBIDDEN,
     message: { en: 'Sign in again (or give your current password) to do this', 'zh-CN': '请重新登录或提供当前密码后再操作' },
   },
+  PASSWORD_RESET_DISABLED: {
+    status: HttpStatus.FORBIDDEN,
+    message: { en: 'Password reset is turned off', 'zh-CN': '密码重置功能已关闭' },
+  },
 });

@@ -5,6 +5,7 @@ import { AvatarModule } from '@/modules/avatar/avatar.module';
 import { UsersModule } from '@/modules/users/users.module';
 import { VerificationModule } from '@/modules/verification/verification.module';
 import { AccountController } from './account.controller';
+import { CodeRequestsController } from './code-requests.controller';
 import { AccountService } from './account.service';
 import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
@@ -36,7 +37,7 @@ import { TokensService } from './tokens.service';
     VerificationModule,
     AvatarModule,
   ],
-  controllers: [AuthController, JwksController, AccountController],
+  controllers: [CodeRequestsController, AuthController, JwksController, AccountController],
   providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, ApiKeysService, GlobalAuthGuard],
   exports: [AuthService, ApiKeysService, GlobalAuthGuard, SessionsModule],
 })

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
-import { AppException } from '@/common/errors';
+import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
 import { classifyIdentifier, emailKey, normalisePhone, usernameKey } from '@/modules/users/identity';
@@ -8,6 +8,7 @@ import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
 import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { AuthErrors } from './auth.errors';
 import { LoginDto, SessionDto, TokenPairDto } from './dto/auth.dto';
 import { IntrospectionDto } from './dto/introspect.dto';
@@ -25,8 +26,25 @@ export class AuthService {
     private readonly throttle: LoginThrottle,
     private readonly captchas: CaptchaService,
     private readonly audit: AuditService,
+    private readonly codes: VerificationCodesService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * Sign-in with an SMS code (purpose login). A number without an active account never received a
+   * code, so its answer is a wrong code's or the same 401 as a password failure.
+   */
+  async loginBySms(phoneInput: string, code: string, client: ClientInfo): Promise<TokenPairDto> {
+    const phone = normalisePhone(phoneInput);
+    if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
+    await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'login' }, code);
+    const user = await this.users.findByPhone(phone);
+    if (!user || user.status !== 'active') {
+      await this.audit.record({ type: 'sign_in', outcome: 'failure', userId: user?.id ?? null, client, detail: { method: 'sms_code', reason: user ? 'disabled' : 'unknown_account' } });
+      throw new AppException(AuthErrors.INVALID_CREDENTIALS);
+    }
+    return this.completeSignIn(user, client, 'sms_code');
+  }
 
   /**
    * Password sign-in. Unknown account, wrong password and disabled account all cost one bcrypt

@@ -54,6 +54,11 @@ export class LoginThrottle {
     await this.kv.delete(this.failureKey(subject));
   }
 
+  /** Lifts a lock and the failure streak: a locked account can still reset its password. */
+  async clear(subject: string): Promise<void> {
+    await this.kv.delete(this.failureKey(subject), this.lockKey(subject));
+  }
+
   private async ipAttempts(ip: string): Promise<number | null> {
     const key = `login-ip:${ip}`;
     const attempts = await this.kv.increment(key, MINUTE_MS);

@@ -1,11 +1,14 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
-import { AppException } from '@/common/errors';
+import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
 import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
-import { CreateUserDto } from './dto/create-user.dto';
+import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
+import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { emailKey, normalisePhone } from './identity';
+import { CreatePhoneUserDto, CreateUserDto } from './dto/create-user.dto';
 import { UserResponseDto } from './dto/user-response.dto';
 import { UsersErrors } from './users.errors';
 import { UsersService } from './users.service';
@@ -22,6 +25,7 @@ export class RegistrationService {
     private readonly users: UsersService,
     private readonly captchas: CaptchaService,
     private readonly audit: AuditService,
+    private readonly codes: VerificationCodesService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -34,13 +38,40 @@ export class RegistrationService {
   async register(dto: CreateUserDto, client: ClientInfo): Promise<UserResponseDto> {
     this.assertOpen(dto.registrationKey);
     if (this.config.registration.captchaRequired) await this.captchas.require(dto.captchaId, dto.captchaText);
+    const emailProven = this.config.registration.emailCodeRequired;
+    if (emailProven) {
+      // Conflicts first, so that a taken name does not burn the emailed code.
+      if (await this.users.findByUsername(dto.username)) throw new AppException(UsersErrors.USERNAME_TAKEN);
+      if (await this.users.findByEmail(dto.email)) throw new AppException(UsersErrors.EMAIL_TAKEN);
+      if (!dto.emailCode) throw new AppException(VerificationErrors.CODE_INVALID, { details: [{ field: 'emailCode', message: 'emailCode is required' }] });
+      await this.codes.consume({ channel: 'email', destination: emailKey(dto.email), purpose: 'register' }, dto.emailCode);
+    }
     const user = await this.users.create({
       username: dto.username,
       email: dto.email,
+      emailVerified: emailProven,
       password: dto.password,
       profile: { displayName: dto.displayName, intro: dto.intro, github: dto.github, school: dto.school, website: dto.website },
     });
     await this.audit.record({ type: 'sign_up', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method: 'email' } });
+    return this.users.toResponse(user);
+  }
+
+  /**
+   * Sign-up with a phone and an SMS code (purpose register). The username is generated (`u_` and
+   * ten random characters; the user may not change it yet); without a password the account signs
+   * in by SMS code.
+   */
+  async registerByPhone(dto: CreatePhoneUserDto, client: ClientInfo): Promise<UserResponseDto> {
+    this.assertOpen(dto.registrationKey);
+    const phone = normalisePhone(dto.phone);
+    if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
+    if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
+    const username = `u_${randomBytes(10).toString('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase().padEnd(10, '0')}`;
+    if (dto.password !== undefined) this.users.assertPasswordAcceptable(dto.password, { username, email: null });
+    await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'register' }, dto.smsCode);
+    const user = await this.users.create({ username, email: null, phone, password: dto.password ?? null, profile: { displayName: dto.displayName } });
+    await this.audit.record({ type: 'sign_up', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method: 'phone' } });
     return this.users.toResponse(user);
   }
 }

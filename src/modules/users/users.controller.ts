@@ -6,7 +6,7 @@ import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { Auth, CurrentUser, Public } from '@/modules/auth/decorators';
 import type { Principal } from '@/modules/auth/principal';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
-import { CreateUserDto, UpdateProfileDto } from './dto/create-user.dto';
+import { CreatePhoneUserDto, CreateUserDto, UpdateProfileDto } from './dto/create-user.dto';
 import { PublicProfileDto, toPublicProfile, UserResponseDto } from './dto/user-response.dto';
 import { RegistrationService } from './registration.service';
 import { UsersErrors } from './users.errors';
@@ -43,9 +43,29 @@ export class UsersController {
     UsersErrors.REGISTRATION_KEY_INVALID,
     UsersErrors.USERNAME_TAKEN,
     UsersErrors.EMAIL_TAKEN,
+    VerificationErrors.CODE_INVALID,
+    VerificationErrors.CODE_EXPIRED,
   )
   register(@Body() dto: CreateUserDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
     return this.registration.register(dto, client);
+  }
+
+  @Public()
+  @Post('phone')
+  @SuccessMessage('signedUp')
+  @ApiOperation({ operationId: 'registerByPhone', summary: 'Sign up with a phone number and an SMS code', description: 'The code comes from POST /verification/sms-codes with purpose register. A username is generated (u_ + 10 characters). Without a password the account signs in by SMS code.' })
+  @ApiEnvelope(UserResponseDto, { status: 201, description: 'The new account' })
+  @ApiErrors(
+    CommonErrors.VALIDATION_FAILED,
+    VerificationErrors.CODE_INVALID,
+    VerificationErrors.CODE_EXPIRED,
+    ...PASSWORD_ERRORS,
+    UsersErrors.REGISTRATION_DISABLED,
+    UsersErrors.REGISTRATION_KEY_INVALID,
+    UsersErrors.PHONE_TAKEN,
+  )
+  registerByPhone(@Body() dto: CreatePhoneUserDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
+    return this.registration.registerByPhone(dto, client);
   }
 
   @Auth()

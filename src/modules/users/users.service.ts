@@ -99,6 +99,14 @@ export class UsersService {
     return this.users.findByIdentifier(identifier);
   }
 
+  findByEmail(email: string): Promise<User | null> {
+    return this.users.findByEmailKey(emailKey(email));
+  }
+
+  findByPhone(phone: string): Promise<User | null> {
+    return this.users.findByPhone(phone);
+  }
+
   findByUsername(username: string): Promise<User | null> {
     return this.users.findByUsernameKey(usernameKey(username));
   }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 
 export class ChangePasswordDto {
   @ApiProperty({ description: 'The current password', example: 'correct horse battery' })
@@ -22,7 +22,7 @@ export class DeleteAccountDto {
   @MaxLength(1024)
   password?: string;
 
-  @ApiPropertyOptional({ description: 'For password-less phone accounts: an SMS code sent with purpose login', example: '123456' })
+  @ApiPropertyOptional({ description: 'For password-less phone accounts: an SMS code sent to the account phone with purpose login', example: '123456' })
   @IsOptional()
   @Matches(/^\d{6}$/, { message: 'code must be 6 digits' })
   code?: string;
@@ -31,4 +31,65 @@ export class DeleteAccountDto {
 export class ApiKeyDto {
   @ApiProperty({ description: 'Your personal API key, shown only this once; send it as X-API-Key', example: 'ucp_3q2-7wEAAAB...' })
   apiKey: string;
+}
+
+export class PasswordResetDto {
+  @ApiProperty({ description: 'Where the reset code was sent', enum: ['email', 'sms'], example: 'email' })
+  @IsIn(['email', 'sms'])
+  channel: 'email' | 'sms';
+
+  @ApiPropertyOptional({ description: 'The account email (channel email)', example: 'alice@example.com' })
+  @IsOptional()
+  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid address' })
+  @MaxLength(254)
+  email?: string;
+
+  @ApiPropertyOptional({ description: 'The account phone (channel sms)', example: '+8613800138000' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  phone?: string;
+
+  @ApiProperty({ description: 'The 6-digit code sent with purpose reset_password', example: '123456' })
+  @Matches(/^\d{6}$/, { message: 'code must be 6 digits' })
+  code: string;
+
+  @ApiProperty({ description: 'The new password (8-64 characters, not a common one)', example: 'staple battery horse correct' })
+  @IsString()
+  @MaxLength(1024)
+  newPassword: string;
+}
+
+export class ChangeEmailDto {
+  @ApiProperty({ description: 'The new email address', example: 'alice.new@example.com' })
+  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid address' })
+  @MaxLength(254)
+  email: string;
+
+  @ApiProperty({ description: 'The 6-digit code sent to the new address with purpose change_email', example: '123456' })
+  @Matches(/^\d{6}$/, { message: 'code must be 6 digits' })
+  code: string;
+
+  @ApiPropertyOptional({ description: 'The current password; needed when the last sign-in is more than an hour old', example: 'correct horse battery' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  password?: string;
+}
+
+export class ChangePhoneDto {
+  @ApiProperty({ description: 'The new phone number (E.164, or a bare 11-digit Chinese mobile number)', example: '+8613900139000' })
+  @IsString()
+  @MaxLength(32)
+  phone: string;
+
+  @ApiProperty({ description: 'The 6-digit code sent to the new number with purpose change_phone', example: '123456' })
+  @Matches(/^\d{6}$/, { message: 'code must be 6 digits' })
+  code: string;
+
+  @ApiPropertyOptional({ description: 'The current password; needed when the last sign-in is more than an hour old', example: 'correct horse battery' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  password?: string;
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, Length, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsString, IsUUID, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 
 export class LoginDto {
@@ -25,6 +25,17 @@ export class LoginDto {
   @IsString()
   @Length(1, 16)
   captchaText?: string;
+}
+
+export class SmsLoginDto {
+  @ApiProperty({ description: 'Mobile number: E.164, or a bare 11-digit Chinese mobile number', example: '+8613800138000' })
+  @IsString()
+  @MaxLength(32)
+  phone: string;
+
+  @ApiProperty({ description: 'The 6-digit code sent with purpose login', example: '123456' })
+  @Matches(/^\d{6}$/, { message: 'smsCode must be 6 digits' })
+  smsCode: string;
 }
 
 export class RefreshDto {

@@ -70,3 +70,32 @@ export class CreateUserDto {
 }
 
 export class UpdateProfileDto extends PartialType(PickType(CreateUserDto, ['displayName', 'intro', 'github', 'school', 'website'] as const)) {}
+
+export class CreatePhoneUserDto {
+  @ApiProperty({ description: 'Mobile number: E.164, or a bare 11-digit Chinese mobile number', example: '+8613800138000' })
+  @IsString()
+  @MaxLength(32)
+  phone: string;
+
+  @ApiProperty({ description: 'The 6-digit code sent with purpose register', example: '123456' })
+  @Matches(/^\d{6}$/, { message: 'smsCode must be 6 digits' })
+  smsCode: string;
+
+  @ApiPropertyOptional({ description: 'Optional password (8-64 characters); without one the account signs in by SMS code', example: 'violet sunrise 42' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  password?: string;
+
+  @ApiPropertyOptional({ description: 'Name shown to others', example: 'Alice', maxLength: 64 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  displayName?: string;
+
+  @ApiPropertyOptional({ description: 'Required when the operator sets REGISTRATION_KEY (it guards every way to sign up)', example: 'team-invite-2026' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  registrationKey?: string;
+}

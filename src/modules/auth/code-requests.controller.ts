@@ -1,0 +1,79 @@
+import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AppException, CommonErrors } from '@/common/errors';
+import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
+import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
+import { pickLanguage } from '@/common/i18n';
+import { emailKey, normalisePhone } from '@/modules/users/identity';
+import { UsersService } from '@/modules/users/users.service';
+import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
+import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
+import { CodePurpose } from '@/modules/verification/senders/message';
+import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { Public } from './decorators';
+import { CodeTicketDto, SendEmailCodeDto, SendSmsCodeDto } from './dto/codes.dto';
+
+const CODE_ERRORS = [
+  CommonErrors.VALIDATION_FAILED,
+  VerificationErrors.CAPTCHA_REQUIRED,
+  VerificationErrors.CAPTCHA_INVALID,
+  CommonErrors.TOO_MANY_REQUESTS,
+  VerificationErrors.DELIVERY_FAILED,
+];
+
+/**
+ * The routes that send codes. They live beside sign-in because whether a code is delivered depends
+ * on accounts: a reset code only reaches an existing account, a sign-up or change code only a free
+ * address — yet every answer is the same, so nobody learns which addresses have accounts.
+ */
+@ApiTags('Verification')
+@Controller('verification')
+export class CodeRequestsController {
+  constructor(
+    private readonly codes: VerificationCodesService,
+    private readonly captchas: CaptchaService,
+    private readonly users: UsersService,
+  ) {}
+
+  @Public()
+  @Post('sms-codes')
+  @HttpCode(202)
+  @SuccessMessage('codeSent')
+  @ApiOperation({
+    operationId: 'sendSmsCode',
+    summary: 'Send a 6-digit code by SMS',
+    description:
+      'Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers.',
+  })
+  @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted: the code is on its way (when the number may receive it)' })
+  @ApiErrors(...CODE_ERRORS, VerificationErrors.PHONE_NOT_ALLOWED)
+  async sendSms(@Body() dto: SendSmsCodeDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<CodeTicketDto> {
+    const phone = normalisePhone(dto.phone);
+    if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
+    await this.captchas.require(dto.captchaId, dto.captchaText);
+    const owner = await this.users.findByPhone(phone);
+    return this.codes.send({ channel: 'sms', destination: phone, purpose: dto.purpose, ip: client.ip, language: pickLanguage(language), deliver: this.shouldDeliver(dto.purpose, !!owner) });
+  }
+
+  @Public()
+  @Post('email-codes')
+  @HttpCode(202)
+  @SuccessMessage('codeSent')
+  @ApiOperation({
+    operationId: 'sendEmailCode',
+    summary: 'Send a 6-digit code by email',
+    description: 'Same rules as SMS codes. Reset codes only reach existing accounts, sign-up and change codes only free addresses; the answer is the same either way.',
+  })
+  @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted: the code is on its way (when the address may receive it)' })
+  @ApiErrors(...CODE_ERRORS)
+  async sendEmail(@Body() dto: SendEmailCodeDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<CodeTicketDto> {
+    await this.captchas.require(dto.captchaId, dto.captchaText);
+    const email = emailKey(dto.email);
+    const owner = await this.users.findByEmail(email);
+    return this.codes.send({ channel: 'email', destination: email, purpose: dto.purpose, ip: client.ip, language: pickLanguage(language), deliver: this.shouldDeliver(dto.purpose, !!owner) });
+  }
+
+  private shouldDeliver(purpose: CodePurpose, hasAccount: boolean): boolean {
+    return purpose === 'reset_password' || purpose === 'login' ? hasAccount : !hasAccount;
+  }
+}

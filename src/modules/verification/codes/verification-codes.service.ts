@@ -1,0 +1,169 @@
+import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { Clock } from '@/common/clock';
+import { AppException, CommonErrors } from '@/common/errors';
+import type { Language } from '@/common/i18n';
+import { KvStore } from '@/common/kv/kv-store';
+import { Channel, CodePurpose, DeliveryError, MailSender, maskDestination, OutgoingMessage, SmsSender } from '../senders/message';
+import { VerificationErrors } from '../verification.errors';
+import { loadCodeHmacKey } from './code-key';
+import { codeMessage, NoticeKind, noticeMessage } from './messages';
+
+const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export interface CodeRequest {
+  channel: Channel;
+  /** E.164 phone or normalised (lower-case) email address. */
+  destination: string;
+  purpose: CodePurpose;
+  ip: string;
+  language: Language;
+  /**
+   * False when the code must not reach anyone (a reset for an unknown address): every limit,
+   * cooldown and answer is the same as for a real delivery, so the answer reveals nothing.
+   */
+  deliver: boolean;
+}
+
+export interface CodeTicket {
+  /** Seconds until the code expires. */
+  expiresIn: number;
+  /** Seconds until another code may be requested for this destination and purpose. */
+  resendAfter: number;
+}
+
+/**
+ * One-time codes for SMS and email. Codes are 6 CSPRNG digits, kept only as an HMAC bound to
+ * channel + destination + purpose in the shared store (so any instance can check them), valid for
+ * CODE_TTL, single-use, and burned after CODE_MAX_ATTEMPTS wrong tries. Sending is limited by a
+ * per-destination cooldown, daily caps per destination and per IP, an hourly cap per IP, the SMS
+ * country allow-list and a global daily SMS budget.
+ */
+@Injectable()
+export class VerificationCodesService {
+  private readonly logger = new Logger('VerificationCodes');
+  private readonly hmacKey: Buffer;
+
+  constructor(
+    private readonly kv: KvStore,
+    private readonly clock: Clock,
+    private readonly sms: SmsSender,
+    private readonly mail: MailSender,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.hmacKey = loadCodeHmacKey(config.codes.hmacKey, config.dataDir);
+  }
+
+  /** SMS goes only to the configured country calling codes. */
+  isPhoneAllowed(phone: string): boolean {
+    return this.config.codes.smsAllowedCountryCodes.some((code) => phone.startsWith(`+${code}`));
+  }
+
+  async send(request: CodeRequest): Promise<CodeTicket> {
+    const { codes } = this.config;
+    if (request.channel === 'sms' && !this.isPhoneAllowed(request.destination)) throw new AppException(VerificationErrors.PHONE_NOT_ALLOWED);
+    const scope = this.scope(request);
+    const cooldownKey = `code-cooldown:${scope}`;
+    if (!(await this.kv.setIfAbsent(cooldownKey, '1', codes.resendSeconds * 1000))) {
+      throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: (await this.kv.ttl(cooldownKey)) / 1000 });
+    }
+    const counters: { key: string; limit: number; windowMs: number }[] = [
+      { key: `code-day-destination:${request.channel}:${request.destination}`, limit: codes.perDestinationPerDay, windowMs: DAY_MS },
+      { key: `code-day-ip:${request.ip}`, limit: codes.perIpPerDay, windowMs: DAY_MS },
+      { key: `code-hour-ip:${request.ip}`, limit: codes.perIpPerHour, windowMs: HOUR_MS },
+      ...(request.channel === 'sms' ? [{ key: `sms-budget:${new Date(this.clock.now()).toISOString().slice(0, 10)}`, limit: codes.smsDailyBudget, windowMs: DAY_MS }] : []),
+    ];
+    const counted: string[] = [];
+    const release = async () => {
+      await this.kv.delete(cooldownKey);
+      for (const key of counted) await this.kv.increment(key, DAY_MS, -1);
+    };
+    for (const counter of counters) {
+      const value = await this.kv.increment(counter.key, counter.windowMs);
+      counted.push(counter.key);
+      if (value > counter.limit) {
+        const retryAfterSeconds = (await this.kv.ttl(counter.key)) / 1000;
+        await this.kv.increment(counter.key, counter.windowMs, -1);
+        counted.pop();
+        // The cooldown stays: a refused request is still a request for this destination.
+        for (const key of counted) await this.kv.increment(key, DAY_MS, -1);
+        throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds });
+      }
+    }
+
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const codeKey = `code:${scope}`;
+    await this.kv.set(codeKey, this.digest(request, code), codes.ttlSeconds * 1000);
+    await this.kv.delete(`code-failures:${scope}`);
+    if (request.deliver) {
+      const message = codeMessage(code, request.purpose, request.language, Math.round(codes.ttlSeconds / 60));
+      try {
+        await this.deliver({ channel: request.channel, to: request.destination, purpose: request.purpose, code, language: request.language, ...message });
+      } catch (error) {
+        await this.kv.delete(codeKey);
+        await release();
+        throw error;
+      }
+    }
+    return { expiresIn: codes.ttlSeconds, resendAfter: codes.resendSeconds };
+  }
+
+  /**
+   * Spends a code. Only the one caller whose `take` removes the stored digest succeeds, so a code
+   * is single-use even under parallel submissions; wrong guesses count, and the last allowed one burns it.
+   */
+  async consume(request: Pick<CodeRequest, 'channel' | 'destination' | 'purpose'>, code: string | undefined): Promise<void> {
+    const scope = this.scope(request);
+    const codeKey = `code:${scope}`;
+    const stored = await this.kv.get(codeKey);
+    if (stored === null) throw new AppException(VerificationErrors.CODE_EXPIRED);
+    const expected = Buffer.from(stored, 'hex');
+    const given = Buffer.from(this.digest(request, String(code ?? '')), 'hex');
+    if (typeof code === 'string' && /^\d{6}$/.test(code) && timingSafeEqual(expected, given)) {
+      if ((await this.kv.take(codeKey)) === stored) return;
+      throw new AppException(VerificationErrors.CODE_EXPIRED);
+    }
+    const failures = await this.kv.increment(`code-failures:${scope}`, Math.max(1000, await this.kv.ttl(codeKey)));
+    if (failures >= this.config.codes.maxAttempts) await this.kv.delete(codeKey, `code-failures:${scope}`);
+    throw new AppException(VerificationErrors.CODE_INVALID);
+  }
+
+  /** Drops every pending code for these destinations (after a password change or reset). */
+  async forget(destinations: { channel: Channel; destination: string }[]): Promise<void> {
+    const keys: string[] = [];
+    for (const { channel, destination } of destinations) {
+      const purposes: readonly CodePurpose[] = channel === 'sms' ? ['register', 'login', 'reset_password', 'change_phone'] : ['register', 'reset_password', 'change_email'];
+      for (const purpose of purposes) keys.push(`code:${this.scope({ channel, destination, purpose })}`);
+    }
+    await this.kv.delete(...keys);
+  }
+
+  /** A security notice without a code; a failed notice is logged, never fatal to the action that caused it. */
+  async notify(to: { channel: Channel; destination: string }, kind: NoticeKind, language: Language): Promise<void> {
+    try {
+      await this.deliver({ channel: to.channel, to: to.destination, purpose: 'notice', code: null, language, ...noticeMessage(kind, language) });
+    } catch (error) {
+      this.logger.warn(`Notice ${kind} to ${maskDestination(to.destination)} failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async deliver(message: OutgoingMessage): Promise<void> {
+    try {
+      await (message.channel === 'sms' ? this.sms : this.mail).send(message);
+    } catch (error) {
+      const reason = error instanceof DeliveryError ? error.message : 'transport error';
+      this.logger.warn(`Delivery of ${message.channel} purpose=${message.purpose} to ${maskDestination(message.to)} failed: ${reason}`);
+      throw new AppException(VerificationErrors.DELIVERY_FAILED);
+    }
+  }
+
+  private scope(request: Pick<CodeRequest, 'channel' | 'destination' | 'purpose'>): string {
+    return `${request.channel}:${request.purpose}:${request.destination}`;
+  }
+
+  private digest(request: Pick<CodeRequest, 'channel' | 'destination' | 'purpose'>, code: string): string {
+    return createHmac('sha256', this.hmacKey).update(`${this.scope(request)}:${code}`).digest('hex');
+  }
+}

@@ -1,0 +1,47 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { TestApp } from '../helpers/test-app';
+import { solvedCaptcha } from './users';
+
+export interface OutboxEntry {
+  channel: 'sms' | 'email';
+  to: string;
+  purpose: string;
+  code: string | null;
+  text: string;
+}
+
+/** Every message the log transport wrote, oldest first. */
+export function outbox(t: TestApp): OutboxEntry[] {
+  if (!existsSync(t.outbox)) return [];
+  return readFileSync(t.outbox, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as OutboxEntry);
+}
+
+/** The newest code sent to `to` for `purpose`, or undefined when none was delivered. */
+export function lastCode(t: TestApp, to: string, purpose: string): string | undefined {
+  return outbox(t).filter((entry) => entry.to === to && entry.purpose === purpose).pop()?.code ?? undefined;
+}
+
+let phoneCounter = 0;
+
+/** A mainland mobile number nobody else in this run uses. */
+export function uniquePhone(): string {
+  phoneCounter += 1;
+  return `+86138${String(process.pid % 1000).padStart(3, '0')}${String(phoneCounter).padStart(5, '0')}`;
+}
+
+export async function requestSmsCode(t: TestApp, phone: string, purpose: string, headers: Record<string, string> = {}) {
+  return t.http.post('/api/v1/verification/sms-codes').set(headers).send({ phone, purpose, ...(await solvedCaptcha(t)) });
+}
+
+export async function requestEmailCode(t: TestApp, email: string, purpose: string, headers: Record<string, string> = {}) {
+  return t.http.post('/api/v1/verification/email-codes').set(headers).send({ email, purpose, ...(await solvedCaptcha(t)) });
+}
+
+/** A phone account created through the API (code requested and used); returns its phone and view. */
+export async function phoneUser(t: TestApp, extra: { password?: string; displayName?: string } = {}) {
+  const phone = uniquePhone();
+  const sent = await requestSmsCode(t, phone, 'register');
+  if (sent.status !== 202) throw new Error(`sms code request answered ${sent.status}: ${sent.text}`);
+  const response = await t.http.post('/api/v1/users/phone').send({ phone, smsCode: lastCode(t, phone, 'register'), ...extra }).expect(201);
+  return { phone, user: response.body.data as { id: string; username: string; phone: string } };
+}
