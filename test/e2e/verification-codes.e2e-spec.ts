@@ -19,6 +19,15 @@ describe('Verification codes', () => {
     expect(lastCode(t, phone, 'register')).toMatch(/^\d{6}$/);
   });
 
+  it('stores the code only as an HMAC in the shared store', async () => {
+    const phone = uniquePhone();
+    await requestSmsCode(t, phone, 'register');
+    const code = lastCode(t, phone, 'register')!;
+    const stored = await t.kv.get(`code:sms:register:${phone}`);
+    expect(stored).toMatch(/^[0-9a-f]{64}$/);
+    expect(stored).not.toContain(code);
+  });
+
   it('needs a solved captcha', async () => {
     const response = await t.http.post('/api/v1/verification/sms-codes').send({ phone: uniquePhone(), purpose: 'register' }).expect(400);
     expect(response.body.error).toBe('VALIDATION_FAILED');
@@ -250,6 +259,18 @@ describe('Verification code limits', () => {
       await requestEmailCode(t, email, 'register');
       const created = await t.http.post('/api/v1/users').send({ ...body, emailCode: lastCode(t, email, 'register'), ...(await solvedCaptcha(t)) }).expect(201);
       expect(created.body.data.emailVerified).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('stops SMS for the day once the global SMS budget is spent', async () => {
+    const t = await createTestApp({ SMS_DAILY_BUDGET: '1' });
+    try {
+      expect((await requestSmsCode(t, uniquePhone(), 'register')).status).toBe(202);
+      const over = await requestSmsCode(t, uniquePhone(), 'register');
+      expect([over.status, over.body.error]).toEqual([429, 'TOO_MANY_REQUESTS']);
+      expect((await requestEmailCode(t, `budget_${Date.now()}@example.com`, 'register')).status).toBe(202);
     } finally {
       await t.close();
     }
