@@ -19,7 +19,7 @@ export interface AppConfig {
   port: number;
   host: string;
   dataDir: string;
-  database: DatabaseConfig & { runMigrations: boolean; poolSize: number };
+  database: DatabaseConfig & { runMigrations: boolean; poolSize: number; connectTimeoutMs: number };
   redis: { url: string | null; keyPrefix: string; commandTimeoutMs: number };
   http: { trustedProxies: string[]; corsOrigins: string[]; bodyLimitBytes: number };
   tokens: {
@@ -48,6 +48,20 @@ export interface AppConfig {
   avatars: AvatarsConfig;
   realName: RealNameConfig;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** json: one JSON object a line (default in production); text: Nest's coloured lines. */
+  logFormat: 'json' | 'text';
+  /** Bearer token GET /metrics requires; unset: open outside production, disabled (404) in production. */
+  metricsToken: string | null;
+  /** Requests per minute per client IP across all instances (0 turns the global limit off). */
+  rateLimitPerMinute: number;
+  /** Bound on each readiness probe (database SELECT 1, cache PING). */
+  healthTimeoutMs: number;
+  /** After SIGTERM the process exits within this bound even if a request is stuck. */
+  shutdownTimeoutMs: number;
 }
 
 export interface S3Config {
@@ -251,6 +265,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ...readDatabase(read, dataDir),
       runMigrations: read.bool('DB_RUN_MIGRATIONS', true),
       poolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
+      connectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 3000, 100, 60_000),
     },
     redis: {
       url: read.optional('REDIS_URL'),
@@ -300,6 +315,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     avatars: readAvatars(read),
     realName: readRealName(read),
     logLevel: read.oneOf('LOG_LEVEL', nodeEnv === 'test' ? 'warn' : 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
+    operations: {
+      logFormat: read.oneOf('LOG_FORMAT', production ? 'json' : 'text', ['json', 'text'] as const),
+      metricsToken: read.optional('METRICS_TOKEN'),
+      rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+      healthTimeoutMs: read.int('HEALTH_TIMEOUT_MS', 2000, 50, 30_000),
+      shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 120_000),
+    },
   };
 
   if (config.passwords.minLength > config.passwords.maxLength) {
@@ -314,6 +336,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('REAL_NAME_ENCRYPTION_KEY', 'is required when NODE_ENV=production (32 bytes as base64 or hex; or REAL_NAME_ENCRYPTION_KEYS)');
   }
   if (production && !config.realName.indexKey) throw new ConfigError('REAL_NAME_INDEX_KEY', 'is required when NODE_ENV=production (32 bytes as base64 or hex)');
+  if (config.operations.metricsToken && config.operations.metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  }
   for (const key of config.internalApiKeys) {
     if (key.length < 32) throw new ConfigError('INTERNAL_API_KEYS', 'each key must be at least 32 characters');
   }

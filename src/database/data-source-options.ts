@@ -46,7 +46,8 @@ export function dataSourceOptions(config: Pick<AppConfig, 'database'>): DataSour
     charset: 'utf8mb4_unicode_ci',
     migrations: MIGRATIONS.mysql,
     poolSize: database.poolSize,
-    connectTimeout: 5000,
+    // A database that is away fails a request within this bound (503), it never hangs it.
+    connectTimeout: database.connectTimeoutMs,
     extra: { connectionLimit: database.poolSize, waitForConnections: true, queueLimit: 200, enableKeepAlive: true },
   };
 }
