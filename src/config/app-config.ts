@@ -19,7 +19,7 @@ export interface AppConfig {
   port: number;
   host: string;
   dataDir: string;
-  database: DatabaseConfig & { runMigrations: boolean; poolSize: number; connectTimeoutMs: number };
+  database: DatabaseConfig & { runMigrations: boolean; poolSize: number; connectTimeoutMs: number; queryTimeoutMs: number };
   redis: { url: string | null; keyPrefix: string; commandTimeoutMs: number };
   http: { trustedProxies: string[]; corsOrigins: string[]; bodyLimitBytes: number };
   tokens: {
@@ -62,6 +62,8 @@ export interface OperationsConfig {
   healthTimeoutMs: number;
   /** After SIGTERM the process exits within this bound even if a request is stuck. */
   shutdownTimeoutMs: number;
+  /** After SIGTERM, keep serving this long with readiness 503 so load balancers stop routing here first. */
+  shutdownDelayMs: number;
 }
 
 export interface S3Config {
@@ -266,6 +268,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       runMigrations: read.bool('DB_RUN_MIGRATIONS', true),
       poolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
       connectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 3000, 100, 60_000),
+      queryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', 10_000, 0, 600_000),
     },
     redis: {
       url: read.optional('REDIS_URL'),
@@ -321,6 +324,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
       healthTimeoutMs: read.int('HEALTH_TIMEOUT_MS', 2000, 50, 30_000),
       shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 120_000),
+      shutdownDelayMs: read.int('SHUTDOWN_DELAY_MS', 0, 0, 60_000),
     },
   };
 
@@ -336,6 +340,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('REAL_NAME_ENCRYPTION_KEY', 'is required when NODE_ENV=production (32 bytes as base64 or hex; or REAL_NAME_ENCRYPTION_KEYS)');
   }
   if (production && !config.realName.indexKey) throw new ConfigError('REAL_NAME_INDEX_KEY', 'is required when NODE_ENV=production (32 bytes as base64 or hex)');
+  if (config.operations.shutdownDelayMs >= config.operations.shutdownTimeoutMs) {
+    throw new ConfigError('SHUTDOWN_DELAY_MS', 'must be shorter than SHUTDOWN_TIMEOUT_MS');
+  }
   if (config.operations.metricsToken && config.operations.metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
   }

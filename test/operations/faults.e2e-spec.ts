@@ -20,10 +20,11 @@ describeOnMysql('The database goes away', () => {
   let t: TestApp;
   let proxy: TcpProxy;
   const connectTimeoutMs = 1000;
+  const queryTimeoutMs = 1000;
   beforeAll(async () => {
     const target = new URL(backend.mysqlUrl!);
     proxy = await TcpProxy.start(target.hostname, Number(target.port || 3306));
-    t = await createTestApp({ DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs), HEALTH_TIMEOUT_MS: '1000' }, { databaseAddress: proxy.address });
+    t = await createTestApp({ DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs), DB_QUERY_TIMEOUT_MS: String(queryTimeoutMs), HEALTH_TIMEOUT_MS: '1000' }, { databaseAddress: proxy.address });
   });
   afterAll(async () => {
     await proxy.restore();
@@ -51,6 +52,20 @@ describeOnMysql('The database goes away', () => {
     expect(ready.ms).toBeLessThan(3000);
     await t.http.get('/health/live').expect(200);
 
+    await proxy.restore();
+    expect(await eventually(async () => (await t.http.get('/health/ready')).status === 200, 10_000)).toBe(true);
+    await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200);
+  });
+
+  it('a database that hangs: queries are bounded by DB_QUERY_TIMEOUT_MS, and it recovers', async () => {
+    const user = await signedInUser(t);
+    proxy.stall();
+    const login = await timed(() => t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }));
+    expect(login.value.status).toBe(503);
+    expect(login.value.body.error).toBe('SERVICE_UNAVAILABLE');
+    expect(login.ms).toBeLessThan(queryTimeoutMs + connectTimeoutMs + 2000);
+    await t.http.get('/health/ready').expect(503);
+    await t.http.get('/health/live').expect(200);
     await proxy.restore();
     expect(await eventually(async () => (await t.http.get('/health/ready')).status === 200, 10_000)).toBe(true);
     await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200);

@@ -51,7 +51,7 @@ describe('Readiness during shutdown', () => {
     const t = await createTestApp();
     const { ReadinessService } = await import('@/modules/operations/readiness.service');
     const readiness = t.app.get(ReadinessService);
-    readiness.beforeApplicationShutdown();
+    await readiness.beforeApplicationShutdown();
     const response = await t.http.get('/health/ready').expect(503);
     expect(response.body.details).toEqual([{ field: 'shutdown', message: 'the instance is shutting down' }]);
     await t.close();
@@ -157,6 +157,20 @@ describe('Access log', () => {
   });
 });
 
+describe('Access log in text format', () => {
+  it('writes one readable line per request', async () => {
+    const logger = new CaptureLogger();
+    const t = await createTestApp({ LOG_FORMAT: 'text' }, { logger });
+    try {
+      await t.http.get('/health/live').set('X-Request-Id', 'req-text-1').expect(200);
+      const lines = logger.lines.filter((line) => line.context === 'Access').map((line) => line.message);
+      expect(lines).toEqual([expect.stringMatching(/^GET \/health\/live 200 [\d.]+ms req=req-text-1$/)]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('CORS', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -214,6 +228,15 @@ describe('Global rate limit', () => {
     await t.http.get('/metrics').expect(200);
     await t.passTime(60_001);
     await t.http.get('/api/v1/users/me').expect(401);
+  });
+
+  it('is off with RATE_LIMIT_PER_MINUTE=0', async () => {
+    const off = await createTestApp({ RATE_LIMIT_PER_MINUTE: '0' });
+    try {
+      for (let i = 0; i < 8; i++) await off.http.get('/.well-known/jwks.json').expect(200);
+    } finally {
+      await off.close();
+    }
   });
 
   it('counts each client IP apart', async () => {

@@ -41,8 +41,11 @@ export class ReadinessService implements OnModuleDestroy, BeforeApplicationShutd
     this.stopping = true;
   }
 
-  beforeApplicationShutdown(): void {
+  /** Runs before the HTTP server closes: with SHUTDOWN_DELAY_MS, traffic still flows while readiness says 503. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    const delay = this.config.operations.shutdownDelayMs;
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
   }
 
   async check(): Promise<Readiness> {
