@@ -42,6 +42,11 @@ describeOnMysql('The database goes away', () => {
     expect(login.value.headers['retry-after']).toBe('5');
     expect(login.ms).toBeLessThan(connectTimeoutMs + 3000);
 
+    // Nobody is authenticated: no new session, no rotated refresh token.
+    const refreshed = await t.http.post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken });
+    expect(refreshed.status).toBe(503);
+    expect((await t.http.get('/api/v1/users/me').set(user.auth)).status).toBe(503);
+
     const signUp = await t.http.post('/api/v1/users').send({ username: 'nobody_db_down', email: 'nobody@example.com', password: DEFAULT_PASSWORD });
     expect([503, 400]).toContain(signUp.status); // 400 only when the captcha check (in the store) refuses first
     expect(signUp.status).not.toBe(500);
