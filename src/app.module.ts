@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, LoggerService, Module, Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from './config/app-config';
@@ -16,10 +16,14 @@ import { RealNameModule } from './modules/real-name/real-name.module';
 import { GlobalAuthGuard } from './modules/auth/auth.guard';
 import { UsersModule } from './modules/users/users.module';
 import { VerificationModule } from './modules/verification/verification.module';
+import { OperationsModule } from './modules/operations/operations.module';
+import { RateLimitGuard } from './modules/operations/rate-limit';
 
 export interface AppOverrides {
   /** Tests pass a controllable clock to prove TTLs without sleeping. */
   clock?: Clock;
+  /** Tests capture the log output (access lines, errors) with their own logger. */
+  logger?: LoggerService;
 }
 
 @Global()
@@ -53,8 +57,11 @@ export class AppModule {
         AdminModule,
         AvatarModule,
         RealNameModule,
+        OperationsModule,
       ],
       providers: [
+        // The global rate limit runs before authentication (RATE_LIMIT_PER_MINUTE=0 turns it off).
+        ...(config.operations.rateLimitPerMinute ? [{ provide: APP_GUARD, useClass: RateLimitGuard } satisfies Provider] : []),
         { provide: APP_GUARD, useExisting: GlobalAuthGuard },
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -10,6 +10,8 @@ import { allErrors } from './common/errors';
 import { clientErrorResponse, sendError } from './common/http/error-response';
 import { registerSecurityHeaders } from './common/http/security-headers';
 import { registerMultipart } from './modules/avatar/avatar-upload';
+import { MetricsService } from './modules/operations/metrics.service';
+import { registerRequestObservers } from './modules/operations/request-observer';
 
 export const API_PREFIX = 'api/v1';
 
@@ -70,9 +72,10 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       else socket.destroy();
     },
   });
-  const logger = new ConsoleLogger({ json: config.env === 'production', logLevels: LEVELS[config.logLevel] });
+  const json = config.operations.logFormat === 'json';
+  const logger = overrides.logger ?? (LEVELS[config.logLevel].length ? new ConsoleLogger({ json, logLevels: LEVELS[config.logLevel] }) : false);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, overrides), adapter, {
-    logger: LEVELS[config.logLevel].length ? logger : false,
+    logger,
     bufferLogs: false,
     // JSON only: no form-body parser, and Fastify's built-in text/plain parser goes too (415 instead).
     bodyParser: false,
@@ -84,6 +87,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', String(request.id));
   });
+  registerRequestObservers(fastify, app.get(MetricsService), json);
 
   registerSecurityHeaders(fastify as unknown as Parameters<typeof registerSecurityHeaders>[0]);
   if (config.http.corsOrigins.length) {
@@ -91,20 +95,29 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     app.enableCors({
       origin: (origin, callback) => callback(null, !!origin && origin !== 'null' && allowed.has(origin)),
       credentials: false,
+      // The API's own verbs: the default (GET, HEAD, POST) would fail every PATCH/DELETE preflight.
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       exposedHeaders: ['X-Request-Id', 'Retry-After'],
       maxAge: 600,
     });
   }
 
   app.setGlobalPrefix(API_PREFIX, {
-    exclude: [{ path: '.well-known/jwks.json', method: RequestMethod.GET }],
+    exclude: [
+      { path: '.well-known/jwks.json', method: RequestMethod.GET },
+      // Probes and scrapers look at the root.
+      { path: 'health/live', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
   });
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'User Centre API',
     swaggerOptions: { persistAuthorization: true, displayOperationId: true },
   });
-  app.enableShutdownHooks();
+  // On SIGTERM: readiness turns 503, Fastify finishes in-flight requests (new ones get 503), pools close, exit 0.
+  app.enableShutdownHooks([], { useProcessExit: true });
   try {
     await app.init();
   } catch (error) {

@@ -36,7 +36,8 @@ function parseFlags(args: string[], allowed: readonly string[]): Record<string, 
 }
 
 async function migrate(config: AppConfig): Promise<CliResult> {
-  const source = new DataSource(dataSourceOptions(config));
+  // A migration may legitimately run long (an index on a big table): no query bound here.
+  const source = new DataSource(dataSourceOptions({ database: { ...config.database, queryTimeoutMs: 0 } }));
   await source.initialize();
   try {
     const applied = await source.runMigrations();

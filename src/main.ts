@@ -11,6 +11,16 @@ async function bootstrap(): Promise<void> {
   const app = await createApp(config);
   await app.listen({ port: config.port, host: config.host });
   new Logger('Bootstrap').log(`User Centre listening on http://${config.host}:${config.port} (docs at /docs)`);
+  // Nest's shutdown hooks (see app.setup.ts) drain and exit 0; a request that never ends cannot hold the exit past this bound.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      new Logger('Shutdown').log(`${signal}: draining in-flight requests`);
+      setTimeout(() => {
+        process.stderr.write(`Shutdown did not finish within ${config.operations.shutdownTimeoutMs} ms; exiting\n`);
+        process.exit(1);
+      }, config.operations.shutdownTimeoutMs).unref();
+    });
+  }
 }
 
 bootstrap().catch((error: unknown) => {

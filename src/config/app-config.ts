@@ -40,7 +40,7 @@ export interface AppConfig {
   port: number;
   host: string;
   dataDir: string;
-  database: DatabaseConfig & { runMigrations: boolean; poolSize: number };
+  database: DatabaseConfig & { runMigrations: boolean; poolSize: number; connectTimeoutMs: number; queryTimeoutMs: number };
   redis: { url: string | null; keyPrefix: string; commandTimeoutMs: number };
   http: { trustedProxies: string[]; corsOrigins: string[]; bodyLimitBytes: number };
   tokens: {
@@ -71,6 +71,22 @@ export interface AppConfig {
   avatars: AvatarsConfig;
   realName: RealNameConfig;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** json: one JSON object a line (default in production); text: Nest's coloured lines. */
+  logFormat: 'json' | 'text';
+  /** Bearer token GET /metrics requires; unset: open outside production, disabled (404) in production. */
+  metricsToken: string | null;
+  /** Requests per minute per client IP across all instances (0 turns the global limit off). */
+  rateLimitPerMinute: number;
+  /** Bound on each readiness probe (database SELECT 1, cache PING). */
+  healthTimeoutMs: number;
+  /** After SIGTERM the process exits within this bound even if a request is stuck. */
+  shutdownTimeoutMs: number;
+  /** After SIGTERM, keep serving this long with readiness 503 so load balancers stop routing here first. */
+  shutdownDelayMs: number;
 }
 
 export interface S3Config {
@@ -274,6 +290,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ...readDatabase(read, dataDir),
       runMigrations: read.bool('DB_RUN_MIGRATIONS', true),
       poolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
+      connectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 3000, 100, 60_000),
+      queryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', 10_000, 0, 600_000),
     },
     redis: {
       url: read.optional('REDIS_URL'),
@@ -339,6 +357,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     avatars: readAvatars(read),
     realName: readRealName(read),
     logLevel: read.oneOf('LOG_LEVEL', nodeEnv === 'test' ? 'warn' : 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
+    operations: {
+      logFormat: read.oneOf('LOG_FORMAT', production ? 'json' : 'text', ['json', 'text'] as const),
+      metricsToken: read.optional('METRICS_TOKEN'),
+      rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+      healthTimeoutMs: read.int('HEALTH_TIMEOUT_MS', 2000, 50, 30_000),
+      shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 120_000),
+      shutdownDelayMs: read.int('SHUTDOWN_DELAY_MS', 0, 0, 60_000),
+    },
   };
 
   if (config.passwords.minLength > config.passwords.maxLength) {
@@ -357,6 +383,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (!config.codes.hmacKey) throw new ConfigError('CODE_HMAC_KEY', 'is required when NODE_ENV=production (32+ random characters)');
     if (config.delivery.smsTransport === 'log') throw new ConfigError('SMS_TRANSPORT', 'must name a real SMS provider (http or aliyun) when NODE_ENV=production');
     if (config.delivery.mailTransport === 'log') throw new ConfigError('MAIL_TRANSPORT', 'must be smtp when NODE_ENV=production');
+  }
+  if (config.operations.shutdownDelayMs >= config.operations.shutdownTimeoutMs) {
+    throw new ConfigError('SHUTDOWN_DELAY_MS', 'must be shorter than SHUTDOWN_TIMEOUT_MS');
+  }
+  if (config.operations.metricsToken && config.operations.metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
   }
   for (const key of config.internalApiKeys) {
     if (key.length < 32) throw new ConfigError('INTERNAL_API_KEYS', 'each key must be at least 32 characters');

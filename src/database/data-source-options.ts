@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DataSourceOptions } from 'typeorm';
+import type { DataSourceOptions, Logger as TypeOrmLogger } from 'typeorm';
 import type { AppConfig } from '@/config/app-config';
 import { InitialSchema1732300000000 as MysqlInitial } from './migrations/mysql/1732300000000-initial-schema';
 import { InitialSchema1732300000000 as SqliteInitial } from './migrations/sqlite/1732300000000-initial-schema';
@@ -17,6 +17,19 @@ export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord
 export const MIGRATIONS = {
   sqlite: [SqliteInitial, SqliteRealNameRecords],
   mysql: [MysqlInitial, MysqlRealNameRecords],
+};
+
+/**
+ * TypeORM logs every query over maxQueryExecutionTime with its parameters (emails, hashes) whatever
+ * `logging` says; those queries fail with a 503 anyway, so nothing is logged from here.
+ */
+const quietLogger: TypeOrmLogger = {
+  logQuery: () => undefined,
+  logQueryError: () => undefined,
+  logQuerySlow: () => undefined,
+  logSchemaBuild: () => undefined,
+  logMigration: () => undefined,
+  log: () => undefined,
 };
 
 /** One source of truth for the app (TypeOrmModule) and the TypeORM CLI (ormconfig.ts). */
@@ -46,7 +59,10 @@ export function dataSourceOptions(config: Pick<AppConfig, 'database'>): DataSour
     charset: 'utf8mb4_unicode_ci',
     migrations: MIGRATIONS.mysql,
     poolSize: database.poolSize,
-    connectTimeout: 5000,
+    // A database that is away fails a request within this bound (503), it never hangs it.
+    connectTimeout: database.connectTimeoutMs,
+    // ...and a database that accepts connections but stops answering fails the query within this bound (0: none).
+    ...(database.queryTimeoutMs ? { enableQueryTimeout: true, maxQueryExecutionTime: database.queryTimeoutMs, logger: quietLogger } : {}),
     extra: { connectionLimit: database.poolSize, waitForConnections: true, queueLimit: 200, enableKeepAlive: true },
   };
 }

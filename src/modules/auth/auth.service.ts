@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
+import { MetricsService } from '@/modules/operations/metrics.service';
 import { classifyIdentifier, emailKey, normalisePhone, usernameKey } from '@/modules/users/identity';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
@@ -28,6 +29,7 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly codes: VerificationCodesService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -64,6 +66,7 @@ export class AuthService {
       const locked = await this.throttle.recordFailure(subject);
       await this.audit.record({ type: 'sign_in', outcome: 'failure', userId: user?.id ?? null, client, detail: { reason: !user ? 'unknown_account' : !passwordMatches ? 'wrong_password' : 'disabled' } });
       if (locked) await this.audit.record({ type: 'account_locked', outcome: 'denied', userId: user?.id ?? null, client });
+      this.metrics.signIn('failure', 'password');
       throw new AppException(AuthErrors.INVALID_CREDENTIALS);
     }
     await this.throttle.recordSuccess(subject);
@@ -74,6 +77,7 @@ export class AuthService {
   async completeSignIn(user: User, client: ClientInfo, method: 'password' | 'sms_code' | 'registration'): Promise<TokenPairDto> {
     const pair = await this.tokens.signIn(user, client);
     await this.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method } });
+    this.metrics.signIn('success', method);
     return pair;
   }
 

@@ -1,0 +1,33 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerStorage } from '@nestjs/throttler';
+import { AppException, CommonErrors } from '@/common/errors';
+import { KvStore } from '@/common/kv/kv-store';
+
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+
+/**
+ * @nestjs/throttler's counters kept in our KvStore: in Redis when REDIS_URL is set, so every
+ * instance counts against the same budget. A fixed window of `ttl` per key; once over the limit
+ * the caller waits out the rest of the window. The store failing fails the request (503).
+ */
+@Injectable()
+export class KvThrottlerStorage implements ThrottlerStorage {
+  constructor(private readonly kv: KvStore) {}
+
+  async increment(key: string, ttl: number, limit: number, _blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    const name = `rate:${throttlerName}:${key}`;
+    const totalHits = await this.kv.increment(name, ttl);
+    const leftMs = (await this.kv.ttl(name)) || ttl;
+    const seconds = Math.max(1, Math.ceil(leftMs / 1000));
+    const isBlocked = totalHits > limit;
+    return { totalHits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
+  }
+}
+
+/** The throttler with our error envelope: 429 TOO_MANY_REQUESTS and Retry-After. */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: detail.timeToBlockExpire || detail.timeToExpire });
+  }
+}
