@@ -33,7 +33,11 @@ describe('configuration', () => {
     const keys = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', REAL_NAME_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), REAL_NAME_INDEX_KEY: Buffer.alloc(32, 2).toString('base64') };
     expect(() => loadConfig(keys)).toThrow(/CODE_HMAC_KEY/);
     expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32) })).toThrow(/SMS_TRANSPORT/);
-    expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'http' })).toThrow(/MAIL_TRANSPORT/);
+    expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'http' })).toThrow(/SMS_HTTP_URL/);
+    expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'http', SMS_HTTP_URL: 'https://sms.example.com' })).toThrow(/MAIL_TRANSPORT/);
+    expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'aliyun', ALIYUN_ACCESS_KEY_ID: 'id' })).toThrow(/ALIYUN_ACCESS_KEY_SECRET/);
+    expect(() => loadConfig({ SMS_TRANSPORT: 'http', SMS_HTTP_URL: 'https://x', SMS_HTTP_HEADERS: '["a"]' })).toThrow(/SMS_HTTP_HEADERS/);
+    expect(() => loadConfig({ MAIL_TRANSPORT: 'smtp', SMTP_HOST: 'smtp.example.com' })).toThrow(/MAIL_FROM/);
   });
 
   it('reads a MySQL URL and keeps ADMIN_PASSWORD verbatim', () => {

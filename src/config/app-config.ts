@@ -33,6 +33,72 @@ export interface DeliveryConfig {
   mailTransport: 'log' | 'smtp';
   /** Tests only: every message (with its code) is appended here as a JSON line. */
   outboxFile: string | null;
+  smtp: { host: string; port: number; secure: boolean; user: string | null; password: string | null; from: string; timeoutMs: number } | null;
+  smsHttp: { url: string; method: string; headers: Record<string, string>; bodyTemplate: string; timeoutMs: number } | null;
+  aliyun: { accessKeyId: string; accessKeySecret: string; signName: string; templateCode: string; endpoint: string; region: string; timeoutMs: number } | null;
+}
+
+const DEFAULT_SMS_BODY = '{"phone":"{{phone}}","code":"{{code}}","purpose":"{{purpose}}","text":"{{text}}"}';
+
+function readDelivery(read: Reader): DeliveryConfig {
+  const smsTransport = read.oneOf('SMS_TRANSPORT', 'log', ['log', 'http', 'aliyun'] as const);
+  const mailTransport = read.oneOf('MAIL_TRANSPORT', 'log', ['log', 'smtp'] as const);
+  const required = (name: string, when: string) => {
+    const value = read.optional(name);
+    if (!value) throw new ConfigError(name, `is required when ${when}`);
+    return value;
+  };
+  const smsTimeoutMs = read.int('SMS_TIMEOUT_MS', 5000, 100, 60000);
+  let headers: Record<string, string> = {};
+  const rawHeaders = read.optional('SMS_HTTP_HEADERS');
+  if (rawHeaders) {
+    try {
+      const parsed: unknown = JSON.parse(rawHeaders);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((value) => typeof value !== 'string')) throw new Error('shape');
+      headers = parsed as Record<string, string>;
+    } catch {
+      throw new ConfigError('SMS_HTTP_HEADERS', 'must be a JSON object of string values, e.g. {"Authorization":"Bearer ..."}');
+    }
+  }
+  return {
+    smsTransport,
+    mailTransport,
+    outboxFile: read.optional('OUTBOX_FILE'),
+    smtp:
+      mailTransport === 'smtp'
+        ? {
+            host: required('SMTP_HOST', 'MAIL_TRANSPORT=smtp'),
+            port: read.int('SMTP_PORT', 587, 1, 65535),
+            secure: read.bool('SMTP_SECURE', false),
+            user: read.optional('SMTP_USER'),
+            password: read.verbatim('SMTP_PASSWORD'),
+            from: required('MAIL_FROM', 'MAIL_TRANSPORT=smtp'),
+            timeoutMs: read.int('SMTP_TIMEOUT_MS', 10000, 100, 120000),
+          }
+        : null,
+    smsHttp:
+      smsTransport === 'http'
+        ? {
+            url: required('SMS_HTTP_URL', 'SMS_TRANSPORT=http'),
+            method: read.oneOf('SMS_HTTP_METHOD', 'POST', ['POST', 'PUT', 'GET'] as const),
+            headers,
+            bodyTemplate: read.string('SMS_HTTP_BODY_TEMPLATE', DEFAULT_SMS_BODY),
+            timeoutMs: smsTimeoutMs,
+          }
+        : null,
+    aliyun:
+      smsTransport === 'aliyun'
+        ? {
+            accessKeyId: required('ALIYUN_ACCESS_KEY_ID', 'SMS_TRANSPORT=aliyun'),
+            accessKeySecret: required('ALIYUN_ACCESS_KEY_SECRET', 'SMS_TRANSPORT=aliyun'),
+            signName: required('ALIYUN_SMS_SIGN_NAME', 'SMS_TRANSPORT=aliyun'),
+            templateCode: required('ALIYUN_SMS_TEMPLATE_CODE', 'SMS_TRANSPORT=aliyun'),
+            endpoint: read.string('ALIYUN_SMS_ENDPOINT', 'https://dysmsapi.aliyuncs.com/'),
+            region: read.string('ALIYUN_SMS_REGION', 'cn-hangzhou'),
+            timeoutMs: smsTimeoutMs,
+          }
+        : null,
+  };
 }
 
 export interface AppConfig {
@@ -349,11 +415,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       smsAllowedCountryCodes: read.list('SMS_ALLOWED_COUNTRY_CODES').length ? read.list('SMS_ALLOWED_COUNTRY_CODES').map((code) => code.replace(/^\+/, '')) : ['86'],
       smsDailyBudget: read.int('SMS_DAILY_BUDGET', 10000, 1, 100000000),
     },
-    delivery: {
-      smsTransport: read.oneOf('SMS_TRANSPORT', 'log', ['log', 'http', 'aliyun'] as const),
-      mailTransport: read.oneOf('MAIL_TRANSPORT', 'log', ['log', 'smtp'] as const),
-      outboxFile: read.optional('OUTBOX_FILE'),
-    },
+    delivery: readDelivery(read),
     avatars: readAvatars(read),
     realName: readRealName(read),
     logLevel: read.oneOf('LOG_LEVEL', nodeEnv === 'test' ? 'warn' : 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),

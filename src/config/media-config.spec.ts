@@ -70,7 +70,7 @@ describe('avatar and real-name settings', () => {
     const production = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x' };
     expect(() => loadConfig(production)).toThrow(/REAL_NAME_ENCRYPTION_KEY/);
     expect(() => loadConfig({ ...production, REAL_NAME_ENCRYPTION_KEY: KEY })).toThrow(/REAL_NAME_INDEX_KEY/);
-    const complete = { ...production, REAL_NAME_ENCRYPTION_KEY: KEY, REAL_NAME_INDEX_KEY: HEX_KEY, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'http', MAIL_TRANSPORT: 'smtp' };
+    const complete = { ...production, REAL_NAME_ENCRYPTION_KEY: KEY, REAL_NAME_INDEX_KEY: HEX_KEY, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'http', SMS_HTTP_URL: 'https://sms.example.com', MAIL_TRANSPORT: 'smtp', SMTP_HOST: 'smtp.example.com', MAIL_FROM: 'no-reply@example.com' };
     expect(loadConfig(complete).realName.encryptionKeys).toHaveLength(1);
   });
 });

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { AliyunSmsSender } from './aliyun-sms.sender';
+import { HttpSmsSender } from './http-sms.sender';
 import { LogSender } from './log.sender';
+import { SmtpMailSender } from './smtp.sender';
 import { MailSender, SmsSender } from './message';
 
 /** Picks the SMS and mail adapters from configuration. */
@@ -11,10 +14,12 @@ import { MailSender, SmsSender } from './message';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig): SmsSender => {
         switch (config.delivery.smsTransport) {
+          case 'http':
+            return new HttpSmsSender(config.delivery.smsHttp!);
+          case 'aliyun':
+            return new AliyunSmsSender(config.delivery.aliyun!);
           case 'log':
             return new LogSender(config.delivery.outboxFile);
-          default:
-            throw new Error(`SMS_TRANSPORT=${config.delivery.smsTransport} is not available in this build`);
         }
       },
     },
@@ -23,10 +28,10 @@ import { MailSender, SmsSender } from './message';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig): MailSender => {
         switch (config.delivery.mailTransport) {
+          case 'smtp':
+            return new SmtpMailSender(config.delivery.smtp!);
           case 'log':
             return new LogSender(config.delivery.outboxFile);
-          default:
-            throw new Error(`MAIL_TRANSPORT=${config.delivery.mailTransport} is not available in this build`);
         }
       },
     },

@@ -1,0 +1,36 @@
+import type { DeliveryConfig } from '@/config/app-config';
+import { DeliveryError, OutgoingMessage, SmsSender } from './message';
+
+/** Fills {{phone}} {{code}} {{purpose}} {{text}}; each value is JSON-string-escaped, so none can break the body. */
+export function renderTemplate(template: string, message: OutgoingMessage): string {
+  const values: Record<string, string> = { phone: message.to, code: message.code ?? '', purpose: message.purpose, text: message.text };
+  return template.replace(/\{\{(phone|code|purpose|text)\}\}/g, (_, name: string) => JSON.stringify(values[name]).slice(1, -1));
+}
+
+/**
+ * Any SMS gateway with an HTTP API: URL, method, headers and a body template from configuration;
+ * a 2xx answer is success. Bounded by SMS_TIMEOUT_MS.
+ */
+export class HttpSmsSender extends SmsSender {
+  constructor(private readonly settings: NonNullable<DeliveryConfig['smsHttp']>) {
+    super();
+  }
+
+  async send(message: OutgoingMessage): Promise<void> {
+    const body = renderTemplate(this.settings.bodyTemplate, message);
+    let response: Response;
+    try {
+      response = await fetch(this.settings.url, {
+        method: this.settings.method,
+        headers: { 'Content-Type': 'application/json', ...this.settings.headers },
+        body: this.settings.method === 'GET' ? undefined : body,
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+        redirect: 'error',
+      });
+      await response.arrayBuffer();
+    } catch (error) {
+      throw new DeliveryError('http', (error as Error).name === 'TimeoutError' ? 'timed out' : 'unreachable');
+    }
+    if (!response.ok) throw new DeliveryError('http', `status ${response.status}`);
+  }
+}

@@ -1,0 +1,30 @@
+import { createTransport, Transporter } from 'nodemailer';
+import type { DeliveryConfig } from '@/config/app-config';
+import { DeliveryError, MailSender, OutgoingMessage } from './message';
+
+/** Mail through any SMTP server (nodemailer), every phase bounded by SMTP_TIMEOUT_MS. */
+export class SmtpMailSender extends MailSender {
+  private readonly transporter: Transporter;
+
+  constructor(private readonly settings: NonNullable<DeliveryConfig['smtp']>) {
+    super();
+    this.transporter = createTransport({
+      host: settings.host,
+      port: settings.port,
+      secure: settings.secure,
+      auth: settings.user ? { user: settings.user, pass: settings.password ?? '' } : undefined,
+      connectionTimeout: settings.timeoutMs,
+      greetingTimeout: settings.timeoutMs,
+      socketTimeout: settings.timeoutMs,
+    });
+  }
+
+  async send(message: OutgoingMessage): Promise<void> {
+    try {
+      await this.transporter.sendMail({ from: this.settings.from, to: message.to, subject: message.subject, text: message.text });
+    } catch (error) {
+      // nodemailer's messages name the server and the phase, never the body or the password.
+      throw new DeliveryError('smtp', (error as { code?: string }).code ?? 'send failed');
+    }
+  }
+}

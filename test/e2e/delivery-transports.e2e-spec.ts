@@ -1,0 +1,199 @@
+import { createHmac } from 'node:crypto';
+import { createServer as createHttpServer, IncomingMessage, Server } from 'node:http';
+import { AddressInfo, createServer as createTcpServer, Server as TcpServer, Socket } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
+import { createTestApp } from '../helpers/test-app';
+
+/** The real transports, each against a real server of its protocol started here on loopback. */
+
+const portOf = (server: { address(): AddressInfo | string | null }) => (server.address() as AddressInfo).port;
+
+interface Received {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+async function httpServer(answer: (request: Received) => { status: number; body: string } | null) {
+  const received: Received[] = [];
+  const hanging: IncomingMessage[] = [];
+  const server: Server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+      received.push(request);
+      const reply = answer(request);
+      if (!reply) return void hanging.push(req);
+      res.writeHead(reply.status, { 'Content-Type': 'application/json' }).end(reply.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { received, url: `http://127.0.0.1:${portOf(server)}`, close: () => new Promise<void>((resolve) => server.close(() => resolve()) && server.closeAllConnections()) };
+}
+
+describe('SMTP mail transport', () => {
+  it('delivers the code through a real SMTP server with authentication, in the caller\'s language', async () => {
+    const messages: string[] = [];
+    const logins: string[] = [];
+    const smtp = new SMTPServer({
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      onAuth(auth, _session, callback) {
+        logins.push(`${auth.username}:${auth.password}`);
+        callback(null, { user: auth.username });
+      },
+      onData(stream, _session, callback) {
+        let data = '';
+        stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
+        stream.on('end', () => {
+          messages.push(data);
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const t = await createTestApp({
+      MAIL_TRANSPORT: 'smtp',
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(portOf(smtp.server)),
+      SMTP_USER: 'mailer',
+      SMTP_PASSWORD: 's3cret pass',
+      MAIL_FROM: 'User Centre <no-reply@example.com>',
+    });
+    try {
+      const to = `smtp_${Date.now()}@example.com`;
+      expect((await requestEmailCode(t, to, 'register', { 'Accept-Language': 'zh-CN' })).status).toBe(202);
+      expect(logins).toEqual(['mailer:s3cret pass']);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toMatch(/^From: User Centre <no-reply@example\.com>/m);
+      expect(messages[0]).toMatch(new RegExp(`^To: ${to}`, 'm'));
+      expect(messages[0]).toMatch(/^Subject: =\?UTF-8\?/m); // the Chinese subject, MIME-encoded
+      expect(Buffer.from(messages[0]).toString()).toMatch(/\d{6}/);
+    } finally {
+      await t.close();
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    }
+  });
+
+  it('answers 502 DELIVERY_FAILED within the timeout when the server never answers', async () => {
+    const sockets: Socket[] = [];
+    const silent: TcpServer = createTcpServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const t = await createTestApp({ MAIL_TRANSPORT: 'smtp', SMTP_HOST: '127.0.0.1', SMTP_PORT: String(portOf(silent)), MAIL_FROM: 'no-reply@example.com', SMTP_TIMEOUT_MS: '300' });
+    try {
+      const started = Date.now();
+      const response = await requestEmailCode(t, `silent_${Date.now()}@example.com`, 'register');
+      expect([response.status, response.body.error]).toEqual([502, 'DELIVERY_FAILED']);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await t.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+});
+
+describe('HTTP SMS transport', () => {
+  it('sends the configured method, headers and JSON body with escaped values', async () => {
+    const gateway = await httpServer(() => ({ status: 200, body: '{"ok":true}' }));
+    const t = await createTestApp({
+      SMS_TRANSPORT: 'http',
+      SMS_HTTP_URL: `${gateway.url}/send`,
+      SMS_HTTP_HEADERS: '{"Authorization":"Bearer gateway-token"}',
+      SMS_HTTP_BODY_TEMPLATE: '{"to":"{{phone}}","code":"{{code}}","kind":"{{purpose}}","message":"{{text}}"}',
+    });
+    try {
+      const phone = uniquePhone();
+      expect((await requestSmsCode(t, phone, 'register')).status).toBe(202);
+      expect(gateway.received).toHaveLength(1);
+      const [request] = gateway.received;
+      expect(request.method).toBe('POST');
+      expect(request.url).toBe('/send');
+      expect(request.headers.authorization).toBe('Bearer gateway-token');
+      const body = JSON.parse(request.body);
+      expect(body).toMatchObject({ to: phone, kind: 'register', code: expect.stringMatching(/^\d{6}$/) });
+      expect(body.message).toContain(body.code);
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
+  });
+
+  it('answers 502 when the gateway fails or hangs, and lets the user retry at once', async () => {
+    let mode: 'fail' | 'hang' = 'fail';
+    const gateway = await httpServer(() => (mode === 'fail' ? { status: 500, body: '{}' } : null));
+    const t = await createTestApp({ SMS_TRANSPORT: 'http', SMS_HTTP_URL: gateway.url, SMS_TIMEOUT_MS: '300' });
+    try {
+      const phone = uniquePhone();
+      expect((await requestSmsCode(t, phone, 'register')).status).toBe(502);
+      mode = 'hang';
+      const started = Date.now();
+      const hung = await requestSmsCode(t, phone, 'register');
+      expect([hung.status, hung.body.error]).toEqual([502, 'DELIVERY_FAILED']);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
+  });
+});
+
+/** An independent reading of Aliyun's RPC signature rules, to check what the adapter sends. */
+function expectedAliyunSignature(query: URLSearchParams, secret: string): string {
+  const encode = (value: string) =>
+    encodeURIComponent(value)
+      .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+      .replace(/%7E/g, '~');
+  const pairs = [...query.entries()].filter(([key]) => key !== 'Signature').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const canonical = pairs.map(([key, value]) => `${encode(key)}=${encode(value)}`).join('&');
+  return createHmac('sha1', `${secret}&`).update(`GET&%2F&${encode(canonical)}`).digest('base64');
+}
+
+describe('Aliyun SMS transport', () => {
+  const settings = { ALIYUN_ACCESS_KEY_ID: 'LTAI-test-id', ALIYUN_ACCESS_KEY_SECRET: 'test-secret/with+chars', ALIYUN_SMS_SIGN_NAME: '用户中心', ALIYUN_SMS_TEMPLATE_CODE: 'SMS_123456' };
+
+  it('sends a correctly signed SendSms request', async () => {
+    const gateway = await httpServer(() => ({ status: 200, body: '{"Code":"OK","Message":"OK","BizId":"1","RequestId":"r"}' }));
+    const t = await createTestApp({ SMS_TRANSPORT: 'aliyun', ALIYUN_SMS_ENDPOINT: `${gateway.url}/`, ...settings });
+    try {
+      const phone = uniquePhone();
+      expect((await requestSmsCode(t, phone, 'login')).status).toBe(202);
+      // login codes only go to existing accounts: this number has none, so nothing is sent.
+      expect(gateway.received).toHaveLength(0);
+      expect((await requestSmsCode(t, phone, 'register')).status).toBe(202);
+      expect(gateway.received).toHaveLength(1);
+      const query = new URL(gateway.received[0].url, 'http://x').searchParams;
+      expect(Object.fromEntries(query)).toMatchObject({
+        Action: 'SendSms',
+        Version: '2017-05-25',
+        PhoneNumbers: phone.slice(3),
+        SignName: '用户中心',
+        TemplateCode: 'SMS_123456',
+        AccessKeyId: 'LTAI-test-id',
+        SignatureMethod: 'HMAC-SHA1',
+        SignatureVersion: '1.0',
+        Timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      });
+      expect(JSON.parse(query.get('TemplateParam')!)).toEqual({ code: expect.stringMatching(/^\d{6}$/) });
+      expect(query.get('Signature')).toBe(expectedAliyunSignature(query, settings.ALIYUN_ACCESS_KEY_SECRET));
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
+  });
+
+  it('answers 502 when Aliyun refuses the message', async () => {
+    const gateway = await httpServer(() => ({ status: 200, body: '{"Code":"isv.BUSINESS_LIMIT_CONTROL","Message":"limit"}' }));
+    const t = await createTestApp({ SMS_TRANSPORT: 'aliyun', ALIYUN_SMS_ENDPOINT: `${gateway.url}/`, ...settings });
+    try {
+      const response = await requestSmsCode(t, uniquePhone(), 'register');
+      expect([response.status, response.body.error]).toEqual([502, 'DELIVERY_FAILED']);
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
+  });
+});
