@@ -19,6 +19,13 @@ describe('Verification codes', () => {
     expect(lastCode(t, phone, 'register')).toMatch(/^\d{6}$/);
   });
 
+  it('counts codes sent and withheld in /metrics', async () => {
+    await requestEmailCode(t, `metric_${Date.now()}@example.com`, 'reset_password');
+    const metrics = await t.http.get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/user_centre_codes_sent_total\{channel="sms",purpose="register",outcome="sent"\} [1-9]/);
+    expect(metrics.text).toMatch(/user_centre_codes_sent_total\{channel="email",purpose="reset_password",outcome="withheld"\} [1-9]/);
+  });
+
   it('stores the code only as an HMAC in the shared store', async () => {
     const phone = uniquePhone();
     await requestSmsCode(t, phone, 'register');

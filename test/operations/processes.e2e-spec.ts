@@ -1,10 +1,11 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backend, freshMysqlDatabase, TEST_CAPTCHA } from '../helpers/test-app';
 import { buildIfNeeded, ServerProcess, startServer } from '../helpers/server-process';
 import { DEFAULT_PASSWORD, signUpBody } from '../factories/users';
+import { uniquePhone } from '../factories/codes';
 
 jest.setTimeout(120_000);
 
@@ -89,6 +90,7 @@ describeOnMysql('Two instances behave as one service (MariaDB + Redis)', () => {
   let b: ServerProcess;
   let mysql: Awaited<ReturnType<typeof freshMysqlDatabase>>;
   const dataDirs: string[] = [];
+  const outboxFile = join(tmpdir(), `uc-multi-outbox-${randomBytes(6).toString('hex')}.jsonl`);
 
   beforeAll(async () => {
     mysql = await freshMysqlDatabase(backend.mysqlUrl!);
@@ -106,6 +108,8 @@ describeOnMysql('Two instances behave as one service (MariaDB + Redis)', () => {
       REAL_NAME_INDEX_KEY: randomBytes(32).toString('hex'),
       RATE_LIMIT_PER_MINUTE: '50',
       TRUSTED_PROXIES: '127.0.0.1',
+      CODE_HMAC_KEY: randomBytes(32).toString('hex'),
+      OUTBOX_FILE: outboxFile,
     };
     const dataDir = () => {
       const dir = mkdtempSync(join(tmpdir(), 'uc-multi-'));
@@ -133,6 +137,16 @@ describeOnMysql('Two instances behave as one service (MariaDB + Redis)', () => {
     const response = await server.http.post('/api/v1/auth/login').send({ identifier, password: DEFAULT_PASSWORD }).expect(200);
     return response.body.data as { accessToken: string; refreshToken: string };
   }
+
+  it('verifies on B a code sent by A', async () => {
+    const phone = uniquePhone();
+    const captchaId = randomUUID();
+    await a.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
+    await a.http.post('/api/v1/verification/sms-codes').send({ phone, purpose: 'register', captchaId, captchaText: TEST_CAPTCHA }).expect(202);
+    const smsCode = readFileSync(outboxFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((entry) => entry.to === phone).pop()?.code;
+    expect(smsCode).toMatch(/^\d{6}$/);
+    await b.http.post('/api/v1/users/phone').send({ phone, smsCode }).expect(201);
+  });
 
   it('answers on B a captcha fetched from A', async () => {
     const captchaId = randomUUID();

@@ -30,6 +30,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly codesSent = new Counter({
+    name: 'user_centre_codes_sent_total',
+    help: 'Verification codes requested, by channel, purpose and outcome (sent, withheld: answered alike but not delivered, failed)',
+    labelNames: ['channel', 'purpose', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -43,6 +50,10 @@ export class MetricsService {
 
   signIn(outcome: SignInOutcome, method: string): void {
     this.signIns.inc({ outcome, method });
+  }
+
+  codeSent(channel: string, purpose: string, outcome: 'sent' | 'withheld' | 'failed'): void {
+    this.codesSent.inc({ channel, purpose, outcome });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -1,5 +1,6 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { MetricsService } from '@/modules/operations/metrics.service';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
@@ -52,6 +53,7 @@ export class VerificationCodesService {
     private readonly sms: SmsSender,
     private readonly mail: MailSender,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     this.hmacKey = loadCodeHmacKey(config.codes.hmacKey, config.dataDir);
   }
@@ -102,11 +104,13 @@ export class VerificationCodesService {
       try {
         await this.deliver({ channel: request.channel, to: request.destination, purpose: request.purpose, code, language: request.language, ...message });
       } catch (error) {
+        this.metrics?.codeSent(request.channel, request.purpose, 'failed');
         await this.kv.delete(codeKey);
         await release();
         throw error;
       }
     }
+    this.metrics?.codeSent(request.channel, request.purpose, request.deliver ? 'sent' : 'withheld');
     return { expiresIn: codes.ttlSeconds, resendAfter: codes.resendSeconds };
   }
 
