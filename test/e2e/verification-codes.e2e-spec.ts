@@ -20,6 +20,7 @@ describe('Verification codes', () => {
   });
 
   it('counts codes sent and withheld in /metrics', async () => {
+    await requestSmsCode(t, uniquePhone(), 'register');
     await requestEmailCode(t, `metric_${Date.now()}@example.com`, 'reset_password');
     const metrics = await t.http.get('/metrics').expect(200);
     expect(metrics.text).toMatch(/user_centre_codes_sent_total\{channel="sms",purpose="register",outcome="sent"\} [1-9]/);
