@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
+import { createUserCentreClient, UserCentreClient } from '../../clients/typescript';
+import { FIRST_ADMIN, firstAdminEnv } from '../factories/admin';
+import { DEFAULT_PASSWORD, uniqueUsername } from '../factories/users';
+import { createTestApp, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
+
+/**
+ * A whole journey driven only through the generated client. It is type-checked with the rest of
+ * the project (test/client/generated.e2e-spec.ts runs tsc), so a field the document gets wrong
+ * breaks the build, and what the server answers must match what the types promise.
+ */
+describe('The generated TypeScript client', () => {
+  let t: TestApp;
+  let api: UserCentreClient;
+  beforeAll(async () => {
+    t = await createTestApp(firstAdminEnv());
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    api = createUserCentreClient(`http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`);
+  });
+  afterAll(() => t.close());
+
+  async function captcha() {
+    const captchaId = randomUUID();
+    const { response } = await api.GET('/api/v1/verification/captcha/{captchaId}', { params: { path: { captchaId } }, parseAs: 'text' });
+    expect(response.headers.get('content-type')).toContain('image/svg+xml');
+    return { captchaId, captchaText: TEST_CAPTCHA };
+  }
+
+  it('drives a user from sign-up to sign-out', async () => {
+    const username = uniqueUsername('client');
+    const signUp = await api.POST('/api/v1/users', { body: { username, email: `${username}@example.com`, password: DEFAULT_PASSWORD, displayName: 'Client User', ...(await captcha()) } });
+    expect(signUp.response.status).toBe(201);
+    expect(signUp.data?.data.username).toBe(username);
+
+    const login = await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } });
+    const pair = login.data!.data;
+    expect(pair.tokenType).toBe('Bearer');
+    const auth = { Authorization: `Bearer ${pair.accessToken}` };
+
+    const me = await api.GET('/api/v1/users/me', { headers: auth });
+    expect(me.data?.data.displayName).toBe('Client User');
+
+    const updated = await api.PATCH('/api/v1/users/me', { headers: auth, body: { school: 'Client University' } });
+    expect(updated.data?.data.school).toBe('Client University');
+
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 10, g: 120, b: 200 } } }).png().toBuffer();
+    const avatar = await api.POST('/api/v1/users/me/avatar', {
+      headers: auth,
+      body: { file: 'avatar.png' },
+      bodySerializer: () => {
+        const form = new FormData();
+        form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'avatar.png');
+        return form;
+      },
+    });
+    expect(avatar.response.status).toBe(201);
+    expect(avatar.data?.data.avatarUrl).toMatch(/\/api\/v1\/avatars\/.+\.webp$/);
+
+    const refreshed = await api.POST('/api/v1/auth/refresh', { body: { refreshToken: pair.refreshToken } });
+    const fresh = refreshed.data!.data;
+    const freshAuth = { Authorization: `Bearer ${fresh.accessToken}` };
+
+    const sessions = await api.GET('/api/v1/auth/sessions', { headers: freshAuth });
+    expect(sessions.data?.data.items.some((session) => session.current)).toBe(true);
+
+    const logout = await api.DELETE('/api/v1/auth/session', { headers: freshAuth });
+    expect(logout.response.status).toBe(200);
+    const refused = await api.GET('/api/v1/users/me', { headers: freshAuth });
+    expect(refused.response.status).toBe(401);
+    expect(refused.error?.error).toBe('UNAUTHENTICATED');
+  });
+
+  it('drives an admin: list users, disable one, and that user is out', async () => {
+    const username = uniqueUsername('victim');
+    await api.POST('/api/v1/users', { body: { username, email: `${username}@example.com`, password: DEFAULT_PASSWORD, ...(await captcha()) } });
+    const victim = (await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } })).data!.data;
+
+    const admin = (await api.POST('/api/v1/auth/login', { body: { identifier: FIRST_ADMIN.username, password: FIRST_ADMIN.password } })).data!.data;
+    const adminAuth = { Authorization: `Bearer ${admin.accessToken}` };
+    const list = await api.GET('/api/v1/admin/users', { headers: adminAuth, params: { query: { q: username, page: 1, pageSize: 10 } } });
+    const found = list.data!.data.items.find((user) => user.username === username)!;
+    expect(found.status).toBe('active');
+
+    const disabled = await api.PATCH('/api/v1/admin/users/{id}', { headers: adminAuth, params: { path: { id: found.id } }, body: { status: 'disabled' } });
+    expect(disabled.data?.data.status).toBe('disabled');
+
+    const after = await api.GET('/api/v1/users/me', { headers: { Authorization: `Bearer ${victim.accessToken}` } });
+    expect(after.response.status).toBe(401);
+    const refresh = await api.POST('/api/v1/auth/refresh', { body: { refreshToken: victim.refreshToken } });
+    expect(refresh.response.status).toBe(401);
+  });
+});
