@@ -24,6 +24,8 @@ export interface AppOverrides {
   clock?: Clock;
   /** Tests capture the log output (access lines, errors) with their own logger. */
   logger?: LoggerService;
+  /** Tests instrument the HTTP layer (e.g. check every answer against the OpenAPI document). */
+  instrumentHttp?: (fastify: import('fastify').FastifyInstance) => void;
 }
 
 @Global()

@@ -51,9 +51,60 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal key from POST /users/me/api-key' }, 'personal-api-key')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A service key from INTERNAL_API_KEYS (internal routes only)' }, 'internal-api-key')
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controller, method) => method,
   });
+  documentGenericFailures(document);
+  return document;
+}
+
+type OpenApiDocument = ReturnType<typeof SwaggerModule.createDocument>;
+
+/**
+ * Failures any operation can give, documented once instead of on every route: the global rate
+ * limit, a dependency that is down and an unexpected error everywhere; body problems (bad JSON,
+ * unknown fields, wrong content type, too large) wherever a body is accepted.
+ */
+function documentGenericFailures(document: OpenApiDocument): void {
+  const errorResponse = (status: number, codes: string[], description: string) => ({
+    description: `${description} (${codes.map((code) => `\`${code}\``).join(', ')})`,
+    content: {
+      'application/json': {
+        schema: {
+          allOf: [
+            { $ref: '#/components/schemas/ErrorEnvelopeDto' },
+            { type: 'object', properties: { code: { type: 'integer', enum: [status] }, error: { type: 'string', enum: codes } } },
+          ],
+        },
+      },
+    },
+  });
+  for (const methods of Object.values(document.paths)) {
+    for (const operation of Object.values(methods) as { responses?: Record<string, unknown>; requestBody?: unknown }[]) {
+      if (!operation?.responses) continue;
+      const add = (status: number, codes: string[], description: string) => {
+        const existing = operation.responses![String(status)] as ReturnType<typeof errorResponse> | undefined;
+        if (!existing) {
+          operation.responses![String(status)] = errorResponse(status, codes, description);
+          return;
+        }
+        // Widen an already documented status with the generic codes it can also carry.
+        const enumOf = (existing.content?.['application/json']?.schema?.allOf?.[1] as { properties?: { error?: { enum?: string[] } } } | undefined)?.properties?.error;
+        if (enumOf?.enum) enumOf.enum = [...new Set([...enumOf.enum, ...codes])];
+      };
+      add(429, ['TOO_MANY_REQUESTS'], 'Too many requests; see Retry-After');
+      add(500, ['INTERNAL_ERROR'], 'Unexpected error; quote the requestId');
+      add(503, ['SERVICE_UNAVAILABLE'], 'A dependency (database, Redis) is unavailable; see Retry-After');
+      // Any request may carry a body, even where none is expected: it is parsed (and refused) first.
+      add(400, ['VALIDATION_FAILED', 'MALFORMED_JSON'], 'The request is not valid');
+      add(413, ['PAYLOAD_TOO_LARGE'], 'The body is too large');
+      add(415, ['UNSUPPORTED_MEDIA_TYPE'], 'Wrong content type');
+      add(414, ['URI_TOO_LONG'], 'The URL is too long');
+    }
+  }
+  // The envelope's `error` lists the whole catalog, as registered once every module has loaded.
+  const envelope = document.components?.schemas?.ErrorEnvelopeDto as { properties?: { error?: { enum?: string[] } } } | undefined;
+  if (envelope?.properties?.error) envelope.properties.error.enum = allErrors().map((entry) => entry.code);
 }
 
 /** Builds the whole application (HTTP adapter, security headers, envelope, docs); main.ts and the tests share it. */
@@ -90,6 +141,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   registerRequestObservers(fastify, app.get(MetricsService), json);
 
   registerSecurityHeaders(fastify as unknown as Parameters<typeof registerSecurityHeaders>[0]);
+  overrides.instrumentHttp?.(fastify as unknown as import('fastify').FastifyInstance);
   if (config.http.corsOrigins.length) {
     const allowed = new Set(config.http.corsOrigins);
     app.enableCors({

@@ -8,7 +8,9 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createConnection } from 'mysql2/promise';
 import Redis from 'ioredis';
-import { createApp } from '@/app.setup';
+import { buildOpenApiDocument, createApp } from '@/app.setup';
+import type { FastifyInstance } from 'fastify';
+import { ResponseValidator } from './response-validator';
 import { AppConfig, loadConfig } from '@/config/app-config';
 import { KvStore } from '@/common/kv/kv-store';
 import { FakeClock } from './fake-clock';
@@ -87,6 +89,8 @@ export async function freshMysqlDatabase(baseUrl: string): Promise<{ url: string
 export interface TestAppOptions {
   /** A logger that receives everything the app logs (access lines, errors). */
   logger?: LoggerService;
+  /** Every answer is checked against the OpenAPI document unless this is false. */
+  validateResponses?: boolean;
   /** Reach the fresh MariaDB database through this host:port (a fault-test proxy) instead of DATABASE_URL's. */
   databaseAddress?: string;
 }
@@ -116,11 +120,19 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     ...env,
   });
   const clock = new FakeClock();
-  const app = await createApp(config, { clock, logger: options.logger }).catch(async (error: unknown) => {
+  let validator: ResponseValidator | undefined;
+  const instrumentHttp = (fastify: FastifyInstance) => {
+    fastify.addHook('onSend', async (request, reply, payload) => {
+      validator?.check(request.method, request.routeOptions?.url, reply.statusCode, String(reply.getHeader('content-type') ?? ''), typeof payload === 'string' ? payload : '');
+      return payload;
+    });
+  };
+  const app = await createApp(config, { clock, logger: options.logger, instrumentHttp: options.validateResponses === false ? undefined : instrumentHttp }).catch(async (error: unknown) => {
     await mysql?.drop();
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   });
+  if (options.validateResponses !== false) validator = new ResponseValidator(buildOpenApiDocument(app) as never);
   return {
     app,
     http: request(app.getHttpServer()),
@@ -138,6 +150,10 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
       await app.close();
       await mysql?.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      if (validator?.problems.length) {
+        const unique = [...new Set(validator.problems)];
+        throw new Error(`${unique.length} answer(s) do not match the OpenAPI document:\n- ${unique.slice(0, 30).join('\n- ')}`);
+      }
     },
   };
 }

@@ -28,7 +28,7 @@ export class ErrorEnvelopeDto {
   @ApiProperty({ description: 'Human-readable message, localised by Accept-Language (en, zh-CN)', example: 'Username is already taken' })
   msg: string;
 
-  @ApiProperty({ description: 'Stable machine-readable code from the error catalog', example: 'USERNAME_TAKEN', enum: () => allErrors().map((entry) => entry.code) })
+  @ApiProperty({ description: 'Stable machine-readable code from the error catalog (the full list is set when the document is built)', example: 'USERNAME_TAKEN' })
   error: string;
 
   @ApiProperty({ description: 'Id of this request (also in the X-Request-Id header); quote it when reporting a problem', example: 'b0f7c5d2-6c1e-4b8e-9f53-0d1c2b3a4f5e' })

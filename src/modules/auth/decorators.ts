@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { CommonErrors } from '@/common/errors';
 import { ApiErrors } from '@/common/http/openapi';
 import type { Role } from '@/modules/users/user.entity';
+import { AuthErrors } from './auth.errors';
 import type { Principal } from './principal';
 
 export const ACCESS_RULE = 'uc:access-rule';
@@ -18,7 +19,7 @@ export const Internal = () =>
   applyDecorators(
     SetMetadata(ACCESS_RULE, { kind: 'internal' } satisfies AccessRule),
     ApiSecurity('internal-api-key'),
-    ApiErrors(CommonErrors.UNAUTHENTICATED),
+    ApiErrors(AuthErrors.API_KEY_INVALID),
   );
 
 /** A signed-in route (the default); with roles, only those roles pass (403 otherwise). Also documents it. */
@@ -27,7 +28,7 @@ export const Auth = (options: { roles?: Role[] } = {}) =>
     SetMetadata(ACCESS_RULE, { kind: 'user', roles: options.roles } satisfies AccessRule),
     ApiBearerAuth('bearer'),
     ApiSecurity('personal-api-key'),
-    ApiErrors(CommonErrors.UNAUTHENTICATED, ...(options.roles ? [CommonErrors.FORBIDDEN] : [])),
+    ApiErrors(CommonErrors.UNAUTHENTICATED, AuthErrors.API_KEY_INVALID, ...(options.roles ? [CommonErrors.FORBIDDEN] : [])),
   );
 
 export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
