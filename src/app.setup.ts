@@ -47,6 +47,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
         codes,
       ].join('\n'),
     )
+    .addServer('/', 'This server')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login' }, 'bearer')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal key from POST /users/me/api-key' }, 'personal-api-key')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A service key from INTERNAL_API_KEYS (internal routes only)' }, 'internal-api-key')

@@ -916,7 +916,10 @@ export interface components {
             sub?: string;
         };
         JwkDto: {
-            /** @example RS256 */
+            /**
+             * @description The algorithm the key signs with
+             * @example RS256
+             */
             alg: string;
             /**
              * @description RSA exponent (base64url)
@@ -928,14 +931,20 @@ export interface components {
              * @example NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
              */
             kid: string;
-            /** @example RSA */
+            /**
+             * @description Key type
+             * @example RSA
+             */
             kty: string;
             /**
              * @description RSA modulus (base64url)
              * @example sXch...
              */
             n: string;
-            /** @example sig */
+            /**
+             * @description What the key is for (signatures)
+             * @example sig
+             */
             use: string;
         };
         JwksDto: {
@@ -943,12 +952,19 @@ export interface components {
             keys: components["schemas"]["JwkDto"][];
         };
         JwksEnvelopeDto: {
-            /** @example 200 */
+            /**
+             * @description Always 200
+             * @example 200
+             */
             code: number;
+            /** @description The key set, for envelope readers */
             data: components["schemas"]["JwksDto"];
             /** @description The same keys, where JWKS clients look for them */
             keys: components["schemas"]["JwkDto"][];
-            /** @example OK */
+            /**
+             * @description Human-readable message
+             * @example OK
+             */
             msg: string;
         };
         LivenessDto: {

@@ -7,9 +7,9 @@ import { JwkDto, JwksDto } from './dto/auth.dto';
 import { SigningKeys } from './keys/signing-keys.service';
 
 class JwksEnvelopeDto {
-  @ApiProperty({ example: 200 }) code: number;
-  @ApiProperty({ type: JwksDto }) data: JwksDto;
-  @ApiProperty({ example: 'OK' }) msg: string;
+  @ApiProperty({ description: 'Always 200', example: 200 }) code: number;
+  @ApiProperty({ description: 'The key set, for envelope readers', type: JwksDto }) data: JwksDto;
+  @ApiProperty({ description: 'Human-readable message', example: 'OK' }) msg: string;
   @ApiProperty({ type: [JwkDto], description: 'The same keys, where JWKS clients look for them' }) keys: JwkDto[];
 }
 

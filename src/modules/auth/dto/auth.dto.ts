@@ -92,12 +92,12 @@ export class SessionListDto {
 }
 
 export class JwkDto {
-  @ApiProperty({ example: 'RSA' }) kty: string;
+  @ApiProperty({ description: 'Key type', example: 'RSA' }) kty: string;
   @ApiProperty({ description: 'RSA modulus (base64url)', example: 'sXch...' }) n: string;
   @ApiProperty({ description: 'RSA exponent (base64url)', example: 'AQAB' }) e: string;
   @ApiProperty({ description: 'Key id; matches the kid header of access tokens', example: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' }) kid: string;
-  @ApiProperty({ example: 'RS256' }) alg: string;
-  @ApiProperty({ example: 'sig' }) use: string;
+  @ApiProperty({ description: 'The algorithm the key signs with', example: 'RS256' }) alg: string;
+  @ApiProperty({ description: 'What the key is for (signatures)', example: 'sig' }) use: string;
 }
 
 export class JwksDto {
