@@ -672,7 +672,7 @@ export interface components {
         };
         ChangeEmailDto: {
             /**
-             * @description The 6-digit code sent to the new address with purpose change_email
+             * @description The 6-digit code sent to the new address or number (purpose change_email / change_phone)
              * @example 123456
              */
             code: string;
@@ -701,7 +701,7 @@ export interface components {
         };
         ChangePhoneDto: {
             /**
-             * @description The 6-digit code sent to the new number with purpose change_phone
+             * @description The 6-digit code sent to the new address or number (purpose change_email / change_phone)
              * @example 123456
              */
             code: string;

@@ -60,13 +60,9 @@ export class PasswordResetDto {
   newPassword: string;
 }
 
-export class ChangeEmailDto {
-  @ApiProperty({ description: 'The new email address', example: 'alice.new@example.com' })
-  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid address' })
-  @MaxLength(254)
-  email: string;
-
-  @ApiProperty({ description: 'The 6-digit code sent to the new address with purpose change_email', example: '123456' })
+/** What a contact change proves: the code sent to the new address, and (unless signed in recently) the password. */
+class ContactChangeProof {
+  @ApiProperty({ description: 'The 6-digit code sent to the new address or number (purpose change_email / change_phone)', example: '123456' })
   @Matches(/^\d{6}$/, { message: 'code must be 6 digits' })
   code: string;
 
@@ -77,19 +73,16 @@ export class ChangeEmailDto {
   password?: string;
 }
 
-export class ChangePhoneDto {
+export class ChangeEmailDto extends ContactChangeProof {
+  @ApiProperty({ description: 'The new email address', example: 'alice.new@example.com' })
+  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid address' })
+  @MaxLength(254)
+  email: string;
+}
+
+export class ChangePhoneDto extends ContactChangeProof {
   @ApiProperty({ description: 'The new phone number (E.164, or a bare 11-digit Chinese mobile number)', example: '+8613900139000' })
   @IsString()
   @MaxLength(32)
   phone: string;
-
-  @ApiProperty({ description: 'The 6-digit code sent to the new number with purpose change_phone', example: '123456' })
-  @Matches(/^\d{6}$/, { message: 'code must be 6 digits' })
-  code: string;
-
-  @ApiPropertyOptional({ description: 'The current password; needed when the last sign-in is more than an hour old', example: 'correct horse battery' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
-  password?: string;
 }
