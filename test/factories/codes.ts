@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { TestApp } from '../helpers/test-app';
 import { solvedCaptcha } from './users';
 
@@ -12,7 +12,7 @@ export interface OutboxEntry {
 
 /** Every message the log transport wrote, oldest first. */
 export function outbox(t: TestApp): OutboxEntry[] {
-  if (!existsSync(t.outbox)) return [];
+  if (!existsSync(t.outbox) || !statSync(t.outbox).isFile()) return [];
   return readFileSync(t.outbox, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as OutboxEntry);
 }
 
@@ -29,12 +29,25 @@ export function uniquePhone(): string {
   return `+86138${String(process.pid % 1000).padStart(3, '0')}${String(phoneCounter).padStart(5, '0')}`;
 }
 
+/**
+ * Reset and sign-in codes are answered before they are delivered (so timing reveals nothing); wait
+ * until the outbox has grown, or briefly when nothing is to be delivered.
+ */
+async function settledOutbox<T>(t: TestApp, send: () => Promise<T>): Promise<T> {
+  const before = outbox(t).length;
+  const response = await send();
+  for (let waited = 0; waited < 200 && outbox(t).length === before; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  return response;
+}
+
 export async function requestSmsCode(t: TestApp, phone: string, purpose: string, headers: Record<string, string> = {}) {
-  return t.http.post('/api/v1/verification/sms-codes').set(headers).send({ phone, purpose, ...(await solvedCaptcha(t)) });
+  const captcha = await solvedCaptcha(t);
+  return settledOutbox(t, async () => t.http.post('/api/v1/verification/sms-codes').set(headers).send({ phone, purpose, ...captcha }));
 }
 
 export async function requestEmailCode(t: TestApp, email: string, purpose: string, headers: Record<string, string> = {}) {
-  return t.http.post('/api/v1/verification/email-codes').set(headers).send({ email, purpose, ...(await solvedCaptcha(t)) });
+  const captcha = await solvedCaptcha(t);
+  return settledOutbox(t, async () => t.http.post('/api/v1/verification/email-codes').set(headers).send({ email, purpose, ...captcha }));
 }
 
 /** A phone account created through the API (code requested and used); returns its phone and view. */

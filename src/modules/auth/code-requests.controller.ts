@@ -43,7 +43,7 @@ export class CodeRequestsController {
     operationId: 'sendSmsCode',
     summary: 'Send a 6-digit code by SMS',
     description:
-      'Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers.',
+      'Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers. Reset and sign-in codes are answered before delivery (so timing reveals nothing either): their delivery failures are logged, not answered with 502.',
   })
   @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted: the code is on its way (when the number may receive it)' })
   @ApiErrors(...CODE_ERRORS, VerificationErrors.PHONE_NOT_ALLOWED)
@@ -62,7 +62,7 @@ export class CodeRequestsController {
   @ApiOperation({
     operationId: 'sendEmailCode',
     summary: 'Send a 6-digit code by email',
-    description: 'Same rules as SMS codes. Reset codes only reach existing accounts, sign-up and change codes only free addresses; the answer is the same either way.',
+    description: 'Same rules as SMS codes. Reset codes only reach existing accounts, sign-up and change codes only free addresses; the answer is the same either way, and reset codes are answered before delivery so timing reveals nothing.',
   })
   @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted: the code is on its way (when the address may receive it)' })
   @ApiErrors(...CODE_ERRORS)

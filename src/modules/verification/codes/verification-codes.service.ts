@@ -12,6 +12,8 @@ import { loadCodeHmacKey } from './code-key';
 import { codeMessage, NoticeKind, noticeMessage } from './messages';
 
 const HOUR_MS = 3600_000;
+/** Purposes whose answers must not reveal whether an account exists, in body or in time. */
+const ENUMERATION_SENSITIVE = new Set<CodePurpose>(['reset_password', 'login']);
 const DAY_MS = 24 * HOUR_MS;
 
 export interface CodeRequest {
@@ -99,19 +101,29 @@ export class VerificationCodesService {
     const codeKey = `code:${scope}`;
     await this.kv.set(codeKey, this.digest(request, code), codes.ttlSeconds * 1000);
     await this.kv.delete(`code-failures:${scope}`);
-    if (request.deliver) {
-      const message = codeMessage(code, request.purpose, request.language, Math.round(codes.ttlSeconds / 60));
-      try {
-        await this.deliver({ channel: request.channel, to: request.destination, purpose: request.purpose, code, language: request.language, ...message });
-      } catch (error) {
+    const ticket = { expiresIn: codes.ttlSeconds, resendAfter: codes.resendSeconds };
+    if (!request.deliver) {
+      this.metrics?.codeSent(request.channel, request.purpose, 'withheld');
+      return ticket;
+    }
+    const message = codeMessage(code, request.purpose, request.language, Math.round(codes.ttlSeconds / 60));
+    const delivery = this.deliver({ channel: request.channel, to: request.destination, purpose: request.purpose, code, language: request.language, ...message }).then(
+      () => this.metrics?.codeSent(request.channel, request.purpose, 'sent'),
+      async (error: unknown) => {
         this.metrics?.codeSent(request.channel, request.purpose, 'failed');
         await this.kv.delete(codeKey);
         await release();
         throw error;
-      }
+      },
+    );
+    if (ENUMERATION_SENSITIVE.has(request.purpose)) {
+      // Answered before delivery, so a real send to a known address takes no longer than a withheld
+      // one; a failure is logged and gives the cooldown back, but cannot reach this caller.
+      delivery.catch(() => undefined);
+      return ticket;
     }
-    this.metrics?.codeSent(request.channel, request.purpose, request.deliver ? 'sent' : 'withheld');
-    return { expiresIn: codes.ttlSeconds, resendAfter: codes.resendSeconds };
+    await delivery;
+    return ticket;
   }
 
   /**
