@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, MoreThan, Repository } from 'typeorm';
+import { EntityManager, IsNull, MoreThan, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
@@ -55,8 +55,12 @@ export class SessionsService implements OnApplicationBootstrap {
       revokedAt: null,
       revokedReason: null,
     });
-    await this.sessions.insert(session);
-    return { session, refreshToken: await this.issueRefreshToken(session.id, now) };
+    // One transaction: a failure between the two inserts leaves no session without a refresh token.
+    const refreshToken = await this.sessions.manager.transaction(async (tx) => {
+      await tx.insert(Session, session);
+      return this.issueRefreshToken(session.id, now, tx);
+    });
+    return { session, refreshToken };
   }
 
   /**
@@ -70,13 +74,19 @@ export class SessionsService implements OnApplicationBootstrap {
     const session = await this.sessions.findOneBy({ id: stored.sessionId });
     const now = new Date(this.clock.now());
     if (!session || session.revokedAt || session.expiresAt.getTime() <= now.getTime()) return { outcome: 'invalid' };
-    const spent = await this.refreshTokens.update({ tokenHash, spentAt: IsNull() }, { spentAt: now });
-    if (!spent.affected) {
+    // Spending the old token and issuing its successor commit together, or not at all: a failure in
+    // between cannot strand the session with every refresh token spent.
+    const successor = await this.sessions.manager.transaction(async (tx) => {
+      const spent = await tx.update(RefreshToken, { tokenHash, spentAt: IsNull() }, { spentAt: now });
+      if (!spent.affected) return null;
+      await tx.update(Session, { id: session.id }, { lastUsedAt: now, ip: client.ip, userAgent: client.userAgent });
+      return this.issueRefreshToken(session.id, now, tx);
+    });
+    if (!successor) {
       await this.revoke(session.id, 'refresh_reuse');
       return { outcome: 'reused', session };
     }
-    await this.sessions.update({ id: session.id }, { lastUsedAt: now, ip: client.ip, userAgent: client.userAgent });
-    return { outcome: 'rotated', session, refreshToken: await this.issueRefreshToken(session.id, now) };
+    return { outcome: 'rotated', session, refreshToken: successor };
   }
 
   async revoke(sessionId: string, reason: RevokeReason): Promise<void> {
@@ -109,9 +119,9 @@ export class SessionsService implements OnApplicationBootstrap {
     return session && session.expiresAt.getTime() > this.clock.now() ? session : null;
   }
 
-  private async issueRefreshToken(sessionId: string, now: Date): Promise<string> {
+  private async issueRefreshToken(sessionId: string, now: Date, tx: EntityManager): Promise<string> {
     const token = `rt_${randomBytes(32).toString('base64url')}`;
-    await this.refreshTokens.insert({ tokenHash: hashToken(token), sessionId, createdAt: now, spentAt: null });
+    await tx.insert(RefreshToken, { tokenHash: hashToken(token), sessionId, createdAt: now, spentAt: null });
     return token;
   }
 
