@@ -38,6 +38,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'aliyun', ALIYUN_ACCESS_KEY_ID: 'id' })).toThrow(/ALIYUN_ACCESS_KEY_SECRET/);
     expect(() => loadConfig({ SMS_TRANSPORT: 'http', SMS_HTTP_URL: 'https://x', SMS_HTTP_HEADERS: '["a"]' })).toThrow(/SMS_HTTP_HEADERS/);
     expect(() => loadConfig({ MAIL_TRANSPORT: 'smtp', SMTP_HOST: 'smtp.example.com' })).toThrow(/MAIL_FROM/);
+    expect(() => loadConfig({ MAIL_TRANSPORT: 'smtp', SMTP_HOST: 'smtp.example.com', MAIL_FROM: 'a@example.com', SMTP_USER: 'mailer' })).toThrow(/SMTP_PASSWORD/);
   });
 
   it('reads a MySQL URL and keeps ADMIN_PASSWORD verbatim', () => {

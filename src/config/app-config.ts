@@ -65,7 +65,11 @@ function readDelivery(read: Reader): DeliveryConfig {
     mailTransport,
     outboxFile: read.optional('OUTBOX_FILE'),
     smtp:
-      mailTransport === 'smtp'
+      mailTransport === 'smtp' && read.optional('SMTP_USER') && read.verbatim('SMTP_PASSWORD') === null
+        ? (() => {
+            throw new ConfigError('SMTP_PASSWORD', 'is required when SMTP_USER is set');
+          })()
+        : mailTransport === 'smtp'
         ? {
             host: required('SMTP_HOST', 'MAIL_TRANSPORT=smtp'),
             port: read.int('SMTP_PORT', 587, 1, 65535),

@@ -27,16 +27,18 @@ export class AliyunSmsSender extends SmsSender {
   }
 
   async send(message: OutgoingMessage): Promise<void> {
+    // Aliyun sends only pre-approved templates, and ours is a code template: notices go by mail only.
+    if (message.code === null) return;
     const params: Record<string, string> = {
       Action: 'SendSms',
       Version: '2017-05-25',
       Format: 'JSON',
       RegionId: this.settings.region,
-      // Mainland numbers go without the country code; others keep theirs (Aliyun's international format).
-      PhoneNumbers: message.to.startsWith('+86') ? message.to.slice(3) : message.to.replace(/^\+/, '00'),
+      // Mainland numbers go without the country code; others as country code + number (Aliyun's international format).
+      PhoneNumbers: message.to.startsWith('+86') ? message.to.slice(3) : message.to.replace(/^\+/, ''),
       SignName: this.settings.signName,
       TemplateCode: this.settings.templateCode,
-      TemplateParam: JSON.stringify(message.code ? { code: message.code } : { text: message.text }),
+      TemplateParam: JSON.stringify({ code: message.code }),
       AccessKeyId: this.settings.accessKeyId,
       SignatureMethod: 'HMAC-SHA1',
       SignatureVersion: '1.0',
@@ -48,12 +50,14 @@ export class AliyunSmsSender extends SmsSender {
       .map(([key, value]) => `${aliyunEncode(key)}=${aliyunEncode(value)}`)
       .join('&');
     let answer: { Code?: string };
+    let status: number;
     try {
       const response = await fetch(`${this.settings.endpoint}?${query}`, { signal: AbortSignal.timeout(this.settings.timeoutMs), redirect: 'error' });
+      status = response.status;
       answer = (await response.json().catch(() => ({}))) as { Code?: string };
     } catch (error) {
       throw new DeliveryError('aliyun', (error as Error).name === 'TimeoutError' ? 'timed out' : 'unreachable');
     }
-    if (answer.Code !== 'OK') throw new DeliveryError('aliyun', answer.Code ?? 'unexpected answer');
+    if (status !== 200 || answer.Code !== 'OK') throw new DeliveryError('aliyun', answer.Code ?? `status ${status}`);
   }
 }

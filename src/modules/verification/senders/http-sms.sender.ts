@@ -7,6 +7,12 @@ export function renderTemplate(template: string, message: OutgoingMessage): stri
   return template.replace(/\{\{(phone|code|purpose|text)\}\}/g, (_, name: string) => JSON.stringify(values[name]).slice(1, -1));
 }
 
+/** The configured headers, with a JSON content type only when the operator did not set one (in any case). */
+export function requestHeaders(configured: Record<string, string>): Record<string, string> {
+  const hasContentType = Object.keys(configured).some((name) => name.toLowerCase() === 'content-type');
+  return hasContentType ? { ...configured } : { 'Content-Type': 'application/json', ...configured };
+}
+
 /**
  * Any SMS gateway with an HTTP API: URL, method, headers and a body template from configuration;
  * a 2xx answer is success. Bounded by SMS_TIMEOUT_MS.
@@ -22,7 +28,7 @@ export class HttpSmsSender extends SmsSender {
     try {
       response = await fetch(this.settings.url, {
         method: this.settings.method,
-        headers: { 'Content-Type': 'application/json', ...this.settings.headers },
+        headers: requestHeaders(this.settings.headers),
         body: this.settings.method === 'GET' ? undefined : body,
         signal: AbortSignal.timeout(this.settings.timeoutMs),
         redirect: 'error',
