@@ -1,10 +1,9 @@
 import { DynamicModule, Global, LoggerService, Module, Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { Clock, SystemClock } from './common/clock';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
-import { EnvelopeInterceptor } from './common/http/envelope.interceptor';
 import { StrictValidationPipe } from './common/http/validation.pipe';
 import { KvModule } from './common/kv/kv.module';
 import { dataSourceOptions } from './database/data-source-options';
@@ -67,7 +66,6 @@ export class AppModule {
         { provide: APP_GUARD, useExisting: GlobalAuthGuard },
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
-        { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
       ],
     };
   }

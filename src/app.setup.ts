@@ -9,6 +9,7 @@ import { AppConfig } from './config/app-config';
 import { allErrors } from './common/errors';
 import { clientErrorResponse, sendError } from './common/http/error-response';
 import { registerSecurityHeaders } from './common/http/security-headers';
+import { registerSuccessEnvelope } from './common/http/success-envelope';
 import { registerMultipart } from './modules/avatar/avatar-upload';
 import { MetricsService } from './modules/operations/metrics.service';
 import { registerRequestObservers } from './modules/operations/request-observer';
@@ -142,6 +143,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   registerRequestObservers(fastify, app.get(MetricsService), json);
 
   registerSecurityHeaders(fastify as unknown as Parameters<typeof registerSecurityHeaders>[0]);
+  registerSuccessEnvelope(fastify as unknown as Parameters<typeof registerSuccessEnvelope>[0]);
   overrides.instrumentHttp?.(fastify as unknown as import('fastify').FastifyInstance);
   if (config.http.corsOrigins.length) {
     const allowed = new Set(config.http.corsOrigins);

@@ -1,15 +1,26 @@
-import { SetMetadata, createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import type { FastifyRequest } from 'fastify';
 import { SuccessMessageKey } from '../i18n';
+import type { EnvelopeRouteConfig } from './success-envelope';
 
-export const SUCCESS_MESSAGE = 'uc:success-message';
-export const RAW_RESPONSE = 'uc:raw-response';
+/**
+ * Adds to the route's Fastify config (what hooks read as `request.routeOptions.config`). Unlike
+ * @RouteConfig it merges, so several of these decorators can sit on one handler.
+ */
+export function MergeRouteConfig(config: Record<string, unknown>): MethodDecorator {
+  return (_target, _key, descriptor) => {
+    const handler = descriptor.value as object;
+    Reflect.defineMetadata(FASTIFY_ROUTE_CONFIG_METADATA, { ...Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, handler), ...config }, handler);
+    return descriptor;
+  };
+}
 
 /** The `msg` of this route's success envelope. */
-export const SuccessMessage = (key: SuccessMessageKey) => SetMetadata(SUCCESS_MESSAGE, key);
+export const SuccessMessage = (key: SuccessMessageKey) => MergeRouteConfig({ successMessage: key } satisfies EnvelopeRouteConfig);
 
-/** The route writes bytes (an image), so the envelope interceptor leaves it alone. */
-export const RawResponse = () => SetMetadata(RAW_RESPONSE, true);
+/** The route writes bytes (an image) or its own shape, so the success envelope leaves it alone. */
+export const RawResponse = () => MergeRouteConfig({ rawResponse: true } satisfies EnvelopeRouteConfig);
 
 export interface ClientInfo {
   ip: string;

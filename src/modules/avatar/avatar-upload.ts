@@ -8,7 +8,7 @@ import { AvatarErrors } from './avatar.errors';
 /** Room for the multipart boundaries and part headers around the file itself. */
 const ENVELOPE_SLACK_BYTES = 16 * 1024;
 
-/** Route config flag (`@RouteConfig({ multipart: true })`) of the few routes that take multipart bodies. */
+/** Route config flag (`@MergeRouteConfig({ multipart: true })`) of the few routes that take multipart bodies. */
 export interface MultipartRouteConfig {
   multipart?: boolean;
 }

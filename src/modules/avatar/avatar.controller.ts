@@ -1,10 +1,9 @@
 import { Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
-import { RawResponse, SuccessMessage } from '@/common/http/decorators';
+import { MergeRouteConfig, RawResponse, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { Auth, CurrentUser, Public } from '@/modules/auth/decorators';
 import type { Principal } from '@/modules/auth/principal';
@@ -26,7 +25,7 @@ export class AvatarController {
 
   @Auth()
   @Post('users/me/avatar')
-  @RouteConfig({ multipart: true } satisfies MultipartRouteConfig)
+  @MergeRouteConfig({ multipart: true } satisfies MultipartRouteConfig)
   @SuccessMessage('avatarUpdated')
   @ApiOperation({
     operationId: 'uploadAvatar',
