@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConsoleLogger, LogLevel, RequestMethod } from '@nestjs/common';
+import { LogLevel, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,6 +7,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule, AppOverrides } from './app.module';
 import { AppConfig } from './config/app-config';
 import { allErrors } from './common/errors';
+import { AppLogger } from './common/logging/app-logger';
 import { clientErrorResponse, sendError } from './common/http/error-response';
 import { registerSecurityHeaders } from './common/http/security-headers';
 import { registerSuccessEnvelope } from './common/http/success-envelope';
@@ -126,7 +127,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     },
   });
   const json = config.operations.logFormat === 'json';
-  const logger = overrides.logger ?? (LEVELS[config.logLevel].length ? new ConsoleLogger({ json, logLevels: LEVELS[config.logLevel] }) : false);
+  const logger = overrides.logger ?? (LEVELS[config.logLevel].length ? new AppLogger({ json, logLevels: LEVELS[config.logLevel] }) : false);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, overrides), adapter, {
     logger,
     bufferLogs: false,
