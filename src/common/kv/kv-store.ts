@@ -18,6 +18,8 @@ export abstract class KvStore {
   abstract delete(...keys: string[]): Promise<void>;
   /** Adds `by` and returns the new value; a new counter lives for ttlMs. */
   abstract increment(key: string, ttlMs: number, by?: number): Promise<number>;
+  /** increment() that also tells how long the counter has left, in one step (one round trip to Redis). */
+  abstract incrementWindow(key: string, ttlMs: number): Promise<{ value: number; ttlMs: number }>;
   /** Milliseconds the key has left, or 0 when it does not exist. */
   abstract ttl(key: string): Promise<number>;
   abstract ping(): Promise<void>;

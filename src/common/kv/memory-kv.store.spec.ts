@@ -42,6 +42,14 @@ describe('MemoryKvStore', () => {
     expect(await store.increment('c', 1000)).toBe(1);
   });
 
+  it('counts a window and tells how long it has left, in one call', async () => {
+    expect(await store.incrementWindow('w', 1000)).toEqual({ value: 1, ttlMs: 1000 });
+    clock.advance(600);
+    expect(await store.incrementWindow('w', 1000)).toEqual({ value: 2, ttlMs: 400 });
+    clock.advance(400);
+    expect(await store.incrementWindow('w', 1000)).toEqual({ value: 1, ttlMs: 1000 });
+  });
+
   it('sets only when absent', async () => {
     expect(await store.setIfAbsent('cool', '1', 1000)).toBe(true);
     expect(await store.setIfAbsent('cool', '1', 1000)).toBe(false);

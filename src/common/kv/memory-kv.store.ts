@@ -71,6 +71,11 @@ export class MemoryKvStore extends KvStore {
     return next;
   }
 
+  async incrementWindow(key: string, ttlMs: number): Promise<{ value: number; ttlMs: number }> {
+    const value = await this.increment(key, ttlMs);
+    return { value, ttlMs: await this.ttl(key) };
+  }
+
   async ttl(key: string): Promise<number> {
     const slot = this.live(key);
     return slot ? slot.expiresAt - this.clock.now() : 0;

@@ -7,6 +7,11 @@ local value = redis.call('INCRBY', KEYS[1], ARGV[1])
 if value == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return value`;
 
+const INCREMENT_WINDOW = `
+local value = redis.call('INCR', KEYS[1])
+if value == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {value, redis.call('PTTL', KEYS[1])}`;
+
 /**
  * The shared store for several instances. Every command is bounded by REDIS_TIMEOUT_MS and
  * nothing is queued while Redis is away, so callers fail closed (503) at once and the client
@@ -24,11 +29,14 @@ export class RedisKvStore extends KvStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       lazyConnect: false,
+      // Commands issued in the same event-loop turn (one per concurrent request) go out in one write.
+      enableAutoPipelining: true,
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
     // Connection errors surface on the commands that fail; the event itself needs no noise.
     this.client.on('error', () => undefined);
     this.client.defineCommand('incrementWithExpiry', { numberOfKeys: 1, lua: INCREMENT_WITH_EXPIRY });
+    this.client.defineCommand('incrementWindow', { numberOfKeys: 1, lua: INCREMENT_WINDOW });
   }
 
   private async run<T>(operation: () => Promise<T>): Promise<T> {
@@ -67,6 +75,12 @@ export class RedisKvStore extends KvStore {
   async increment(key: string, ttlMs: number, by = 1): Promise<number> {
     const client = this.client as Redis & { incrementWithExpiry(key: string, by: number, ttl: number): Promise<number> };
     return this.run(() => client.incrementWithExpiry(key, by, Math.max(1, Math.ceil(ttlMs))));
+  }
+
+  async incrementWindow(key: string, ttlMs: number): Promise<{ value: number; ttlMs: number }> {
+    const client = this.client as Redis & { incrementWindow(key: string, ttl: number): Promise<[number, number]> };
+    const [value, left] = await this.run(() => client.incrementWindow(key, Math.max(1, Math.ceil(ttlMs))));
+    return { value, ttlMs: left > 0 ? left : 0 };
   }
 
   async ttl(key: string): Promise<number> {

@@ -16,8 +16,8 @@ export class KvThrottlerStorage implements ThrottlerStorage {
 
   async increment(key: string, ttl: number, limit: number, _blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const name = `rate:${throttlerName}:${key}`;
-    const totalHits = await this.kv.increment(name, ttl);
-    const leftMs = (await this.kv.ttl(name)) || ttl;
+    const { value: totalHits, ttlMs } = await this.kv.incrementWindow(name, ttl);
+    const leftMs = ttlMs || ttl;
     const seconds = Math.max(1, Math.ceil(leftMs / 1000));
     const isBlocked = totalHits > limit;
     return { totalHits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { RedisKvStore } from '@/common/kv/redis-kv.store';
+import { backend } from '../helpers/test-app';
+
+// The in-process store has its own unit spec with a fake clock; this one holds Redis to the same contract.
+const describeOnRedis = backend.redisUrl ? describe : describe.skip;
+
+describeOnRedis('RedisKvStore', () => {
+  let store: RedisKvStore;
+  beforeAll(async () => {
+    store = new RedisKvStore(backend.redisUrl!, `uc_test:${randomBytes(6).toString('hex')}:`, 5000);
+    // Nothing is queued while the connection is still opening (the store fails fast instead): wait for it.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await store.ping();
+      } catch (error) {
+        if (attempt > 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  });
+  afterAll(() => store.close());
+
+  it('counts a window and tells how long it has left, in one call', async () => {
+    const first = await store.incrementWindow('window', 60_000);
+    expect(first.value).toBe(1);
+    expect(first.ttlMs).toBeGreaterThan(55_000);
+    expect(first.ttlMs).toBeLessThanOrEqual(60_000);
+    const second = await store.incrementWindow('window', 60_000);
+    expect(second.value).toBe(2);
+    // The window is set once, when the counter starts: a later hit does not extend it.
+    expect(second.ttlMs).toBeLessThanOrEqual(first.ttlMs);
+  });
+
+  it('counts with an expiry set when the counter starts, and can count down', async () => {
+    expect(await store.increment('counter', 60_000)).toBe(1);
+    expect(await store.increment('counter', 60_000, 2)).toBe(3);
+    expect(await store.increment('counter', 60_000, -1)).toBe(2);
+    expect(await store.ttl('counter')).toBeGreaterThan(55_000);
+  });
+
+  it('lets exactly one of many parallel takers see a value', async () => {
+    await store.set('once', 'secret', 60_000);
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.take('once')));
+    expect(results.filter((value) => value === 'secret')).toHaveLength(1);
+  });
+
+  it('answers many parallel commands in order, each with its own result', async () => {
+    const keys = Array.from({ length: 200 }, (_, i) => `parallel:${i}`);
+    await Promise.all(keys.map((key, i) => store.set(key, String(i), 60_000)));
+    expect(await Promise.all(keys.map((key) => store.get(key)))).toEqual(keys.map((_, i) => String(i)));
+    expect(await store.getMany(keys.slice(0, 3))).toEqual(['0', '1', '2']);
+  });
+});
