@@ -41,6 +41,20 @@ describe('configuration', () => {
     expect(() => loadConfig({ MAIL_TRANSPORT: 'smtp', SMTP_HOST: 'smtp.example.com', MAIL_FROM: 'a@example.com', SMTP_USER: 'mailer' })).toThrow(/SMTP_PASSWORD/);
   });
 
+  it.each([
+    [{ SMS_TRANSPORT: 'http', SMS_HTTP_URL: 'sms.example.com/send' }, 'SMS_HTTP_URL', 'must be an http(s) URL'],
+    [{ SMS_TRANSPORT: 'http', SMS_HTTP_URL: 'ftp://sms.example.com/' }, 'SMS_HTTP_URL', 'must be an http(s) URL'],
+    [{ SMS_TRANSPORT: 'http', SMS_HTTP_URL: 'https://sms.example.com', SMS_HTTP_BODY_TEMPLATE: '{"to":"{{phone}}","c":"{{ codee }}"}' }, 'SMS_HTTP_BODY_TEMPLATE', 'has unknown placeholder {{codee}}'],
+    [{ SMS_TRANSPORT: 'aliyun', ALIYUN_ACCESS_KEY_ID: 'i', ALIYUN_ACCESS_KEY_SECRET: 's', ALIYUN_SMS_SIGN_NAME: 'n', ALIYUN_SMS_TEMPLATE_CODE: 't', ALIYUN_SMS_ENDPOINT: 'dysmsapi.aliyuncs.com' }, 'ALIYUN_SMS_ENDPOINT', 'must be an http(s) URL'],
+  ])('refuses a gateway setting that cannot work: %j', (env, setting, message) => {
+    expect(() => loadConfig(env)).toThrow(`Invalid configuration: ${setting} ${message}`);
+  });
+
+  it('accepts every documented SMS body placeholder', () => {
+    const template = '{"to":"{{phone}}","code":"{{code}}","why":"{{purpose}}","text":"{{text}}"}';
+    expect(loadConfig({ SMS_TRANSPORT: 'http', SMS_HTTP_URL: 'http://127.0.0.1:8080/sms', SMS_HTTP_BODY_TEMPLATE: template }).delivery.smsHttp?.bodyTemplate).toBe(template);
+  });
+
   it('reads a MySQL URL and keeps ADMIN_PASSWORD verbatim', () => {
     const config = loadConfig({ DATABASE_URL: 'mysql://u:p@db:3306/app', ADMIN_USERNAME: 'admin_01', ADMIN_EMAIL: 'a@example.com', ADMIN_PASSWORD: ' spaced pass ' });
     expect(config.database).toMatchObject({ driver: 'mysql', url: 'mysql://u:p@db:3306/app' });

@@ -40,6 +40,18 @@ export interface DeliveryConfig {
 
 const DEFAULT_SMS_BODY = '{"phone":"{{phone}}","code":"{{code}}","purpose":"{{purpose}}","text":"{{text}}"}';
 
+/** The placeholders HttpSmsSender fills; any other {{name}} would be sent to the gateway as it is. */
+export const SMS_TEMPLATE_PLACEHOLDERS = ['phone', 'code', 'purpose', 'text'] as const;
+
+function smsBodyTemplate(read: Reader): string {
+  const template = read.string('SMS_HTTP_BODY_TEMPLATE', DEFAULT_SMS_BODY);
+  const unknown = [...template.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].map((match) => match[1]).filter((name) => !(SMS_TEMPLATE_PLACEHOLDERS as readonly string[]).includes(name));
+  if (unknown.length) {
+    throw new ConfigError('SMS_HTTP_BODY_TEMPLATE', `has unknown placeholder {{${unknown[0]}}}; use ${SMS_TEMPLATE_PLACEHOLDERS.map((name) => `{{${name}}}`).join(' ')}`);
+  }
+  return template;
+}
+
 function readDelivery(read: Reader): DeliveryConfig {
   const smsTransport = read.oneOf('SMS_TRANSPORT', 'log', ['log', 'http', 'aliyun'] as const);
   const mailTransport = read.oneOf('MAIL_TRANSPORT', 'log', ['log', 'smtp'] as const);
@@ -83,10 +95,10 @@ function readDelivery(read: Reader): DeliveryConfig {
     smsHttp:
       smsTransport === 'http'
         ? {
-            url: required('SMS_HTTP_URL', 'SMS_TRANSPORT=http'),
+            url: read.httpUrl('SMS_HTTP_URL', required('SMS_HTTP_URL', 'SMS_TRANSPORT=http'))!,
             method: read.oneOf('SMS_HTTP_METHOD', 'POST', ['POST', 'PUT', 'GET'] as const),
             headers,
-            bodyTemplate: read.string('SMS_HTTP_BODY_TEMPLATE', DEFAULT_SMS_BODY),
+            bodyTemplate: smsBodyTemplate(read),
             timeoutMs: smsTimeoutMs,
           }
         : null,
@@ -97,7 +109,7 @@ function readDelivery(read: Reader): DeliveryConfig {
             accessKeySecret: required('ALIYUN_ACCESS_KEY_SECRET', 'SMS_TRANSPORT=aliyun'),
             signName: required('ALIYUN_SMS_SIGN_NAME', 'SMS_TRANSPORT=aliyun'),
             templateCode: required('ALIYUN_SMS_TEMPLATE_CODE', 'SMS_TRANSPORT=aliyun'),
-            endpoint: read.string('ALIYUN_SMS_ENDPOINT', 'https://dysmsapi.aliyuncs.com/'),
+            endpoint: read.httpUrl('ALIYUN_SMS_ENDPOINT', 'https://dysmsapi.aliyuncs.com/')!,
             region: read.string('ALIYUN_SMS_REGION', 'cn-hangzhou'),
             timeoutMs: smsTimeoutMs,
           }
@@ -244,6 +256,20 @@ class Reader {
     return value as T;
   }
 
+  /** An http(s) URL with a host, or the fallback (null: the setting is optional). */
+  httpUrl(name: string, fallback: string | null, why = ''): string | null {
+    const value = this.raw(name) ?? fallback;
+    if (value === null) return null;
+    let url: URL | null = null;
+    try {
+      url = new URL(value);
+    } catch {
+      url = null;
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname) throw new ConfigError(name, `must be an http(s) URL${why}`);
+    return value;
+  }
+
   list(name: string): string[] {
     return (this.raw(name) ?? '').split(',').map((item) => item.trim()).filter(Boolean);
   }
@@ -262,7 +288,7 @@ function readS3(read: Reader): S3Config {
   const bucket = read.raw('S3_BUCKET');
   if (!bucket) throw new ConfigError('S3_BUCKET', 'is required when AVATAR_STORAGE=s3');
   const endpoint = read.optional('S3_ENDPOINT');
-  if (endpoint && !/^https?:\/\/[^/\s]+/.test(endpoint)) throw new ConfigError('S3_ENDPOINT', 'must be an http(s) URL');
+  if (endpoint) read.httpUrl('S3_ENDPOINT', null);
   const accessKeyId = read.optional('S3_ACCESS_KEY_ID');
   const secretAccessKey = read.verbatim('S3_SECRET_ACCESS_KEY');
   if (!!accessKeyId !== !!secretAccessKey) throw new ConfigError('S3_ACCESS_KEY_ID', 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
@@ -318,8 +344,8 @@ function readRealName(read: Reader): RealNameConfig {
 }
 
 function readRealNameHttp(read: Reader): RealNameConfig['http'] {
-  const url = read.raw('REAL_NAME_HTTP_URL');
-  if (!url || !/^https?:\/\/[^/\s]+/.test(url)) throw new ConfigError('REAL_NAME_HTTP_URL', 'must be an http(s) URL when REAL_NAME_PROVIDER=http');
+  const url = read.httpUrl('REAL_NAME_HTTP_URL', null, ' when REAL_NAME_PROVIDER=http');
+  if (!url) throw new ConfigError('REAL_NAME_HTTP_URL', 'must be an http(s) URL when REAL_NAME_PROVIDER=http');
   const headersText = read.raw('REAL_NAME_HTTP_HEADERS');
   let headers: Record<string, string> = {};
   if (headersText) {

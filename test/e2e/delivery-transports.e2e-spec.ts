@@ -7,6 +7,8 @@ import { createTestApp } from '../helpers/test-app';
 
 /** The real transports, each against a real server of its protocol started here on loopback. */
 
+const ALIYUN_SETTINGS = { ALIYUN_ACCESS_KEY_ID: 'LTAI-test-id', ALIYUN_ACCESS_KEY_SECRET: 'test-secret/with+chars', ALIYUN_SMS_SIGN_NAME: '用户中心', ALIYUN_SMS_TEMPLATE_CODE: 'SMS_123456' };
+
 const portOf = (server: { address(): AddressInfo | string | null }) => (server.address() as AddressInfo).port;
 
 interface Received {
@@ -141,6 +143,58 @@ describe('HTTP SMS transport', () => {
   });
 });
 
+/** A gateway that accepts the message (200) and then sends an answer that never ends, until the client goes. */
+async function endlessAnswerServer() {
+  const sockets = new Set<Socket>();
+  let bytesSent = 0;
+  const server: Server = createHttpServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const chunk = Buffer.alloc(16 * 1024, 0x20);
+    const pump = () => {
+      while (!res.destroyed && bytesSent < 64 * 1024 * 1024 && res.write(chunk)) bytesSent += chunk.length;
+      if (!res.destroyed && bytesSent < 64 * 1024 * 1024) res.once('drain', pump);
+    };
+    pump();
+  });
+  server.on('connection', (socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${portOf(server)}`,
+    bytesSent: () => bytesSent,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()) && sockets.forEach((socket) => socket.destroy())),
+  };
+}
+
+describe('Gateway answers are read up to 64 KiB, never more', () => {
+  it('delivers through an HTTP gateway whose answer never ends, without waiting for it or reading it all', async () => {
+    const gateway = await endlessAnswerServer();
+    const t = await createTestApp({ SMS_TRANSPORT: 'http', SMS_HTTP_URL: gateway.url, SMS_TIMEOUT_MS: '3000' });
+    try {
+      const started = Date.now();
+      expect((await requestSmsCode(t, uniquePhone(), 'register')).status).toBe(202);
+      expect(Date.now() - started).toBeLessThan(2500); // not held until SMS_TIMEOUT_MS
+      expect(gateway.bytesSent()).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
+  });
+
+  it('treats an Aliyun answer over the cap as a failure, even when it starts with Code OK', async () => {
+    const huge = `{"Code":"OK","Message":"${'x'.repeat(70 * 1024)}"}`;
+    const gateway = await httpServer(() => ({ status: 200, body: huge }));
+    const t = await createTestApp({ SMS_TRANSPORT: 'aliyun', ALIYUN_SMS_ENDPOINT: `${gateway.url}/`, ...ALIYUN_SETTINGS });
+    try {
+      const response = await requestSmsCode(t, uniquePhone(), 'register');
+      expect([response.status, response.body.error]).toEqual([502, 'DELIVERY_FAILED']);
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
+  });
+});
+
 describe('Enumeration-sensitive codes', () => {
   it('answers reset and sign-in code requests before delivery, so a slow gateway reveals no account', async () => {
     let mode: 'ok' | 'hang' = 'ok';
@@ -177,7 +231,7 @@ function expectedAliyunSignature(query: URLSearchParams, secret: string): string
 }
 
 describe('Aliyun SMS transport', () => {
-  const settings = { ALIYUN_ACCESS_KEY_ID: 'LTAI-test-id', ALIYUN_ACCESS_KEY_SECRET: 'test-secret/with+chars', ALIYUN_SMS_SIGN_NAME: '用户中心', ALIYUN_SMS_TEMPLATE_CODE: 'SMS_123456' };
+  const settings = ALIYUN_SETTINGS;
 
   it('sends a correctly signed SendSms request', async () => {
     const gateway = await httpServer(() => ({ status: 200, body: '{"Code":"OK","Message":"OK","BizId":"1","RequestId":"r"}' }));
@@ -209,12 +263,17 @@ describe('Aliyun SMS transport', () => {
     }
   });
 
-  it('answers 502 when Aliyun refuses the message', async () => {
-    const gateway = await httpServer(() => ({ status: 200, body: '{"Code":"isv.BUSINESS_LIMIT_CONTROL","Message":"limit"}' }));
+  it.each([
+    ['refuses the message (HTTP 200, Code not OK)', 200, '{"Code":"isv.BUSINESS_LIMIT_CONTROL","Message":"limit"}'],
+    ['answers a non-200 status, even with Code OK', 503, '{"Code":"OK"}'],
+    ['answers something that is not JSON', 200, '<html>OK</html>'],
+  ])('answers 502 when Aliyun %s', async (_case, status, body) => {
+    const gateway = await httpServer(() => ({ status, body }));
     const t = await createTestApp({ SMS_TRANSPORT: 'aliyun', ALIYUN_SMS_ENDPOINT: `${gateway.url}/`, ...settings });
     try {
       const response = await requestSmsCode(t, uniquePhone(), 'register');
       expect([response.status, response.body.error]).toEqual([502, 'DELIVERY_FAILED']);
+      expect(gateway.received).toHaveLength(1);
     } finally {
       await t.close();
       await gateway.close();

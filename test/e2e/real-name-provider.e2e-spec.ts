@@ -148,6 +148,7 @@ describe('Real-name verification through an HTTP identity provider', () => {
       ['HTTP 401', (_call, response) => json(response, 401, { error: 'bad app code' })],
       ['a body that is not JSON', (_call, response) => response.end('<html>gateway error</html>')],
       ['an unknown status', (_call, response) => json(response, 200, { status: 'ok' })],
+      ['a verified answer over 64 KiB (never read past the cap)', (_call, response) => json(response, 200, { status: 'verified', padding: 'x'.repeat(70 * 1024) })],
       ['a redirect', (_call, response) => { response.writeHead(302, { Location: 'http://127.0.0.1:9/elsewhere' }); response.end(); }],
       ['no answer within the timeout', (_call, response) => setTimeout(() => json(response, 200, { status: 'verified' }), 2000).unref()],
     ])('%s', async (_label, answer) => {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { RealNameConfig } from '@/config/app-config';
 import { AppException } from '@/common/errors';
+import { readBoundedText } from '@/common/http/bounded-body';
 import type { RealNameStatus } from '../real-name-record.entity';
 import { RealNameErrors } from '../real-name.errors';
 import { IdentityClaim, RealNameProvider } from './real-name-provider';
@@ -37,8 +38,9 @@ export class HttpRealNameProvider extends RealNameProvider {
       // Never the claim itself: only what went wrong.
       throw this.failure(`no answer (${(error as Error)?.name ?? 'error'})`);
     }
-    const text = await response.text().catch(() => '');
+    const text = await readBoundedText(response).catch(() => '');
     if (!response.ok) throw this.failure(`HTTP ${response.status}`);
+    if (text === null) throw this.failure('an answer over the size limit');
     let body: unknown;
     try {
       body = JSON.parse(text);

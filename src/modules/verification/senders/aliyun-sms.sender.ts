@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { DeliveryConfig } from '@/config/app-config';
+import { readBoundedText } from '@/common/http/bounded-body';
 import { DeliveryError, OutgoingMessage, SmsSender } from './message';
 
 /** Aliyun's percent-encoding for signatures: RFC 3986, with space as %20, `*` as %2A and `~` kept. */
@@ -54,10 +55,20 @@ export class AliyunSmsSender extends SmsSender {
     try {
       const response = await fetch(`${this.settings.endpoint}?${query}`, { signal: AbortSignal.timeout(this.settings.timeoutMs), redirect: 'error' });
       status = response.status;
-      answer = (await response.json().catch(() => ({}))) as { Code?: string };
+      answer = parseAnswer(await readBoundedText(response));
     } catch (error) {
       throw new DeliveryError('aliyun', (error as Error).name === 'TimeoutError' ? 'timed out' : 'unreachable');
     }
     if (status !== 200 || answer.Code !== 'OK') throw new DeliveryError('aliyun', answer.Code ?? `status ${status}`);
+  }
+}
+
+/** Aliyun's JSON answer; anything else (not JSON, or past the size cap) has no Code and fails. */
+function parseAnswer(text: string | null): { Code?: string } {
+  try {
+    const parsed: unknown = text === null ? null : JSON.parse(text);
+    return parsed && typeof parsed === 'object' ? (parsed as { Code?: string }) : {};
+  } catch {
+    return {};
   }
 }

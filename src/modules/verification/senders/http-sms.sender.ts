@@ -1,4 +1,5 @@
 import type { DeliveryConfig } from '@/config/app-config';
+import { readBoundedText } from '@/common/http/bounded-body';
 import { DeliveryError, OutgoingMessage, SmsSender } from './message';
 
 /** Fills {{phone}} {{code}} {{purpose}} {{text}}; each value is JSON-string-escaped, so none can break the body. */
@@ -15,7 +16,7 @@ export function requestHeaders(configured: Record<string, string>): Record<strin
 
 /**
  * Any SMS gateway with an HTTP API: URL, method, headers and a body template from configuration;
- * a 2xx answer is success. Bounded by SMS_TIMEOUT_MS.
+ * a 2xx answer is success. Bounded by SMS_TIMEOUT_MS, and its answer by MAX_VENDOR_ANSWER_BYTES.
  */
 export class HttpSmsSender extends SmsSender {
   constructor(private readonly settings: NonNullable<DeliveryConfig['smsHttp']>) {
@@ -33,7 +34,8 @@ export class HttpSmsSender extends SmsSender {
         signal: AbortSignal.timeout(this.settings.timeoutMs),
         redirect: 'error',
       });
-      await response.arrayBuffer();
+      // The answer is not needed, only drained (and never past the cap).
+      await readBoundedText(response);
     } catch (error) {
       throw new DeliveryError('http', (error as Error).name === 'TimeoutError' ? 'timed out' : 'unreachable');
     }
