@@ -171,8 +171,12 @@ async function startServer(options, tmp, label, resources, nodeArgs = []) {
       HOST: '127.0.0.1',
       BCRYPT_COST: String(options.cost),
       CAPTCHA_FIXED_TEXT: CAPTCHA_TEXT,
-      // One client IP sends every sign-in here; the per-account limits still apply.
+      // One client IP sends every request here: the per-IP limits go to their maximum (they still
+      // run and are measured); the per-account limits still apply.
       LOGIN_PER_IP_PER_MINUTE: '100000',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      // The production log format: one JSON access line per request.
+      LOG_FORMAT: 'json',
       ...resources.env,
       ...options.env,
     },
