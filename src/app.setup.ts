@@ -138,9 +138,6 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   fastify.removeContentTypeParser('text/plain');
   // multipart/form-data for the avatar upload only; every other route still answers it with 415.
   await registerMultipart(app, config);
-  fastify.addHook('onRequest', async (request, reply) => {
-    void reply.header('X-Request-Id', String(request.id));
-  });
   registerRequestObservers(fastify, app.get(MetricsService), json);
 
   registerSecurityHeaders(fastify as unknown as Parameters<typeof registerSecurityHeaders>[0]);

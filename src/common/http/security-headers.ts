@@ -38,9 +38,10 @@ export function computeSecurityHeaders(options: HelmetOptions = SECURITY_HEADER_
   return headers;
 }
 
+/** Every answer carries the security headers and its request id (X-Request-Id, as given or generated). */
 export function registerSecurityHeaders(fastify: FastifyInstance, headers = computeSecurityHeaders()): void {
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    void reply.headers(headers);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(headers).header('X-Request-Id', String(request.id));
     done();
   });
 }
