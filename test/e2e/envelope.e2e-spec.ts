@@ -25,25 +25,9 @@ describe('The envelope, errors and HTTP hygiene', () => {
     expect(response.body.error).toBe('MALFORMED_JSON');
   });
 
-  it('refuses unknown fields with 400 VALIDATION_FAILED and details', async () => {
-    const response = await t.http.post('/api/v1/auth/login').send({ identifier: 'someone', password: 'x', role: 'admin' }).expect(400);
-    expect(response.body.error).toBe('VALIDATION_FAILED');
-    expect(response.body.details).toEqual(expect.arrayContaining([{ field: 'role', message: expect.stringContaining('should not exist') }]));
-  });
-
   it('refuses a JSON body that is not an object', async () => {
     const response = await t.http.post('/api/v1/auth/login').send([1, 2]).expect(400);
     expect(response.body.error).toBe('VALIDATION_FAILED');
-  });
-
-  it('refuses non-JSON bodies with 415', async () => {
-    const response = await t.http.post('/api/v1/auth/login').set('Content-Type', 'text/plain').send('identifier=a').expect(415);
-    expect(response.body.error).toBe('UNSUPPORTED_MEDIA_TYPE');
-  });
-
-  it('refuses bodies over 1 MiB with 413', async () => {
-    const response = await t.http.post('/api/v1/auth/login').send({ identifier: 'x'.repeat(1024 * 1024 + 10), password: 'y' }).expect(413);
-    expect(response.body.error).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('refuses prototype-pollution keys without a 500', async () => {
@@ -66,25 +50,5 @@ describe('The envelope, errors and HTTP hygiene', () => {
     expect(echoed.headers['x-request-id']).toBe('trace-123');
     const replaced = await t.http.get('/api/v1/users/me').set('X-Request-Id', 'bad id\twith spaces');
     expect(replaced.headers['x-request-id']).not.toContain(' ');
-  });
-
-  it('answers malformed Authorization headers with 401, never 500', async () => {
-    for (const header of ['Bearer', 'Bearer ', 'Basic abc', 'Bearer a.b.c', 'Bearer ' + 'x'.repeat(5000), 'bearer \u0000']) {
-      const response = await t.http.get('/api/v1/users/me').set('Authorization', header.replace('\u0000', ''));
-      expect(response.status).toBe(401);
-      expect(response.body.error).toBe('UNAUTHENTICATED');
-    }
-  });
-});
-
-describe('Form bodies', () => {
-  it('are refused with 415 like any non-JSON body', async () => {
-    const t = await createTestApp();
-    try {
-      const response = await t.http.post('/api/v1/auth/login').type('form').send({ identifier: 'a', password: 'b' }).expect(415);
-      expect(response.body.error).toBe('UNSUPPORTED_MEDIA_TYPE');
-    } finally {
-      await t.close();
-    }
   });
 });
