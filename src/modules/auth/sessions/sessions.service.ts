@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
 import { KvStore } from '@/common/kv/kv-store';
+import { inTransaction } from '@/database/transaction';
 import { RefreshToken, Session } from './session.entity';
 
 export type RevokeReason = 'logout' | 'revoked' | 'refresh_reuse' | 'password_changed' | 'password_reset' | 'disabled' | 'deleted';
@@ -56,7 +57,7 @@ export class SessionsService implements OnApplicationBootstrap {
       revokedReason: null,
     });
     // One transaction: a failure between the two inserts leaves no session without a refresh token.
-    const refreshToken = await this.sessions.manager.transaction(async (tx) => {
+    const refreshToken = await inTransaction(this.sessions.manager, async (tx) => {
       await tx.insert(Session, session);
       return this.issueRefreshToken(session.id, now, tx);
     });
@@ -76,7 +77,7 @@ export class SessionsService implements OnApplicationBootstrap {
     if (!session || session.revokedAt || session.expiresAt.getTime() <= now.getTime()) return { outcome: 'invalid' };
     // Spending the old token and issuing its successor commit together, or not at all: a failure in
     // between cannot strand the session with every refresh token spent.
-    const successor = await this.sessions.manager.transaction(async (tx) => {
+    const successor = await inTransaction(this.sessions.manager, async (tx) => {
       const spent = await tx.update(RefreshToken, { tokenHash, spentAt: IsNull() }, { spentAt: now });
       if (!spent.affected) return null;
       await tx.update(Session, { id: session.id }, { lastUsedAt: now, ip: client.ip, userAgent: client.userAgent });
