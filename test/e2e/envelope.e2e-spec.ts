@@ -7,12 +7,6 @@ describe('The envelope, errors and HTTP hygiene', () => {
   });
   afterAll(() => t.close());
 
-  it('answers an unknown route with the error envelope and a request id', async () => {
-    const response = await t.http.get('/api/v1/no-such-route').expect(404);
-    expect(response.body).toEqual({ code: 404, msg: 'Not found', error: 'NOT_FOUND', requestId: expect.any(String) });
-    expect(response.headers['x-request-id']).toBe(response.body.requestId);
-  });
-
   it('localises msg by Accept-Language and defaults to English', async () => {
     const zh = await t.http.get('/api/v1/users/me').set('Accept-Language', 'zh-CN,zh;q=0.9,en;q=0.5').expect(401);
     expect(zh.body.msg).toBe('需要登录，或令牌无效');
@@ -25,25 +19,9 @@ describe('The envelope, errors and HTTP hygiene', () => {
     expect(response.body.error).toBe('MALFORMED_JSON');
   });
 
-  it('refuses unknown fields with 400 VALIDATION_FAILED and details', async () => {
-    const response = await t.http.post('/api/v1/auth/login').send({ identifier: 'someone', password: 'x', role: 'admin' }).expect(400);
-    expect(response.body.error).toBe('VALIDATION_FAILED');
-    expect(response.body.details).toEqual(expect.arrayContaining([{ field: 'role', message: expect.stringContaining('should not exist') }]));
-  });
-
   it('refuses a JSON body that is not an object', async () => {
     const response = await t.http.post('/api/v1/auth/login').send([1, 2]).expect(400);
     expect(response.body.error).toBe('VALIDATION_FAILED');
-  });
-
-  it('refuses non-JSON bodies with 415', async () => {
-    const response = await t.http.post('/api/v1/auth/login').set('Content-Type', 'text/plain').send('identifier=a').expect(415);
-    expect(response.body.error).toBe('UNSUPPORTED_MEDIA_TYPE');
-  });
-
-  it('refuses bodies over 1 MiB with 413', async () => {
-    const response = await t.http.post('/api/v1/auth/login').send({ identifier: 'x'.repeat(1024 * 1024 + 10), password: 'y' }).expect(413);
-    expect(response.body.error).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('refuses prototype-pollution keys without a 500', async () => {
@@ -52,39 +30,10 @@ describe('The envelope, errors and HTTP hygiene', () => {
     expect(response.body.code).toBe(400);
   });
 
-  it('sends the security headers and no X-Powered-By', async () => {
-    const response = await t.http.get('/api/v1/users/me');
-    expect(response.headers['x-content-type-options']).toBe('nosniff');
-    expect(response.headers['strict-transport-security']).toContain('max-age=');
-    expect(response.headers['x-frame-options']).toBe('DENY');
-    expect(response.headers['referrer-policy']).toBe('no-referrer');
-    expect(response.headers['x-powered-by']).toBeUndefined();
-  });
-
   it('echoes a well-formed X-Request-Id and replaces a hostile one', async () => {
     const echoed = await t.http.get('/api/v1/users/me').set('X-Request-Id', 'trace-123');
     expect(echoed.headers['x-request-id']).toBe('trace-123');
     const replaced = await t.http.get('/api/v1/users/me').set('X-Request-Id', 'bad id\twith spaces');
     expect(replaced.headers['x-request-id']).not.toContain(' ');
-  });
-
-  it('answers malformed Authorization headers with 401, never 500', async () => {
-    for (const header of ['Bearer', 'Bearer ', 'Basic abc', 'Bearer a.b.c', 'Bearer ' + 'x'.repeat(5000), 'bearer \u0000']) {
-      const response = await t.http.get('/api/v1/users/me').set('Authorization', header.replace('\u0000', ''));
-      expect(response.status).toBe(401);
-      expect(response.body.error).toBe('UNAUTHENTICATED');
-    }
-  });
-});
-
-describe('Form bodies', () => {
-  it('are refused with 415 like any non-JSON body', async () => {
-    const t = await createTestApp();
-    try {
-      const response = await t.http.post('/api/v1/auth/login').type('form').send({ identifier: 'a', password: 'b' }).expect(415);
-      expect(response.body.error).toBe('UNSUPPORTED_MEDIA_TYPE');
-    } finally {
-      await t.close();
-    }
   });
 });

@@ -1,4 +1,4 @@
-import type { TestApp } from '../helpers/test-app';
+import { createTestApp, TestApp } from '../helpers/test-app';
 import { signIn } from './users';
 
 /** The first admin, as the operator would set it in ADMIN_USERNAME / ADMIN_EMAIL / ADMIN_PASSWORD. */
@@ -10,6 +10,14 @@ export const firstAdminEnv = () => ({ ADMIN_USERNAME: FIRST_ADMIN.username, ADMI
 export async function signedInAdmin(t: TestApp) {
   const tokens = await signIn(t, FIRST_ADMIN.username, FIRST_ADMIN.password);
   return { ...tokens, auth: { Authorization: `Bearer ${tokens.accessToken}` } };
+}
+
+export type SignedInAdmin = Awaited<ReturnType<typeof signedInAdmin>>;
+
+/** A test app started with the first admin (plus `env`), and that admin signed in. */
+export async function createAppWithAdmin(env: Record<string, string> = {}): Promise<{ t: TestApp; admin: SignedInAdmin }> {
+  const t = await createTestApp({ ...firstAdminEnv(), ...env });
+  return { t, admin: await signedInAdmin(t) };
 }
 
 /** PATCH /admin/users/{id} as the given admin; answers the raw response. */

@@ -6,12 +6,15 @@ import { AddressInfo, createServer, connect, Server, Socket } from 'node:net';
  * cut(): every connection is destroyed and nothing listens (connection refused);
  * stall(): connections stay open but nothing is read any more (a service that hangs; TCP keeps the
  *   bytes, and they flow again on restore);
+ * cutWhen(marker): the moment a client sends bytes containing `marker` (e.g. one SQL statement of a
+ *   transaction), those bytes are dropped and the proxy cuts — the service dies between two statements;
  * restore(): listens again on the same port and passes traffic.
  */
 export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private stalled = false;
+  private trigger: { marker: Buffer; fired: () => void } | null = null;
   port = 0;
 
   private constructor(private readonly targetHost: string, private readonly targetPort: number) {}
@@ -38,7 +41,7 @@ export class TcpProxy {
         client.pause();
         upstream.pause();
       }
-      client.pipe(upstream);
+      this.forwardWatched(client, upstream);
       upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
@@ -50,6 +53,39 @@ export class TcpProxy {
         this.port = (server.address() as AddressInfo).port;
         resolve();
       });
+    });
+  }
+
+  /** Client → service, byte for byte, except that an armed marker cuts everything before it is passed on. */
+  private forwardWatched(client: Socket, upstream: Socket): void {
+    // The tail of the previous chunk, so that a marker split across two chunks is still seen.
+    let tail = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      const trigger = this.trigger;
+      if (trigger) {
+        const seen = Buffer.concat([tail, chunk]);
+        if (seen.includes(trigger.marker)) {
+          this.trigger = null;
+          void this.cut().then(trigger.fired);
+          return;
+        }
+        tail = seen.subarray(Math.max(0, seen.length - trigger.marker.length + 1));
+      }
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on('drain', () => {
+      if (!this.stalled) client.resume();
+    });
+    client.on('end', () => upstream.end());
+  }
+
+  /**
+   * Arms a cut for the moment a client sends `marker`; resolves once it has happened. The bytes
+   * carrying the marker never reach the service, so what the client sent before them is all it got.
+   */
+  cutWhen(marker: string): Promise<void> {
+    return new Promise((fired) => {
+      this.trigger = { marker: Buffer.from(marker), fired };
     });
   }
 
@@ -66,13 +102,16 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.pause();
   }
 
+  /** Passes traffic again (and disarms a cutWhen that never fired). */
   async restore(): Promise<void> {
+    this.trigger = null;
     this.stalled = false;
     for (const socket of this.sockets) socket.resume();
     if (!this.server) await this.listen(this.port);
   }
 
   async close(): Promise<void> {
+    this.trigger = null;
     await this.cut();
   }
 }

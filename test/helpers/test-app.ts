@@ -25,6 +25,8 @@ export interface TestApp {
   kv: KvStore;
   db: DataSource;
   dataDir: string;
+  /** The router's table: every method and URL the app registered (HEAD twins left out). */
+  routes: { method: string; url: string }[];
   /** Where the log transport writes every message (with its code) as JSON lines. */
   outbox: string;
   /** Moves time forward for the app: its clock, and every TTL in the shared store. */
@@ -121,13 +123,19 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
   });
   const clock = new FakeClock();
   let validator: ResponseValidator | undefined;
+  const routes: TestApp['routes'] = [];
   const instrumentHttp = (fastify: FastifyInstance) => {
+    // Nest registers its routes after this runs, so the hook sees every one of them.
+    fastify.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+    });
+    if (options.validateResponses === false) return;
     fastify.addHook('onSend', async (request, reply, payload) => {
       validator?.check(request.method, request.routeOptions?.url, reply.statusCode, String(reply.getHeader('content-type') ?? ''), typeof payload === 'string' ? payload : '');
       return payload;
     });
   };
-  const app = await createApp(config, { clock, logger: options.logger, instrumentHttp: options.validateResponses === false ? undefined : instrumentHttp }).catch(async (error: unknown) => {
+  const app = await createApp(config, { clock, logger: options.logger, instrumentHttp }).catch(async (error: unknown) => {
     await mysql?.drop();
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
@@ -141,6 +149,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     kv: app.get(KvStore),
     db: app.get(DataSource),
     dataDir,
+    routes,
     outbox: config.delivery.outboxFile ?? join(dataDir, 'outbox.jsonl'),
     passTime: async (ms: number) => {
       clock.advance(ms);

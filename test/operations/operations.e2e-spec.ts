@@ -178,41 +178,6 @@ describe('Access log in text format', () => {
   });
 });
 
-describe('CORS', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ CORS_ORIGINS: 'https://app.example.com,https://admin.example.com' });
-  });
-  afterAll(() => t.close());
-
-  it('allows a configured origin', async () => {
-    const response = await t.http.get('/health/live').set('Origin', 'https://app.example.com').expect(200);
-    expect(response.headers['access-control-allow-origin']).toBe('https://app.example.com');
-    expect(response.headers['access-control-expose-headers']).toContain('X-Request-Id');
-  });
-
-  it('gives another origin and Origin: null nothing', async () => {
-    for (const origin of ['https://evil.example.com', 'null', 'https://app.example.com.evil.com']) {
-      const response = await t.http.get('/health/live').set('Origin', origin).expect(200);
-      expect(response.headers['access-control-allow-origin']).toBeUndefined();
-    }
-  });
-
-  it('answers a preflight for an allowed origin and not for another', async () => {
-    const ok = await t.http
-      .options('/api/v1/users/me')
-      .set('Origin', 'https://admin.example.com')
-      .set('Access-Control-Request-Method', 'PATCH')
-      .set('Access-Control-Request-Headers', 'authorization,content-type');
-    expect(ok.status).toBe(204);
-    expect(ok.headers['access-control-allow-origin']).toBe('https://admin.example.com');
-    expect(ok.headers['access-control-allow-methods']).toContain('PATCH');
-    expect(ok.headers['access-control-max-age']).toBe('600');
-    const refused = await t.http.options('/api/v1/users/me').set('Origin', 'https://evil.example.com').set('Access-Control-Request-Method', 'PATCH');
-    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
-  });
-});
-
 describe('Global rate limit', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import type { FastifyRequest } from 'fastify';
@@ -28,10 +29,20 @@ export interface ClientInfo {
   requestId: string;
 }
 
+/**
+ * The caller's address. Behind a trusted proxy Fastify takes it from X-Forwarded-For without
+ * checking that it is an address, so a forged entry ("<script>", 100 characters) would become the
+ * "IP" of audit events, sessions and rate-limit buckets; anything but an IP counts as the hop
+ * that sent it.
+ */
+export function clientIp(request: Pick<FastifyRequest, 'ip' | 'socket'>): string {
+  return isIP(request.ip) ? request.ip : (request.socket?.remoteAddress ?? 'unknown');
+}
+
 export function clientInfoOf(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers['user-agent'];
   return {
-    ip: request.ip,
+    ip: clientIp(request),
     userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 255) : null,
     requestId: String(request.id),
   };

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { isEmail } from 'class-validator';
 import { AppException, CommonErrors } from '@/common/errors';
 import { AuditService } from '@/modules/audit/audit.service';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 import { UsersService } from '@/modules/users/users.service';
+import { isEmailAddress } from '@/modules/users/email-address';
 
 export interface NewAdmin {
   username: string;
@@ -43,11 +43,12 @@ export class AdminAccountsService {
   }
 
   async createAdmin(input: NewAdmin, via: 'env' | 'cli'): Promise<UserResponseDto> {
-    if (input.email.length > 254 || !isEmail(input.email, { allow_display_name: false, allow_ip_domain: false })) {
+    if (!isEmailAddress(input.email)) {
       throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'email', message: 'email must be a valid address' }] });
     }
-    const user = await this.users.create({ username: input.username, email: input.email, password: input.password, role: 'admin' });
-    await this.audit.record({ type: 'admin_created', outcome: 'success', userId: user.id, actorId: null, detail: { via } });
+    const user = await this.users.create({ username: input.username, email: input.email, password: input.password, role: 'admin' }, (created) => (tx) =>
+      this.audit.record({ type: 'admin_created', outcome: 'success', userId: created.id, actorId: null, detail: { via } }, tx),
+    );
     return this.users.toResponse(user);
   }
 }

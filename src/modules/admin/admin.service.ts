@@ -66,14 +66,18 @@ export class AdminService {
       if (status !== target.status) changes.status = status;
       if (!changes.role && !changes.status) return this.users.toResponse(target);
 
-      const updated = await this.users.update(target.id, changes);
-      if (changes.status === 'disabled') await this.sessions.revokeAllForUser(target.id, 'disabled');
-      if (changes.role) {
-        await this.audit.record({ type: 'role_changed', outcome: 'success', userId: target.id, actorId: actor.userId, client, detail: { from: target.role, to: changes.role } });
-      }
-      if (changes.status) {
-        await this.audit.record({ type: 'status_changed', outcome: 'success', userId: target.id, actorId: actor.userId, client, detail: { from: target.status, to: changes.status } });
-      }
+      // The change, the revocation a disabling brings and their events commit together.
+      let revoked: string[] = [];
+      const updated = await this.users.update(target.id, changes, async (tx) => {
+        if (changes.status === 'disabled') revoked = await this.sessions.revokeAllForUser(target.id, 'disabled', undefined, tx);
+        if (changes.role) {
+          await this.audit.record({ type: 'role_changed', outcome: 'success', userId: target.id, actorId: actor.userId, client, detail: { from: target.role, to: changes.role } }, tx);
+        }
+        if (changes.status) {
+          await this.audit.record({ type: 'status_changed', outcome: 'success', userId: target.id, actorId: actor.userId, client, detail: { from: target.status, to: changes.status } }, tx);
+        }
+      });
+      await this.sessions.markRevoked(revoked);
       return this.users.toResponse(updated);
     });
   }

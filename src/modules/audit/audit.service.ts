@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditEvent } from './audit-event.entity';
@@ -48,11 +48,12 @@ export class AuditService {
     private readonly clock: Clock,
   ) {}
 
-  async record(record: AuditRecord): Promise<void> {
+  /** Writes the event; inside `tx` it commits (or rolls back) with the operation it records. */
+  async record(record: AuditRecord, tx?: EntityManager): Promise<void> {
     const json = record.detail ? JSON.stringify(record.detail) : null;
     // Cutting JSON would make it unreadable: an oversized detail is replaced, not truncated.
     const detail = json && json.length > 1000 ? JSON.stringify({ truncated: true }) : json;
-    await this.events.insert({
+    await (tx ?? this.events.manager).insert(AuditEvent, {
       id: randomUUID(),
       type: record.type,
       outcome: record.outcome,

@@ -45,10 +45,14 @@ export class AccountService {
     }
     if (oldPassword.normalize('NFKC') === newPassword.normalize('NFKC')) throw new AppException(UsersErrors.PASSWORD_UNCHANGED);
     this.users.assertPasswordAcceptable(newPassword, { username: user.username, email: user.email });
-    await this.users.update(user.id, { passwordHash: await this.users.hashPassword(newPassword) });
-    await this.sessions.revokeAllForUser(user.id, 'password_changed', principal.sessionId ?? undefined);
+    // The new hash, the other sessions' revocation and the event commit together: never a new password with old sessions alive.
+    let revoked: string[] = [];
+    await this.users.update(user.id, { passwordHash: await this.users.hashPassword(newPassword) }, async (tx) => {
+      revoked = await this.sessions.revokeAllForUser(user.id, 'password_changed', principal.sessionId ?? undefined, tx);
+      await this.audit.record({ type: 'password_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
+    });
+    await this.sessions.markRevoked(revoked);
     await this.afterCredentialChange(user, 'password_changed', language);
-    await this.audit.record({ type: 'password_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
   }
 
   /**
@@ -63,11 +67,14 @@ export class AccountService {
     const user = dto.channel === 'email' ? await this.users.findByEmail(destination) : await this.users.findByPhone(destination);
     if (!user) throw new AppException(VerificationErrors.CODE_INVALID);
     this.users.assertPasswordAcceptable(dto.newPassword, { username: user.username, email: user.email });
-    await this.users.update(user.id, { passwordHash: await this.users.hashPassword(dto.newPassword) });
-    await this.sessions.revokeAllForUser(user.id, 'password_reset');
+    let revoked: string[] = [];
+    await this.users.update(user.id, { passwordHash: await this.users.hashPassword(dto.newPassword) }, async (tx) => {
+      revoked = await this.sessions.revokeAllForUser(user.id, 'password_reset', undefined, tx);
+      await this.audit.record({ type: 'password_reset', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { channel: dto.channel } }, tx);
+    });
+    await this.sessions.markRevoked(revoked);
     await this.throttle.clear(`user:${user.id}`);
     await this.afterCredentialChange(user, 'password_reset', language);
-    await this.audit.record({ type: 'password_reset', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { channel: dto.channel } });
   }
 
   async changeEmail(principal: Principal, dto: ChangeEmailDto, client: ClientInfo): Promise<User> {

@@ -75,8 +75,7 @@ export class AuthService {
 
   /** Opens a session for a user who has proven who they are (password or one-time code). */
   async completeSignIn(user: User, client: ClientInfo, method: 'password' | 'sms_code' | 'registration'): Promise<TokenPairDto> {
-    const pair = await this.tokens.signIn(user, client);
-    await this.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method } });
+    const pair = await this.tokens.signIn(user, client, (tx) => this.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method } }, tx));
     this.metrics.signIn('success', method);
     return pair;
   }

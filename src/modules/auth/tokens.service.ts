@@ -4,6 +4,7 @@ import { JwtService } from '@nestjs/jwt';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
+import { AlsoWrite } from '@/database/transaction';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
@@ -23,9 +24,9 @@ export class TokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Opens a new session for a user who just proved who they are. */
-  async signIn(user: User, client: ClientInfo): Promise<TokenPairDto> {
-    const { session, refreshToken } = await this.sessions.open(user.id, client);
+  /** Opens a new session for a user who just proved who they are (`alsoWrite` commits with it). */
+  async signIn(user: User, client: ClientInfo, alsoWrite?: AlsoWrite): Promise<TokenPairDto> {
+    const { session, refreshToken } = await this.sessions.open(user.id, client, alsoWrite);
     return this.pair(this.users.toResponse(user), session, refreshToken);
   }
 

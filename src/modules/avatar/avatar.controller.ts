@@ -86,7 +86,8 @@ export class AvatarController {
       .header('Cache-Control', IMMUTABLE_CACHE)
       // Helmet's default (same-origin) would stop an SPA on another origin from showing avatars.
       .header('Cross-Origin-Resource-Policy', 'cross-origin')
-      .header('Content-Security-Policy', "default-src 'none'")
+      // frame-ancestors does not fall back to default-src: it is named so an image cannot be framed either.
+      .header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'")
       .send(delivery.bytes);
   }
 }

@@ -1,6 +1,7 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerStorage } from '@nestjs/throttler';
 import { AppException, CommonErrors } from '@/common/errors';
+import { clientIp } from '@/common/http/decorators';
 import { KvStore } from '@/common/kv/kv-store';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -27,6 +28,11 @@ export class KvThrottlerStorage implements ThrottlerStorage {
 /** The throttler with our error envelope: 429 TOO_MANY_REQUESTS and Retry-After. */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  /** One bucket per real address: a forged forwarded value does not open a fresh one. */
+  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+    return clientIp(request as unknown as Parameters<typeof clientIp>[0]);
+  }
+
   protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: detail.timeToBlockExpire || detail.timeToExpire });
   }

@@ -46,14 +46,16 @@ export class RegistrationService {
       if (!dto.emailCode) throw new AppException(VerificationErrors.CODE_INVALID, { details: [{ field: 'emailCode', message: 'emailCode is required' }] });
       await this.codes.consume({ channel: 'email', destination: emailKey(dto.email), purpose: 'register' }, dto.emailCode);
     }
-    const user = await this.users.create({
-      username: dto.username,
-      email: dto.email,
-      emailVerified: emailProven,
-      password: dto.password,
-      profile: { displayName: dto.displayName, intro: dto.intro, github: dto.github, school: dto.school, website: dto.website },
-    });
-    await this.audit.record({ type: 'sign_up', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method: 'email' } });
+    const user = await this.users.create(
+      {
+        username: dto.username,
+        email: dto.email,
+        emailVerified: emailProven,
+        password: dto.password,
+        profile: { displayName: dto.displayName, intro: dto.intro, github: dto.github, school: dto.school, website: dto.website },
+      },
+      (created) => (tx) => this.audit.record({ type: 'sign_up', outcome: 'success', userId: created.id, actorId: created.id, client, detail: { method: 'email' } }, tx),
+    );
     return this.users.toResponse(user);
   }
 
@@ -70,8 +72,9 @@ export class RegistrationService {
     const username = `u_${randomBytes(10).toString('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase().padEnd(10, '0')}`;
     if (dto.password !== undefined) this.users.assertPasswordAcceptable(dto.password, { username, email: null });
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'register' }, dto.smsCode);
-    const user = await this.users.create({ username, email: null, phone, password: dto.password ?? null, profile: { displayName: dto.displayName } });
-    await this.audit.record({ type: 'sign_up', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method: 'phone' } });
+    const user = await this.users.create({ username, email: null, phone, password: dto.password ?? null, profile: { displayName: dto.displayName } }, (created) => (tx) =>
+      this.audit.record({ type: 'sign_up', outcome: 'success', userId: created.id, actorId: created.id, client, detail: { method: 'phone' } }, tx),
+    );
     return this.users.toResponse(user);
   }
 }

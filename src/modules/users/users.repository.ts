@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, QueryFailedError, Repository } from 'typeorm';
+import { AlsoWrite, inTransaction } from '@/database/transaction';
 import { AppException } from '@/common/errors';
 import { emailKey, IdentifierKind, usernameKey } from './identity';
 import { Role, User, UserStatus } from './user.entity';
@@ -60,20 +61,30 @@ export class UsersRepository {
     }
   }
 
-  /** Inserts, turning a lost race on a unique index into the 409 it means (never a 500). */
-  async insert(user: User): Promise<User> {
+  /** Inserts, turning a lost race on a unique index into the 409 it means (never a 500); `alsoWrite` commits with it. */
+  async insert(user: User, alsoWrite?: AlsoWrite): Promise<User> {
     try {
-      await this.users.insert(user);
+      await inTransaction(this.users.manager, async (tx) => {
+        await tx.insert(User, user);
+        await alsoWrite?.(tx);
+      });
       return user;
     } catch (error) {
       throw conflictOf(error) ?? error;
     }
   }
 
-  /** Saves changed columns, with the same conflict mapping (email or phone taken meanwhile). */
-  async update(id: string, changes: Partial<User>): Promise<void> {
+  /** Saves changed columns, with the same conflict mapping (email or phone taken meanwhile); `alsoWrite` commits with them. */
+  async update(id: string, changes: Partial<User>, alsoWrite?: AlsoWrite): Promise<void> {
     try {
-      await this.users.update({ id }, changes);
+      if (alsoWrite) {
+        await inTransaction(this.users.manager, async (tx) => {
+          await tx.update(User, { id }, changes);
+          await alsoWrite(tx);
+        });
+      } else {
+        await this.users.update({ id }, changes);
+      }
     } catch (error) {
       throw conflictOf(error) ?? error;
     }

@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { AppException } from '@/common/errors';
 import { KvStore } from '@/common/kv/kv-store';
+import { AlsoWrite } from '@/database/transaction';
 import { AvatarUrlOf, toUserResponse, UserResponseDto } from './dto/user-response.dto';
 import { emailKey, IdentifierKind, normaliseUsername, usernameKey } from './identity';
 import { assertAcceptablePassword } from './password/password-policy';
@@ -49,8 +50,11 @@ export class UsersService {
     assertAcceptablePassword(password, this.config.passwords, context);
   }
 
-  /** Creates an account after every rule has passed; new accounts are normal_user unless the caller is trusted code. */
-  async create(account: NewAccount): Promise<User> {
+  /**
+   * Creates an account after every rule has passed; new accounts are normal_user unless the caller
+   * is trusted code. `alsoWrite(user)` (its audit event) commits with the row, or neither does.
+   */
+  async create(account: NewAccount, alsoWrite?: (user: User) => AlsoWrite): Promise<User> {
     const name = normaliseUsername(account.username);
     if (!name) throw new AppException(UsersErrors.USERNAME_INVALID, { details: [{ field: 'username', message: UsersErrors.USERNAME_INVALID.message.en }] });
     if (account.password !== null) this.assertPasswordAcceptable(account.password, { username: name.username, email: account.email });
@@ -82,7 +86,7 @@ export class UsersService {
       createdAt: now,
       updatedAt: now,
     });
-    return this.users.insert(user);
+    return this.users.insert(user, alsoWrite?.(user));
   }
 
   findById(id: string): Promise<User | null> {
@@ -120,9 +124,9 @@ export class UsersService {
     return view;
   }
 
-  /** Applies changes and drops the cached view; returns the fresh account. */
-  async update(id: string, changes: Partial<User>): Promise<User> {
-    await this.users.update(id, { ...changes, updatedAt: new Date(this.clock.now()) });
+  /** Applies changes (with `alsoWrite` in the same transaction) and drops the cached view; returns the fresh account. */
+  async update(id: string, changes: Partial<User>, alsoWrite?: AlsoWrite): Promise<User> {
+    await this.users.update(id, { ...changes, updatedAt: new Date(this.clock.now()) }, alsoWrite);
     await this.kv.delete(this.viewKey(id));
     return this.getById(id);
   }

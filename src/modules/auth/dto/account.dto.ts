@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsEmailAddress } from '@/modules/users/email-address';
 
 export class ChangePasswordDto {
   @ApiProperty({ description: 'The current password', example: 'correct horse battery' })
@@ -40,8 +41,7 @@ export class PasswordResetDto {
 
   @ApiPropertyOptional({ description: 'The account email (channel email)', example: 'alice@example.com' })
   @IsOptional()
-  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid address' })
-  @MaxLength(254)
+  @IsEmailAddress()
   email?: string;
 
   @ApiPropertyOptional({ description: 'The account phone (channel sms)', example: '+8613800138000' })
@@ -75,8 +75,7 @@ class ContactChangeProof {
 
 export class ChangeEmailDto extends ContactChangeProof {
   @ApiProperty({ description: 'The new email address', example: 'alice.new@example.com' })
-  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid address' })
-  @MaxLength(254)
+  @IsEmailAddress()
   email: string;
 }
 

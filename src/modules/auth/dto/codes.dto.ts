@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsIn, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsIn, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 import { CODE_PURPOSES, EmailPurpose, SmsPurpose } from '@/modules/verification/senders/message';
+import { IsEmailAddress } from '@/modules/users/email-address';
 
 class CaptchaAnswer {
   @ApiProperty({ description: 'Id of the captcha fetched from GET /verification/captcha/{captchaId}', example: '0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c' })
@@ -26,8 +27,7 @@ export class SendSmsCodeDto extends CaptchaAnswer {
 
 export class SendEmailCodeDto extends CaptchaAnswer {
   @ApiProperty({ description: 'Email address', example: 'alice@example.com' })
-  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid address' })
-  @MaxLength(254)
+  @IsEmailAddress()
   email: string;
 
   @ApiProperty({ description: 'What the code is for', enum: CODE_PURPOSES.email, example: 'reset_password' })

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, IsNull, MoreThan, Repository } from 'typeorm';
+import { EntityManager, In, IsNull, MoreThan, Repository } from 'typeorm';
+import { AlsoWrite, inTransaction } from '@/database/transaction';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
@@ -38,10 +39,11 @@ export class SessionsService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const since = new Date(this.clock.now() - this.markerTtlMs());
     const recent = await this.sessions.find({ select: { id: true }, where: { revokedAt: MoreThan(since) } });
-    for (const { id } of recent) await this.markRevoked(id);
+    await this.markRevoked(recent.map(({ id }) => id));
   }
 
-  async open(userId: string, client: ClientInfo): Promise<{ session: Session; refreshToken: string }> {
+  /** Opens a session with its first refresh token; `alsoWrite` (the sign-in's audit event) commits with them. */
+  async open(userId: string, client: ClientInfo, alsoWrite?: AlsoWrite): Promise<{ session: Session; refreshToken: string }> {
     const now = new Date(this.clock.now());
     const session = Object.assign(new Session(), {
       id: randomUUID(),
@@ -55,10 +57,12 @@ export class SessionsService implements OnApplicationBootstrap {
       revokedAt: null,
       revokedReason: null,
     });
-    // One transaction: a failure between the two inserts leaves no session without a refresh token.
-    const refreshToken = await this.sessions.manager.transaction(async (tx) => {
+    // One transaction: a failure between the inserts leaves no session without a refresh token (or its event).
+    const refreshToken = await inTransaction(this.sessions.manager, async (tx) => {
       await tx.insert(Session, session);
-      return this.issueRefreshToken(session.id, now, tx);
+      const token = await this.issueRefreshToken(session.id, now, tx);
+      await alsoWrite?.(tx);
+      return token;
     });
     return { session, refreshToken };
   }
@@ -76,7 +80,7 @@ export class SessionsService implements OnApplicationBootstrap {
     if (!session || session.revokedAt || session.expiresAt.getTime() <= now.getTime()) return { outcome: 'invalid' };
     // Spending the old token and issuing its successor commit together, or not at all: a failure in
     // between cannot strand the session with every refresh token spent.
-    const successor = await this.sessions.manager.transaction(async (tx) => {
+    const successor = await inTransaction(this.sessions.manager, async (tx) => {
       const spent = await tx.update(RefreshToken, { tokenHash, spentAt: IsNull() }, { spentAt: now });
       if (!spent.affected) return null;
       await tx.update(Session, { id: session.id }, { lastUsedAt: now, ip: client.ip, userAgent: client.userAgent });
@@ -91,15 +95,26 @@ export class SessionsService implements OnApplicationBootstrap {
 
   async revoke(sessionId: string, reason: RevokeReason): Promise<void> {
     await this.sessions.update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: new Date(this.clock.now()), revokedReason: reason });
-    await this.markRevoked(sessionId);
+    await this.markRevoked([sessionId]);
   }
 
-  /** Revokes every live session of a user (optionally keeping the caller's own); returns how many. */
-  async revokeAllForUser(userId: string, reason: RevokeReason, keepSessionId?: string): Promise<number> {
-    const live = await this.sessions.find({ select: { id: true }, where: { userId, revokedAt: IsNull() } });
-    const targets = live.filter(({ id }) => id !== keepSessionId);
-    for (const { id } of targets) await this.revoke(id, reason);
-    return targets.length;
+  /**
+   * Revokes every live session of a user (optionally keeping the caller's own); returns their ids.
+   * Inside `tx` the guard's markers wait for the caller's commit (markRevoked): a rollback must not
+   * leave sessions the database still calls live refused by every access token.
+   */
+  async revokeAllForUser(userId: string, reason: RevokeReason, keepSessionId?: string, tx?: EntityManager): Promise<string[]> {
+    const manager = tx ?? this.sessions.manager;
+    const live = await manager.find(Session, { select: { id: true }, where: { userId, revokedAt: IsNull() } });
+    const ids = live.map(({ id }) => id).filter((id) => id !== keepSessionId);
+    if (ids.length) await manager.update(Session, { id: In(ids), revokedAt: IsNull() }, { revokedAt: new Date(this.clock.now()), revokedReason: reason });
+    if (!tx) await this.markRevoked(ids);
+    return ids;
+  }
+
+  /** Tells the guard (through the shared store) that these sessions are revoked. */
+  async markRevoked(sessionIds: string[]): Promise<void> {
+    for (const id of sessionIds) await this.kv.set(this.markerKey(id), '1', this.markerTtlMs());
   }
 
   async isRevoked(sessionId: string): Promise<boolean> {
@@ -123,10 +138,6 @@ export class SessionsService implements OnApplicationBootstrap {
     const token = `rt_${randomBytes(32).toString('base64url')}`;
     await tx.insert(RefreshToken, { tokenHash: hashToken(token), sessionId, createdAt: now, spentAt: null });
     return token;
-  }
-
-  private markRevoked(sessionId: string): Promise<void> {
-    return this.kv.set(this.markerKey(sessionId), '1', this.markerTtlMs());
   }
 
   private markerTtlMs(): number {

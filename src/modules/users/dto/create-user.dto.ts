@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, IsUrl, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { IsOptional, IsString, IsUrl, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { IsEmailAddress } from '@/modules/users/email-address';
 
 export class CreateUserDto {
   @ApiProperty({ description: '5-32 letters, digits, "_", "." or "-"; compared case-insensitively after NFKC', example: 'alice_01' })
@@ -8,8 +9,7 @@ export class CreateUserDto {
   username: string;
 
   @ApiProperty({ description: 'Email address', example: 'alice@example.com', maxLength: 254 })
-  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid address' })
-  @MaxLength(254)
+  @IsEmailAddress()
   email: string;
 
   @ApiProperty({ description: '8-64 characters, any printable Unicode; common passwords are refused', example: 'correct horse battery', minLength: 8, maxLength: 64 })

@@ -1,0 +1,292 @@
+import { adminUpdate, auditEvents, createAppWithAdmin, SignedInAdmin } from '../factories/admin';
+import { avatarFileName, uploadAvatar } from '../factories/avatars';
+import { outbox } from '../factories/codes';
+import { idCardNumber, masked } from '../factories/id-cards';
+import { testImage } from '../factories/images';
+import { meStatus, refresh } from '../factories/sessions';
+import { signedInUser, signUp, signUpBody, solvedCaptcha, uniqueUsername } from '../factories/users';
+import { decodePart } from '../helpers/jwt-forge';
+import { callOperation, documentedOperations, routeTable } from '../helpers/routes';
+import type { TestApp } from '../helpers/test-app';
+
+/** shared/SECURITY.md › Access control and input: one describe per promise, over HTTP against the real app. */
+const SERVICE_KEY = 'svc-access-tests-0123456789abcdef0123';
+const SERVER_OWNED = ['role', 'id', 'emailVerified', 'status', 'realNameVerified'] as const;
+
+describe('SECURITY: Access control and input', () => {
+  let t: TestApp;
+  let admin: SignedInAdmin;
+  beforeAll(async () => ({ t, admin } = await createAppWithAdmin({ INTERNAL_API_KEYS: SERVICE_KEY })));
+  afterAll(() => t.close());
+
+  const register = async (body: Record<string, unknown>) => t.http.post('/api/v1/users').send({ ...body, ...(await solvedCaptcha(t)) });
+
+  describe("Every object is the caller's own or the caller is an admin: another user's sessions, avatar or real-name record → 404", () => {
+    it("answers 404 SESSION_NOT_FOUND for another user's session, and leaves it alone", async () => {
+      const me = await signedInUser(t);
+      const victim = await signedInUser(t);
+      const sid = decodePart(victim.accessToken, 1).sid as string;
+      const response = await t.http.delete(`/api/v1/auth/sessions/${sid}`).set(me.auth).expect(404);
+      expect(response.body.error).toBe('SESSION_NOT_FOUND');
+      expect(await meStatus(t, victim)).toBe(200);
+      await refresh(t, victim.refreshToken).expect(200);
+      // Nor is it listed to anyone else.
+      const listed = (await t.http.get('/api/v1/auth/sessions').set(me.auth).expect(200)).body.data.items.map((item: { id: string }) => item.id);
+      expect(listed).not.toContain(sid);
+    });
+
+    it("answers 404 to every way of naming another user's avatar, and leaves it as it was", async () => {
+      const victim = await signedInUser(t);
+      const url: string = (await uploadAvatar(t, victim.auth, await testImage('png')).expect(201)).body.data.avatarUrl;
+      const name = avatarFileName(url);
+      const me = await signedInUser(t);
+      const image = await testImage('gif', 64, 64);
+      const attempts: [string, string][] = [
+        ['post', `/api/v1/users/${victim.user.id}/avatar`],
+        ['post', `/api/v1/users/${victim.username}/avatar`],
+        ['put', `/api/v1/users/${victim.user.id}/avatar`],
+        ['delete', `/api/v1/users/${victim.user.id}/avatar`],
+        ['delete', `/api/v1/users/me/avatar/${name}`],
+        ['post', `/api/v1/avatars/${name}`],
+        ['put', `/api/v1/avatars/${name}`],
+        ['delete', `/api/v1/avatars/${name}`],
+      ];
+      for (const [method, path] of attempts) {
+        const call = (t.http as unknown as Record<string, (p: string) => import('supertest').Test>)[method](path).set(me.auth);
+        const response = method === 'delete' ? await call : await call.attach('file', image, { filename: 'a.gif', contentType: 'image/gif' });
+        expect([method, path, response.status, response.body.error]).toEqual([method, path, 404, 'NOT_FOUND']);
+      }
+      // An upload naming the victim in a form field still only ever changes the caller's own avatar.
+      await t.http.post('/api/v1/users/me/avatar').set(me.auth).field('userId', victim.user.id).attach('file', image, { filename: 'a.gif', contentType: 'image/gif' });
+      expect((await t.http.get('/api/v1/users/me').set(victim.auth).expect(200)).body.data.avatarUrl).toBe(url);
+      await t.http.get(url).expect(200);
+    });
+
+    it("answers 404 to every way of naming another user's real-name record; an admin sees the account, never the record", async () => {
+      const victim = await signedInUser(t);
+      const number = idCardNumber();
+      await t.http.post('/api/v1/users/me/real-name').set(victim.auth).send({ realName: '张三', idCardNumber: number }).expect(201);
+      const me = await signedInUser(t);
+      // The caller's own record is the only one the route serves.
+      expect((await t.http.get('/api/v1/users/me/real-name').set(me.auth).expect(404)).body.error).toBe('REAL_NAME_NOT_SUBMITTED');
+      for (const path of [`/api/v1/users/${victim.user.id}/real-name`, `/api/v1/users/${victim.username}/real-name`, `/api/v1/admin/users/${victim.user.id}/real-name`, `/api/v1/users/me/real-name/${victim.user.id}`]) {
+        const response = await t.http.get(path).set(me.auth);
+        expect([path, response.status, response.body.error]).toEqual([path, 404, 'NOT_FOUND']);
+        expect(response.text).not.toContain(masked(number));
+      }
+      const profile = await t.http.get(`/api/v1/users/${victim.username}`).set(me.auth).expect(200);
+      expect(profile.text).not.toContain(masked(number));
+      expect(profile.text).not.toContain('张');
+      const byAdmin = await t.http.get(`/api/v1/admin/users/${victim.user.id}`).set(admin.auth).expect(200);
+      expect(byAdmin.body.data).toMatchObject({ id: victim.user.id, realNameVerified: true });
+      expect(byAdmin.text).not.toContain(masked(number));
+    });
+  });
+
+  describe('Every admin route refuses a user token with 403 (enumerated from the route table)', () => {
+    /** Every admin route the router holds; the OpenAPI document must list the same ones, so none hides. */
+    async function adminRoutes(): Promise<{ method: string; path: string }[]> {
+      const routed = routeTable(t, '/api/v1/admin').sort();
+      const documented = (await documentedOperations(t)).filter((op) => op.path.startsWith('/api/v1/admin')).map((op) => `${op.method} ${op.path}`).sort();
+      expect(routed).toEqual(documented);
+      expect(routed.length).toBeGreaterThanOrEqual(4);
+      return routed.map((route) => ({ method: route.split(' ')[0], path: route.split(' ')[1] }));
+    }
+
+    it('refuses every admin route to a normal user (403 FORBIDDEN), by token or API key, and to nobody (401)', async () => {
+      const operations = await adminRoutes();
+      const user = await signedInUser(t);
+      const apiKey = (await t.http.post('/api/v1/users/me/api-key').set(user.auth).expect(201)).body.data.apiKey;
+      for (const op of operations) {
+        const byToken = await callOperation(t, op).set(user.auth).send({ role: 'admin' });
+        expect([op, byToken.status, byToken.body.error]).toEqual([op, 403, 'FORBIDDEN']);
+        const byKey = await callOperation(t, op).set('X-API-Key', apiKey).send({ role: 'admin' });
+        expect([op, byKey.status, byKey.body.error]).toEqual([op, 403, 'FORBIDDEN']);
+        const anonymous = await callOperation(t, op).send({ role: 'admin' });
+        expect([op, anonymous.status, anonymous.body.error]).toEqual([op, 401, 'UNAUTHENTICATED']);
+      }
+      expect((await t.http.get(`/api/v1/admin/users/${user.user.id}`).set(user.auth).expect(403)).body.error).toBe('FORBIDDEN');
+      // The user was not promoted by any of that, and every refusal is in the audit trail (route templates only).
+      expect((await t.http.get('/api/v1/users/me').set(user.auth).expect(200)).body.data.role).toBe('normal_user');
+      const denials = await auditEvents(t, admin.auth, { userId: user.user.id, type: 'access_denied' });
+      expect(denials).toHaveLength(2 * operations.length + 1);
+      expect(denials.every((event) => event.outcome === 'denied' && event.actorId === user.user.id)).toBe(true);
+      expect(new Set(denials.map((event) => event.detail?.via))).toEqual(new Set(['bearer', 'api-key']));
+      expect(denials.map((event) => event.detail?.route)).toContain('PATCH /api/v1/admin/users/:id');
+      expect(JSON.stringify(denials)).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/|admin\/users\/[0-9a-f]{8}/);
+    });
+
+    it('refuses vip_user and creator too, and lets an admin through on every route', async () => {
+      const operations = await adminRoutes();
+      for (const role of ['vip_user', 'creator']) {
+        const user = await signedInUser(t);
+        await adminUpdate(t, admin.auth, user.user.id, { role }).expect(200);
+        for (const op of operations) expect((await callOperation(t, op).set(user.auth).send({})).status).toBe(403);
+      }
+      for (const op of operations) expect([401, 403]).not.toContain((await callOperation(t, op).set(admin.auth).send({})).status);
+    });
+  });
+
+  describe('Malformed Authorization headers → 401, never 500', () => {
+    const malformed = [
+      'Bearer',
+      'Bearer ',
+      'Basic abc',
+      'Basic Zm9vOmJhcg==',
+      'Token abc',
+      'Bearer a.b.c',
+      'Bearer a.b',
+      'Bearer ...',
+      'Bearer eyJ.eyJ.sig',
+      'Bearer eyJhbGciOiJSUzI1NiJ9.e30.',
+      'Bearer e30.e30.e30',
+      'Bearer bnVsbA.bnVsbA.bnVsbA',
+      'Bearer a b',
+      'Bearer null',
+      'Bearer \u00e9\u00e8',
+      'bearer \t',
+      `Bearer ${'x'.repeat(5000)}`,
+      `Bearer ${'a.'.repeat(2000)}`,
+    ];
+    it.each(['/api/v1/users/me', '/api/v1/admin/users', '/api/v1/auth/sessions'])('answers malformed Authorization headers with 401, never 500 (%s)', async (path) => {
+      for (const header of malformed) {
+        const response = await t.http.get(path).set('Authorization', header);
+        expect([header.slice(0, 40), response.status, response.body.error]).toEqual([header.slice(0, 40), 401, 'UNAUTHENTICATED']);
+      }
+      // A malformed API key alone is refused the same way.
+      for (const key of ['', 'ucp_', 'ucp_nope', 'x'.repeat(3000)]) {
+        expect((await t.http.get(path).set('X-API-Key', key)).status).toBe(401);
+      }
+    });
+  });
+
+  describe('Clients never set role, id, emailVerified, status', () => {
+    it('never accepts a role (or other server-owned fields) from the client', async () => {
+      for (const field of ['role', 'id', 'emailVerified', 'status']) {
+        const response = await register({ ...signUpBody(), [field]: field === 'emailVerified' ? true : 'admin' });
+        expect(response.status).toBe(400);
+        expect(response.body.error).toBe('VALIDATION_FAILED');
+      }
+    });
+
+    it('refuses server-owned fields in every JSON body the API documents; only an admin sets role and status', async () => {
+      const withBodies = (await documentedOperations(t)).filter((op) => op.body);
+      expect(withBodies.length).toBeGreaterThan(10);
+      const user = await signedInUser(t);
+      // An admin's token and a service key pass every guard, so each body reaches validation.
+      const credentials = { ...admin.auth, 'X-API-Key': SERVICE_KEY };
+      const settable: string[] = [];
+      for (const op of withBodies) {
+        for (const field of SERVER_OWNED) {
+          if (op.body!.properties?.[field]) {
+            settable.push(`${op.method} ${op.path} ${field}`);
+            continue;
+          }
+          const response = await callOperation(t, op).set(credentials).send({ [field]: field === 'emailVerified' || field === 'realNameVerified' ? true : 'admin' });
+          const where = `${op.method} ${op.path} ${field}`;
+          expect([where, response.status, response.body.error]).toEqual([where, 400, 'VALIDATION_FAILED']);
+          expect([where, response.body.details]).toEqual([where, expect.arrayContaining([{ field, message: expect.stringContaining('should not exist') }])]);
+        }
+      }
+      expect(settable.sort()).toEqual(['patch /api/v1/admin/users/{id} role', 'patch /api/v1/admin/users/{id} status']);
+      // None of it changed the signed-in user.
+      expect((await t.http.get('/api/v1/users/me').set(user.auth).expect(200)).body.data).toMatchObject({ role: 'normal_user', status: 'active', emailVerified: false });
+      const patched = await t.http.patch('/api/v1/users/me').set(user.auth).send({ displayName: 'Still Normal', role: 'admin' }).expect(400);
+      expect(patched.body.error).toBe('VALIDATION_FAILED');
+    });
+  });
+
+  describe('Unknown fields → 400', () => {
+    it('refuses unknown fields with 400 VALIDATION_FAILED and details', async () => {
+      const response = await t.http.post('/api/v1/auth/login').send({ identifier: 'someone', password: 'x', role: 'admin' }).expect(400);
+      expect(response.body.error).toBe('VALIDATION_FAILED');
+      expect(response.body.details).toEqual(expect.arrayContaining([{ field: 'role', message: expect.stringContaining('should not exist') }]));
+      const user = await signedInUser(t);
+      const nested = await t.http.patch('/api/v1/users/me').set(user.auth).send({ displayName: 'x', zzz: { a: 1 } }).expect(400);
+      expect(nested.body.details).toEqual(expect.arrayContaining([{ field: 'zzz', message: expect.stringContaining('should not exist') }]));
+    });
+  });
+
+  describe('Usernames compared after lower-casing and NFKC, zero-width characters refused, enforced by a unique index', () => {
+    it.each([
+      ['abcd', 'too short'],
+      ['a'.repeat(33), 'too long'],
+      ['has space', 'space'],
+      ['bad@name', '@'],
+      ['zero\u200bwidth', 'zero-width character'],
+      ['soft\u00adhyphen', 'soft hyphen'],
+    ])('refuses the username %j (%s)', async (username) => {
+      const response = await register(signUpBody({ username, email: `${uniqueUsername()}@example.com` }));
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe('USERNAME_INVALID');
+    });
+
+    it('treats usernames equal after NFKC and lower-casing as the same name', async () => {
+      const base = uniqueUsername('Ｍixed');
+      await register(signUpBody({ username: base })).then((r) => expect(r.status).toBe(201));
+      const clash = await register(signUpBody({ username: base.normalize('NFKC').toUpperCase() }));
+      expect(clash.status).toBe(409);
+      expect(clash.body.error).toBe('USERNAME_TAKEN');
+    });
+
+    it('ends 50 parallel sign-ups of one name in one 201, the rest 409, and one row', async () => {
+      const username = uniqueUsername('race');
+      const bodies = await Promise.all(Array.from({ length: 50 }, async (_, i) => ({ ...signUpBody({ username, email: `race${i}_${username}@example.com` }), ...(await solvedCaptcha(t)) })));
+      const responses = await Promise.all(bodies.map((body) => t.http.post('/api/v1/users').send(body)));
+      const statuses = responses.map((r) => r.status).sort();
+      expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 409)).toHaveLength(49);
+      const rows = await t.db.query('SELECT COUNT(*) AS n FROM users WHERE username_key = ?', [username.toLowerCase()]);
+      expect(Number(rows[0].n)).toBe(1);
+    });
+  });
+
+  describe('Non-JSON bodies → 415; bodies over 1 MiB → 413; header-injection in emails → 400', () => {
+    it('refuses non-JSON bodies with 415', async () => {
+      for (const [type, body] of [['text/plain', 'identifier=a'], ['application/xml', '<a/>'], ['application/x-www-form-urlencoded', 'identifier=a&password=b'], ['multipart/form-data; boundary=x', '--x--']]) {
+        const response = await t.http.post('/api/v1/auth/login').set('Content-Type', type).send(body);
+        expect([type, response.status, response.body.error]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
+      }
+    });
+
+    it('refuses bodies over 1 MiB with 413', async () => {
+      const response = await t.http.post('/api/v1/auth/login').send({ identifier: 'x'.repeat(1024 * 1024 + 10), password: 'y' }).expect(413);
+      expect(response.body.error).toBe('PAYLOAD_TOO_LARGE');
+      // Just under the limit is read (and judged on its content instead).
+      const under = await t.http.post('/api/v1/auth/login').send({ identifier: 'x'.repeat(1024 * 1024 - 100), password: 'y' });
+      expect(under.status).toBe(400);
+    });
+
+    it('refuses email header injection on every route that takes an email, and sends nothing', async () => {
+      const withEmail = (await documentedOperations(t)).filter((op) => op.body?.properties?.email);
+      expect(withEmail.map((op) => `${op.method} ${op.path}`).sort()).toEqual(
+        expect.arrayContaining(['post /api/v1/users', 'post /api/v1/verification/email-codes', 'put /api/v1/users/me/email', 'post /api/v1/auth/password-reset']),
+      );
+      const user = await signedInUser(t);
+      const sentBefore = outbox(t).length;
+      const injections = [
+        'a@example.com\r\nBcc: victim@example.com',
+        'a@example.com\nBcc: victim@example.com',
+        'a@example.com\rSubject: hi',
+        'a@example.com%0d%0aBcc:victim@example.com',
+        'a@example.com,victim@example.com',
+        'Alice <a@example.com>',
+        '"a\r\nBcc: v@example.com"@example.com',
+      ];
+      for (const op of withEmail) {
+        for (const email of injections) {
+          const body = { ...signUpBody(), channel: 'email', purpose: 'register', code: '123456', newPassword: 'fine long password 1', ...(await solvedCaptcha(t)), email };
+          const allowed = Object.keys(op.body!.properties ?? {});
+          const response = await callOperation(t, op).set(user.auth).send(Object.fromEntries(Object.entries(body).filter(([key]) => allowed.includes(key))));
+          const where = `${op.method} ${op.path} ${JSON.stringify(email)}`;
+          expect([where, response.status, response.body.error]).toEqual([where, 400, 'VALIDATION_FAILED']);
+          expect([where, response.body.details?.map((d: { field: string }) => d.field)]).toEqual([where, expect.arrayContaining(['email'])]);
+        }
+      }
+      expect(outbox(t).length).toBe(sentBefore);
+      expect((await t.http.get('/api/v1/users/me').set(user.auth).expect(200)).body.data.email).toBe(user.email);
+      // The same routes take a plain address.
+      await signUp(t);
+    });
+  });
+});

@@ -1,0 +1,394 @@
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Response } from 'supertest';
+import { lastCode, phoneUser, requestSmsCode, uniquePhone } from '../factories/codes';
+import { refresh } from '../factories/sessions';
+import { DEFAULT_PASSWORD, signedInUser, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import { buildIfNeeded, ServerProcess, startServer } from '../helpers/server-process';
+import { eventually, TcpProxy } from '../helpers/tcp-proxy';
+import { backend, createTestApp, freshMysqlDatabase, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
+
+/**
+ * shared/SECURITY.md › Reliability. Faults need the networked services (the embedded SQLite and
+ * in-process store cannot "go away"), so the database legs run in the MariaDB + Redis pass of
+ * `npm test` (DATABASE_URL) and the Redis leg when REDIS_URL is set; the machine's own services are
+ * never stopped — a TCP proxy in front of them is cut or stalled instead. SIGTERM runs on both passes.
+ */
+jest.setTimeout(120_000);
+
+const describeOnMysql = backend.mysqlUrl ? describe : describe.skip;
+const describeOnRedis = backend.redisUrl ? describe : describe.skip;
+const describeOnBoth = backend.mysqlUrl && backend.redisUrl ? describe : describe.skip;
+
+async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = Date.now();
+  const value = await run();
+  return { value, ms: Date.now() - started };
+}
+
+describeOnMysql('Database down: /health/ready 503, /health/live 200, the API answers 503 and authenticates nobody, no half-written rows, recovery without a restart', () => {
+  let t: TestApp;
+  let proxy: TcpProxy;
+  const connectTimeoutMs = 1000;
+  const queryTimeoutMs = 1000;
+  beforeAll(async () => {
+    const target = new URL(backend.mysqlUrl!);
+    proxy = await TcpProxy.start(target.hostname, Number(target.port || 3306));
+    t = await createTestApp({ DB_CONNECT_TIMEOUT_MS: String(connectTimeoutMs), DB_QUERY_TIMEOUT_MS: String(queryTimeoutMs), HEALTH_TIMEOUT_MS: '1000' }, { databaseAddress: proxy.address });
+  });
+  afterAll(async () => {
+    await proxy.restore();
+    await t.close();
+    await proxy.close();
+  });
+
+  it('answers 503 (never hangs, never 500), readiness 503, liveness 200, and recovers without a restart', async () => {
+    const user = await signedInUser(t);
+    const apiKey = (await t.http.post('/api/v1/users/me/api-key').set(user.auth).expect(201)).body.data.apiKey;
+    const { phone } = await phoneUser(t);
+    await requestSmsCode(t, phone, 'login');
+    await proxy.cut();
+
+    const login = await timed(() => t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }));
+    expect(login.value.status).toBe(503);
+    expect(login.value.body).toEqual({ code: 503, msg: expect.any(String), error: 'SERVICE_UNAVAILABLE', requestId: expect.any(String) });
+    expect(login.value.headers['retry-after']).toBe('5');
+    expect(login.ms).toBeLessThan(connectTimeoutMs + 3000);
+
+    // Nobody is authenticated: no new session, no rotated refresh token.
+    const refreshed = await t.http.post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken });
+    expect(refreshed.status).toBe(503);
+    expect((await t.http.get('/api/v1/users/me').set(user.auth)).status).toBe(503);
+    expect((await t.http.get('/api/v1/users/me').set('X-API-Key', apiKey)).status).toBe(503);
+    const bySms = await t.http.post('/api/v1/auth/login/sms').send({ phone, smsCode: lastCode(t, phone, 'login') });
+    expect([bySms.status, bySms.body.error]).toEqual([503, 'SERVICE_UNAVAILABLE']);
+
+    const signUp = await t.http.post('/api/v1/users').send({ username: 'nobody_db_down', email: 'nobody@example.com', password: DEFAULT_PASSWORD });
+    expect([503, 400]).toContain(signUp.status); // 400 only when the captcha check (in the store) refuses first
+    expect(signUp.status).not.toBe(500);
+
+    const ready = await timed(() => t.http.get('/health/ready'));
+    expect(ready.value.status).toBe(503);
+    expect(ready.value.body.details).toEqual([{ field: 'database', message: 'down' }]);
+    expect(ready.ms).toBeLessThan(3000);
+    await t.http.get('/health/live').expect(200);
+
+    await proxy.restore();
+    expect(await eventually(async () => (await t.http.get('/health/ready')).status === 200, 10_000)).toBe(true);
+    await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200);
+  });
+
+  it('a database that hangs: queries are bounded by DB_QUERY_TIMEOUT_MS, and it recovers', async () => {
+    const user = await signedInUser(t);
+    proxy.stall();
+    const login = await timed(() => t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }));
+    expect(login.value.status).toBe(503);
+    expect(login.value.body.error).toBe('SERVICE_UNAVAILABLE');
+    expect(login.ms).toBeLessThan(queryTimeoutMs + connectTimeoutMs + 2000);
+    await t.http.get('/health/ready').expect(503);
+    await t.http.get('/health/live').expect(200);
+    await proxy.restore();
+    expect(await eventually(async () => (await t.http.get('/health/ready')).status === 200, 10_000)).toBe(true);
+    await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200);
+  });
+
+  describe('no half-written rows: the database killed between two statements of one transaction', () => {
+    /**
+     * Sends `request` with the database set to die the moment the app sends `statement` (inside a
+     * transaction, after its first writes): the answer must be a prompt 503, and the database must
+     * come back without a restart before the caller looks at what it holds.
+     */
+    async function dyingAt(statement: string, request: () => Promise<Response>): Promise<void> {
+      const cut = proxy.cutWhen(statement);
+      const { value: response, ms } = await timed(request);
+      const fired = await Promise.race([cut.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000))]);
+      expect([statement, fired]).toEqual([statement, true]);
+      expect(response.status).toBe(503);
+      expect(response.body).toEqual({ code: 503, msg: expect.any(String), error: 'SERVICE_UNAVAILABLE', requestId: expect.any(String) });
+      expect(response.text).not.toMatch(/INSERT|refresh_tokens|audit_events|ECONNRESET|PROTOCOL_|at .+\.(ts|js):\d+/);
+      expect(ms).toBeLessThan(connectTimeoutMs + 3000);
+      await proxy.restore();
+      expect(await eventually(async () => (await t.http.get('/health/ready')).status === 200, 10_000)).toBe(true);
+    }
+
+    const count = async (sql: string, ...params: unknown[]) => Number((await t.db.query(sql, params))[0].n);
+    const sessionsOf = (userId: string) => count('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?', userId);
+    const sessionsWithoutRefreshToken = () => count('SELECT COUNT(*) AS n FROM sessions s WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id)');
+    const eventsOf = (userId: string, type: string) => count(`SELECT COUNT(*) AS n FROM audit_events WHERE user_id = ? AND type = ? AND outcome = 'success'`, userId, type);
+
+    it('a sign-in cut between its session and its refresh token leaves neither, and the next sign-in works', async () => {
+      const user = await signedInUser(t);
+      const before = { sessions: await sessionsOf(user.user.id), signIns: await eventsOf(user.user.id, 'sign_in') };
+      await dyingAt('INSERT INTO `refresh_tokens`', () => t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }));
+      expect(await sessionsWithoutRefreshToken()).toBe(0);
+      expect({ sessions: await sessionsOf(user.user.id), signIns: await eventsOf(user.user.id, 'sign_in') }).toEqual(before);
+      await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200);
+      expect(await sessionsOf(user.user.id)).toBe(before.sessions + 1);
+    });
+
+    it('a sign-in cut at its audit event leaves no session the client never received', async () => {
+      const user = await signedInUser(t);
+      const before = { sessions: await sessionsOf(user.user.id), signIns: await eventsOf(user.user.id, 'sign_in') };
+      await dyingAt('INSERT INTO `audit_events`', () => t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }));
+      expect({ sessions: await sessionsOf(user.user.id), signIns: await eventsOf(user.user.id, 'sign_in') }).toEqual(before);
+      expect(await sessionsWithoutRefreshToken()).toBe(0);
+      await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200);
+    });
+
+    it('a refresh cut between spending the old token and issuing its successor spends nothing: the old token still works once', async () => {
+      const user = await signedInUser(t);
+      await dyingAt('INSERT INTO `refresh_tokens`', () => refresh(t, user.refreshToken));
+      expect(await count('SELECT COUNT(*) AS n FROM refresh_tokens WHERE spent_at IS NOT NULL AND session_id IN (SELECT id FROM sessions WHERE user_id = ?)', user.user.id)).toBe(0);
+      const rotated = (await refresh(t, user.refreshToken).expect(200)).body.data;
+      await refresh(t, rotated.refreshToken).expect(200);
+    });
+
+    it('a sign-up cut at its audit event leaves no account, so the same sign-up succeeds next time', async () => {
+      const body = signUpBody();
+      await dyingAt('INSERT INTO `audit_events`', async () => t.http.post('/api/v1/users').send({ ...body, ...(await solvedCaptcha(t)) }));
+      expect(await count('SELECT COUNT(*) AS n FROM users WHERE username_key = ?', body.username.toLowerCase())).toBe(0);
+      const created = await signUp(t, body);
+      expect(await eventsOf(created.user.id, 'sign_up')).toBe(1);
+    });
+
+    it('a password change cut while revoking the other sessions keeps the old password and every session', async () => {
+      const user = await signedInUser(t);
+      const second = (await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200)).body.data;
+      const newPassword = 'amber meadow 77';
+      await dyingAt('UPDATE `sessions`', () => t.http.put('/api/v1/users/me/password').set(user.auth).send({ oldPassword: DEFAULT_PASSWORD, newPassword }));
+      // Either the whole change happened or none of it: never a new password with the old sessions alive.
+      const signsInWithOld = (await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD })).status === 200;
+      const secondAlive = (await refresh(t, second.refreshToken)).status === 200;
+      expect({ signsInWithOld, secondAlive }).toEqual({ signsInWithOld: true, secondAlive: true });
+      await t.http.put('/api/v1/users/me/password').set(user.auth).send({ oldPassword: DEFAULT_PASSWORD, newPassword }).expect(200);
+    });
+  });
+});
+
+describeOnRedis('Redis down: every call bounded by a timeout; revocation checks, counters, codes and captchas fail closed (503); recovery without a restart', () => {
+  let t: TestApp;
+  let proxy: TcpProxy;
+  const redisTimeoutMs = 500;
+  beforeAll(async () => {
+    const target = new URL(backend.redisUrl!);
+    proxy = await TcpProxy.start(target.hostname, Number(target.port || 6379));
+    t = await createTestApp({ REDIS_URL: `redis://${proxy.address}`, REDIS_TIMEOUT_MS: String(redisTimeoutMs), HEALTH_TIMEOUT_MS: '1000' });
+  });
+  afterAll(async () => {
+    await proxy.restore();
+    await t.close();
+    await proxy.close();
+  });
+
+  async function expectUnavailableQuickly(run: () => Promise<{ status: number; body: { error?: string } }>) {
+    const { value, ms } = await timed(run);
+    expect(value.status).toBe(503);
+    expect(value.body.error).toBe('SERVICE_UNAVAILABLE');
+    expect(ms).toBeLessThan(redisTimeoutMs + 1500);
+  }
+
+  async function expectFailsClosed(user: { auth: Record<string, string>; username: string }) {
+    // Revocation check: an authenticated request is refused, not let through.
+    await expectUnavailableQuickly(() => t.http.get('/api/v1/users/me').set(user.auth));
+    // Captchas and sign-in counters.
+    await expectUnavailableQuickly(() => t.http.get(`/api/v1/verification/captcha/${randomUUID()}`));
+    await expectUnavailableQuickly(() => t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }));
+    // Codes: neither sent nor checked.
+    await expectUnavailableQuickly(() => t.http.post('/api/v1/verification/sms-codes').send({ phone: uniquePhone(), purpose: 'register', captchaId: randomUUID(), captchaText: TEST_CAPTCHA }));
+    await expectUnavailableQuickly(() => t.http.post('/api/v1/auth/login/sms').send({ phone: uniquePhone(), smsCode: '123456' }));
+    const ready = await t.http.get('/health/ready').expect(503);
+    expect(ready.body.details).toEqual([{ field: 'cache', message: 'down' }]);
+    await t.http.get('/health/live').expect(200);
+  }
+
+  async function expectRecovered(user: { auth: Record<string, string> }) {
+    expect(await eventually(async () => (await t.http.get('/health/ready')).status === 200, 10_000)).toBe(true);
+    await t.http.get('/api/v1/users/me').set(user.auth).expect(200);
+    await t.http.get(`/api/v1/verification/captcha/${randomUUID()}`).expect(200);
+  }
+
+  it('refused connections: fails closed with 503 within REDIS_TIMEOUT_MS and recovers without a restart', async () => {
+    const user = await signedInUser(t);
+    await proxy.cut();
+    await expectFailsClosed(user);
+    await proxy.restore();
+    await expectRecovered(user);
+  });
+
+  it('a Redis that hangs: every command is bounded by REDIS_TIMEOUT_MS', async () => {
+    const user = await signedInUser(t);
+    proxy.stall();
+    await expectFailsClosed(user);
+    await proxy.restore();
+    await expectRecovered(user);
+  });
+});
+
+describe('SIGTERM: readiness turns 503, in-flight requests finish, exit 0 within 30 s', () => {
+  // Real `node dist/main.js` processes: what a deployment runs, signals and all.
+  beforeAll(() => buildIfNeeded(), 120_000);
+
+  let dataDir: string;
+  let mysql: Awaited<ReturnType<typeof freshMysqlDatabase>> | null = null;
+  let server: ServerProcess | null = null;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'uc-shutdown-'));
+    mysql = backend.mysqlUrl ? await freshMysqlDatabase(backend.mysqlUrl) : null;
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await mysql?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('turns readiness 503 at once, finishes the in-flight request, closes the pools and exits 0 within 30 s', async () => {
+    server = await startServer({
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      // A slow sign-in (the dummy hash plus one compare at cost 14) is the in-flight request.
+      BCRYPT_COST: '14',
+      SHUTDOWN_DELAY_MS: '500',
+      ...(mysql ? { DATABASE_URL: mysql.url } : {}),
+      ...(backend.redisUrl ? { REDIS_URL: backend.redisUrl, REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:` } : {}),
+    });
+    await server.http.get('/health/ready').expect(200);
+    const started = Date.now();
+    const inFlight = server.http.post('/api/v1/auth/login').send({ identifier: 'nobody_in_flight', password: DEFAULT_PASSWORD }).then((r) => r);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    server.child.kill('SIGTERM');
+    const signalled = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+
+    const ready = await server.http.get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.details).toEqual([{ field: 'shutdown', message: 'the instance is shutting down' }]);
+    await server.http.get('/health/live').expect(200);
+
+    const answered = await inFlight;
+    // Still running when the listener closed (after SHUTDOWN_DELAY_MS), and answered in full all the same.
+    expect(Date.now() - signalled).toBeGreaterThan(500);
+    expect(answered.status).toBe(401);
+    expect(answered.body.error).toBe('INVALID_CREDENTIALS');
+    const exit = await server.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(server.output()).toContain('SIGTERM: draining in-flight requests');
+  });
+});
+
+// Two instances share state only through MariaDB and Redis; the embedded run has neither to share.
+describeOnBoth('Limits and revocations hold across two instances sharing MySQL and Redis', () => {
+  let a: ServerProcess;
+  let b: ServerProcess;
+  let mysql: Awaited<ReturnType<typeof freshMysqlDatabase>>;
+  const dataDirs: string[] = [];
+  const outboxFile = join(tmpdir(), `uc-multi-outbox-${randomBytes(6).toString('hex')}.jsonl`);
+
+  beforeAll(() => buildIfNeeded(), 120_000);
+  beforeAll(async () => {
+    mysql = await freshMysqlDatabase(backend.mysqlUrl!);
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const shared = {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      BCRYPT_COST: '4',
+      CAPTCHA_FIXED_TEXT: TEST_CAPTCHA,
+      DATABASE_URL: mysql.url,
+      REDIS_URL: backend.redisUrl!,
+      REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:`,
+      JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      REAL_NAME_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      REAL_NAME_INDEX_KEY: randomBytes(32).toString('hex'),
+      RATE_LIMIT_PER_MINUTE: '50',
+      TRUSTED_PROXIES: '127.0.0.1',
+      CODE_HMAC_KEY: randomBytes(32).toString('hex'),
+      OUTBOX_FILE: outboxFile,
+    };
+    const dataDir = () => {
+      const dir = mkdtempSync(join(tmpdir(), 'uc-multi-'));
+      dataDirs.push(dir);
+      return dir;
+    };
+    a = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'true' });
+    b = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'false' });
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await mysql?.drop();
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function signUpOn(server: ServerProcess) {
+    const captchaId = randomUUID();
+    await server.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
+    const body = signUpBody();
+    await server.http.post('/api/v1/users').send({ ...body, captchaId, captchaText: TEST_CAPTCHA }).expect(201);
+    return body;
+  }
+
+  async function signInOn(server: ServerProcess, identifier: string) {
+    const response = await server.http.post('/api/v1/auth/login').send({ identifier, password: DEFAULT_PASSWORD }).expect(200);
+    return response.body.data as { accessToken: string; refreshToken: string };
+  }
+
+  it('verifies on B a code sent by A', async () => {
+    const phone = uniquePhone();
+    const captchaId = randomUUID();
+    await a.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
+    await a.http.post('/api/v1/verification/sms-codes').send({ phone, purpose: 'register', captchaId, captchaText: TEST_CAPTCHA }).expect(202);
+    const smsCode = readFileSync(outboxFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((entry) => entry.to === phone).pop()?.code;
+    expect(smsCode).toMatch(/^\d{6}$/);
+    await b.http.post('/api/v1/users/phone').send({ phone, smsCode }).expect(201);
+  });
+
+  it('answers on B a captcha fetched from A', async () => {
+    const captchaId = randomUUID();
+    await a.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
+    await b.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: TEST_CAPTCHA }).expect(201);
+    // Single-use across instances: the answer spent on B is gone on A too.
+    const again = await a.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: TEST_CAPTCHA });
+    expect(again.status).toBe(400);
+  });
+
+  it('fails on B, on the very next request, a token signed out on A', async () => {
+    const account = await signUpOn(a);
+    const tokens = await signInOn(a, account.username);
+    const auth = { Authorization: `Bearer ${tokens.accessToken}` };
+    await b.http.get('/api/v1/users/me').set(auth).expect(200);
+    await a.http.delete('/api/v1/auth/session').set(auth).expect(200);
+    await b.http.get('/api/v1/users/me').set(auth).expect(401);
+  });
+
+  it('refuses on B a refresh token spent on A', async () => {
+    const account = await signUpOn(b);
+    const tokens = await signInOn(b, account.username);
+    await a.http.post('/api/v1/auth/refresh').send({ refreshToken: tokens.refreshToken }).expect(200);
+    const reused = await b.http.post('/api/v1/auth/refresh').send({ refreshToken: tokens.refreshToken });
+    expect(reused.status).toBe(401);
+    expect(reused.body.error).toBe('REFRESH_TOKEN_INVALID');
+  });
+
+  it('adds up sign-in failures spread over A and B (captcha required after 3)', async () => {
+    const account = await signUpOn(a);
+    const wrong = { identifier: account.username, password: 'not the password 1' };
+    await a.http.post('/api/v1/auth/login').send(wrong).expect(401);
+    await b.http.post('/api/v1/auth/login').send(wrong).expect(401);
+    await a.http.post('/api/v1/auth/login').send(wrong).expect(401);
+    const fourth = await b.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD });
+    expect(fourth.status).toBe(400);
+    expect(fourth.body.error).toBe('CAPTCHA_REQUIRED');
+  });
+
+  it('adds up the global rate limit across A and B', async () => {
+    const client = { 'X-Forwarded-For': '198.51.100.7' };
+    for (let i = 0; i < 25; i++) await a.http.get('/.well-known/jwks.json').set(client).expect(200);
+    for (let i = 0; i < 25; i++) await b.http.get('/.well-known/jwks.json').set(client).expect(200);
+    const limited = await a.http.get('/.well-known/jwks.json').set(client).expect(429);
+    expect(limited.body.error).toBe('TOO_MANY_REQUESTS');
+    await b.http.get('/.well-known/jwks.json').set(client).expect(429);
+    await b.http.get('/.well-known/jwks.json').set({ 'X-Forwarded-For': '198.51.100.8' }).expect(200);
+  });
+});
