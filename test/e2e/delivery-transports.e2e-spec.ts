@@ -1,38 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { createServer as createHttpServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo, createServer as createTcpServer, Server as TcpServer, Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
+import { httpGateway } from '../helpers/http-gateway';
 import { createTestApp } from '../helpers/test-app';
 
 /** The real transports, each against a real server of its protocol started here on loopback. */
 
 const portOf = (server: { address(): AddressInfo | string | null }) => (server.address() as AddressInfo).port;
-
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-async function httpServer(answer: (request: Received) => { status: number; body: string } | null) {
-  const received: Received[] = [];
-  const hanging: IncomingMessage[] = [];
-  const server: Server = createHttpServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
-      received.push(request);
-      const reply = answer(request);
-      if (!reply) return void hanging.push(req);
-      res.writeHead(reply.status, { 'Content-Type': 'application/json' }).end(reply.body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { received, url: `http://127.0.0.1:${portOf(server)}`, close: () => new Promise<void>((resolve) => server.close(() => resolve()) && server.closeAllConnections()) };
-}
 
 describe('SMTP mail transport', () => {
   it('delivers the code through a real SMTP server with authentication, in the caller\'s language', async () => {
@@ -98,7 +73,7 @@ describe('SMTP mail transport', () => {
 
 describe('HTTP SMS transport', () => {
   it('sends the configured method, headers and JSON body with escaped values', async () => {
-    const gateway = await httpServer(() => ({ status: 200, body: '{"ok":true}' }));
+    const gateway = await httpGateway(() => ({ status: 200, body: '{"ok":true}' }));
     const t = await createTestApp({
       SMS_TRANSPORT: 'http',
       SMS_HTTP_URL: `${gateway.url}/send`,
@@ -124,7 +99,7 @@ describe('HTTP SMS transport', () => {
 
   it('answers 502 when the gateway fails or hangs, and lets the user retry at once', async () => {
     let mode: 'fail' | 'hang' = 'fail';
-    const gateway = await httpServer(() => (mode === 'fail' ? { status: 500, body: '{}' } : null));
+    const gateway = await httpGateway(() => (mode === 'fail' ? { status: 500, body: '{}' } : null));
     const t = await createTestApp({ SMS_TRANSPORT: 'http', SMS_HTTP_URL: gateway.url, SMS_TIMEOUT_MS: '300' });
     try {
       const phone = uniquePhone();
@@ -144,7 +119,7 @@ describe('HTTP SMS transport', () => {
 describe('Enumeration-sensitive codes', () => {
   it('answers reset and sign-in code requests before delivery, so a slow gateway reveals no account', async () => {
     let mode: 'ok' | 'hang' = 'ok';
-    const gateway = await httpServer(() => (mode === 'ok' ? { status: 200, body: '{}' } : null));
+    const gateway = await httpGateway(() => (mode === 'ok' ? { status: 200, body: '{}' } : null));
     const t = await createTestApp({ SMS_TRANSPORT: 'http', SMS_HTTP_URL: gateway.url, SMS_TIMEOUT_MS: '2000' });
     try {
       const phone = uniquePhone();
@@ -180,7 +155,7 @@ describe('Aliyun SMS transport', () => {
   const settings = { ALIYUN_ACCESS_KEY_ID: 'LTAI-test-id', ALIYUN_ACCESS_KEY_SECRET: 'test-secret/with+chars', ALIYUN_SMS_SIGN_NAME: '用户中心', ALIYUN_SMS_TEMPLATE_CODE: 'SMS_123456' };
 
   it('sends a correctly signed SendSms request', async () => {
-    const gateway = await httpServer(() => ({ status: 200, body: '{"Code":"OK","Message":"OK","BizId":"1","RequestId":"r"}' }));
+    const gateway = await httpGateway(() => ({ status: 200, body: '{"Code":"OK","Message":"OK","BizId":"1","RequestId":"r"}' }));
     const t = await createTestApp({ SMS_TRANSPORT: 'aliyun', ALIYUN_SMS_ENDPOINT: `${gateway.url}/`, ...settings });
     try {
       const phone = uniquePhone();
@@ -210,7 +185,7 @@ describe('Aliyun SMS transport', () => {
   });
 
   it('answers 502 when Aliyun refuses the message', async () => {
-    const gateway = await httpServer(() => ({ status: 200, body: '{"Code":"isv.BUSINESS_LIMIT_CONTROL","Message":"limit"}' }));
+    const gateway = await httpGateway(() => ({ status: 200, body: '{"Code":"isv.BUSINESS_LIMIT_CONTROL","Message":"limit"}' }));
     const t = await createTestApp({ SMS_TRANSPORT: 'aliyun', ALIYUN_SMS_ENDPOINT: `${gateway.url}/`, ...settings });
     try {
       const response = await requestSmsCode(t, uniquePhone(), 'register');
