@@ -152,7 +152,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with a reset code
-         * @description The code comes from POST /verification/email-codes or /sms-codes with purpose reset_password. Every session of the account is revoked, pending codes die, a lock is lifted, and the owner is notified.
+         * @description The code comes from POST /verification/email-codes or /sms-codes with purpose reset_password. Every session of the account and its personal API key are revoked, pending codes die, a lock is lifted, and the owner is notified.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -370,7 +370,7 @@ export interface paths {
         get?: never;
         /**
          * Change the password
-         * @description Needs the current password. Every other session is revoked; this one stays signed in.
+         * @description Needs the current password. Every other session and the personal API key are revoked (this session stays signed in), pending codes die, and the owner is notified.
          */
         put: operations["changePassword"];
         post?: never;

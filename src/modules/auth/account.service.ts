@@ -101,8 +101,12 @@ export class AccountService {
     return user;
   }
 
-  /** After a password change or reset: pending codes die, and the owner hears about it. */
+  /**
+   * After a password change or reset: the personal API key goes too (whoever knew the old password
+   * may have made it), pending codes die, and the owner hears about it.
+   */
   private async afterCredentialChange(user: User, kind: 'password_changed' | 'password_reset', language: Language): Promise<void> {
+    await this.apiKeys.revokePersonal(user.id);
     const destinations: { channel: Channel; destination: string }[] = [];
     if (user.emailKey) destinations.push({ channel: 'email', destination: user.emailKey });
     if (user.phone) destinations.push({ channel: 'sms', destination: user.phone });
