@@ -73,8 +73,10 @@ export class AccountService {
   async changeEmail(principal: Principal, dto: ChangeEmailDto, client: ClientInfo): Promise<User> {
     const user = await this.assertSensitiveActionAllowed(principal, dto.password);
     const email = emailKey(dto.email);
-    if (await this.users.findByEmail(email)) throw new AppException(UsersErrors.EMAIL_TAKEN);
+    // The code first, as at sign-up: change codes never reach a taken address, so a taken one answers
+    // like a wrong code and a signed-in caller cannot probe which addresses have accounts.
     await this.codes.consume({ channel: 'email', destination: email, purpose: 'change_email' }, dto.code);
+    if (await this.users.findByEmail(email)) throw new AppException(UsersErrors.EMAIL_TAKEN);
     const updated = await this.users.update(user.id, { email: dto.email.trim(), emailKey: email, emailVerified: true });
     await this.audit.record({ type: 'email_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
     return updated;
@@ -83,8 +85,8 @@ export class AccountService {
   async changePhone(principal: Principal, dto: ChangePhoneDto, client: ClientInfo): Promise<User> {
     const user = await this.assertSensitiveActionAllowed(principal, dto.password);
     const phone = this.phoneOrFail(dto.phone);
-    if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'change_phone' }, dto.code);
+    if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
     const updated = await this.users.update(user.id, { phone });
     await this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
     return updated;
