@@ -470,7 +470,7 @@ export interface paths {
         };
         /**
          * Fetch an image captcha
-         * @description Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; a wrong answer burns it.
+         * @description Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one).
          */
         get: operations["getCaptcha"];
         put?: never;

@@ -29,30 +29,6 @@ describe('Sign-up (POST /users)', () => {
     }
   });
 
-  it('requires a captcha, and a wrong answer burns it', async () => {
-    const missing = await t.http.post('/api/v1/users').send(signUpBody()).expect(400);
-    expect(missing.body.error).toBe('CAPTCHA_REQUIRED');
-    const { captchaId } = await solvedCaptcha(t);
-    const wrong = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'wrong' }).expect(400);
-    expect(wrong.body.error).toBe('CAPTCHA_INVALID');
-    const retried = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'abcde' }).expect(400);
-    expect(retried.body.error).toBe('CAPTCHA_INVALID');
-  });
-
-  it('accepts the captcha answer case-insensitively, once', async () => {
-    const { captchaId } = await solvedCaptcha(t);
-    await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'ABCDE' }).expect(201);
-    const again = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'abcde' }).expect(400);
-    expect(again.body.error).toBe('CAPTCHA_INVALID');
-  });
-
-  it('expires a captcha after its 5-minute TTL', async () => {
-    const { captchaId, captchaText } = await solvedCaptcha(t);
-    await t.passTime(5 * 60_000 + 1);
-    const response = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText }).expect(400);
-    expect(response.body.error).toBe('CAPTCHA_INVALID');
-  });
-
   it('refuses a captcha id that is not a UUID', async () => {
     const response = await t.http.get('/api/v1/verification/captcha/not-a-uuid').expect(400);
     expect(response.body.error).toBe('VALIDATION_FAILED');
