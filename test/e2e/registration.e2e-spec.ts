@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_PASSWORD, signUp, signUpBody, solvedCaptcha, uniqueUsername } from '../factories/users';
+import { signUp, signUpBody, solvedCaptcha, uniqueUsername } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 describe('Sign-up (POST /users)', () => {
