@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { lastCode, outbox, phoneUser, requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
-import { DEFAULT_PASSWORD, signIn, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import { DEFAULT_PASSWORD, signedInUser, signIn, signUp, signUpBody, solvedCaptcha } from '../factories/users';
 import { httpGateway } from '../helpers/http-gateway';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
@@ -123,6 +124,21 @@ describe('SECURITY: Sign-in throttling and enumeration', () => {
       } finally {
         await perIp.close();
       }
+    });
+
+    it('Wrong current passwords count towards the same lock: password change, deletion and contact changes cannot be used to guess', async () => {
+      const user = await signedInUser(t);
+      const wrong = 'wrong password!';
+      const guesses = [
+        () => t.http.put('/api/v1/users/me/password').set(user.auth).send({ oldPassword: wrong, newPassword: 'amber meadow 77' }),
+        () => t.http.delete('/api/v1/users/me').set(user.auth).send({ password: wrong }),
+        () => t.http.put('/api/v1/users/me/email').set(user.auth).send({ email: `guess_${randomUUID()}@example.com`, code: '123456', password: wrong }),
+      ];
+      for (let i = 0; i < 10; i++) expect([i, (await guesses[i % 3]()).body.error]).toEqual([i, 'PASSWORD_INCORRECT']);
+      // Locked now: even the right password is refused, here and at sign-in.
+      const change = await t.http.put('/api/v1/users/me/password').set(user.auth).send({ oldPassword: user.password, newPassword: 'amber meadow 77' });
+      expect([change.status, change.body.error, change.headers['retry-after'] !== undefined]).toEqual([429, 'TOO_MANY_REQUESTS', true]);
+      expect((await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: user.password, ...(await solvedCaptcha(t)) })).status).toBe(429);
     });
 
     it('A locked account can still reset its password (by SMS here), and the reset lifts the lock', async () => {
