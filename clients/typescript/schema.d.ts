@@ -152,7 +152,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with a reset code
-         * @description The code comes from POST /verification/email-codes or /sms-codes with purpose reset_password. Every session of the account is revoked, pending codes die, a lock is lifted, and the owner is notified.
+         * @description The code comes from POST /verification/email-codes or /sms-codes with purpose reset_password. Every session of the account and its personal API key are revoked, pending codes die, a lock is lifted, and the owner is notified.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -266,7 +266,7 @@ export interface paths {
         put?: never;
         /**
          * Sign up with username, email and password
-         * @description New accounts are always normal_user. A captcha is required unless the operator turned REGISTRATION_CAPTCHA off.
+         * @description New accounts are always normal_user. A captcha is required unless the operator turned REGISTRATION_CAPTCHA off. At most REGISTRATION_PER_IP_PER_HOUR (30) attempts per client IP per hour, on both sign-up routes together.
          */
         post: operations["register"];
         delete?: never;
@@ -370,7 +370,7 @@ export interface paths {
         get?: never;
         /**
          * Change the password
-         * @description Needs the current password. Every other session is revoked; this one stays signed in.
+         * @description Needs the current password. Every other session and the personal API key are revoked (this session stays signed in), pending codes die, and the owner is notified.
          */
         put: operations["changePassword"];
         post?: never;
@@ -435,7 +435,7 @@ export interface paths {
         put?: never;
         /**
          * Sign up with a phone number and an SMS code
-         * @description The code comes from POST /verification/sms-codes with purpose register. A username is generated (u_ + 10 characters). Without a password the account signs in by SMS code.
+         * @description The code comes from POST /verification/sms-codes with purpose register. A username is generated (u_ + 10 characters). Without a password the account signs in by SMS code. The code is checked first: register codes never reach a taken number, so a taken number answers like a wrong code (409 PHONE_TAKEN only when the number was taken after its code was sent).
          */
         post: operations["registerByPhone"];
         delete?: never;
@@ -470,7 +470,7 @@ export interface paths {
         };
         /**
          * Fetch an image captcha
-         * @description Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; a wrong answer burns it.
+         * @description Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one).
          */
         get: operations["getCaptcha"];
         put?: never;
@@ -512,7 +512,7 @@ export interface paths {
         put?: never;
         /**
          * Send a 6-digit code by SMS
-         * @description Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers. Reset and sign-in codes are answered before delivery (so timing reveals nothing either): their delivery failures are logged, not answered with 502.
+         * @description Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers. Reset and sign-in codes are answered before delivery (so timing reveals nothing either): their delivery failures are logged, not answered with 502, and keep the cooldown.
          */
         post: operations["sendSmsCode"];
         delete?: never;

@@ -8,7 +8,7 @@ describe('configuration', () => {
     expect(config.tokens.accessTtlSeconds).toBe(900);
     expect(config.database.driver).toBe('sqlite');
     expect(config.redis.url).toBeNull();
-    expect(config.registration).toMatchObject({ enabled: true, captchaRequired: true, emailCodeRequired: false });
+    expect(config.registration).toMatchObject({ enabled: true, captchaRequired: true, emailCodeRequired: false, perIpPerHour: 30 });
   });
 
   it.each([

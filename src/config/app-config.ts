@@ -134,7 +134,7 @@ export interface AppConfig {
     refreshTtlSeconds: number;
   };
   passwords: { bcryptCost: number; minLength: number; maxLength: number };
-  registration: { enabled: boolean; key: string | null; captchaRequired: boolean; emailCodeRequired: boolean };
+  registration: { enabled: boolean; key: string | null; captchaRequired: boolean; emailCodeRequired: boolean; perIpPerHour: number };
   passwordResetEnabled: boolean;
   login: {
     captchaAlways: boolean;
@@ -417,6 +417,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       key: read.optional('REGISTRATION_KEY'),
       captchaRequired: read.bool('REGISTRATION_CAPTCHA', true),
       emailCodeRequired: read.bool('REGISTRATION_EMAIL_CODE', false),
+      perIpPerHour: read.int('REGISTRATION_PER_IP_PER_HOUR', 30, 1, 1_000_000),
     },
     passwordResetEnabled: read.bool('PASSWORD_RESET_ENABLED', true),
     login: {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_PASSWORD, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import { signUp, signUpBody, solvedCaptcha } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 describe('Sign-up (POST /users)', () => {
@@ -19,30 +19,6 @@ describe('Sign-up (POST /users)', () => {
     expect(response.body.data).toMatchObject({ username: body.username, email: body.email, role: 'normal_user', status: 'active', emailVerified: false, displayName: 'Alice' });
     expect(response.body.data.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.stringify(response.body)).not.toMatch(/password|hash|\$2[aby]\$/i);
-  });
-
-  it('requires a captcha, and a wrong answer burns it', async () => {
-    const missing = await t.http.post('/api/v1/users').send(signUpBody()).expect(400);
-    expect(missing.body.error).toBe('CAPTCHA_REQUIRED');
-    const { captchaId } = await solvedCaptcha(t);
-    const wrong = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'wrong' }).expect(400);
-    expect(wrong.body.error).toBe('CAPTCHA_INVALID');
-    const retried = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'abcde' }).expect(400);
-    expect(retried.body.error).toBe('CAPTCHA_INVALID');
-  });
-
-  it('accepts the captcha answer case-insensitively, once', async () => {
-    const { captchaId } = await solvedCaptcha(t);
-    await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'ABCDE' }).expect(201);
-    const again = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: 'abcde' }).expect(400);
-    expect(again.body.error).toBe('CAPTCHA_INVALID');
-  });
-
-  it('expires a captcha after its 5-minute TTL', async () => {
-    const { captchaId, captchaText } = await solvedCaptcha(t);
-    await t.passTime(5 * 60_000 + 1);
-    const response = await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText }).expect(400);
-    expect(response.body.error).toBe('CAPTCHA_INVALID');
   });
 
   it('refuses a captcha id that is not a UUID', async () => {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { TestApp } from '../helpers/test-app';
-import { solvedCaptcha } from './users';
+import { signIn, signUp, solvedCaptcha } from './users';
 
 export interface OutboxEntry {
   channel: 'sms' | 'email';
@@ -57,4 +57,14 @@ export async function phoneUser(t: TestApp, extra: { password?: string; displayN
   if (sent.status !== 202) throw new Error(`sms code request answered ${sent.status}: ${sent.text}`);
   const response = await t.http.post('/api/v1/users/phone').send({ phone, smsCode: lastCode(t, phone, 'register'), ...extra }).expect(201);
   return { phone, user: response.body.data as { id: string; username: string; phone: string } };
+}
+
+/** An email account that has added a phone too (by a change_phone code), so codes can be pending on both channels. */
+export async function userWithEmailAndPhone(t: TestApp) {
+  const account = await signUp(t);
+  const { accessToken } = await signIn(t, account.username, account.password);
+  const phone = uniquePhone();
+  await requestSmsCode(t, phone, 'change_phone');
+  await t.http.put('/api/v1/users/me/phone').set('Authorization', `Bearer ${accessToken}`).send({ phone, code: lastCode(t, phone, 'change_phone') }).expect(200);
+  return { ...account, phone };
 }

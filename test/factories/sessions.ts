@@ -1,3 +1,4 @@
+import { sameSessionToken } from '../helpers/jwt-forge';
 import type { TestApp } from '../helpers/test-app';
 import { DEFAULT_PASSWORD } from './users';
 
@@ -24,3 +25,18 @@ export function refresh(t: TestApp, refreshToken: string) {
 export async function meStatus(t: TestApp, pair: { accessToken: string }): Promise<number> {
   return (await t.http.get('/api/v1/users/me').set(bearer(pair))).status;
 }
+
+/**
+ * What a session's credentials answer now: its access token, another token minted for the same
+ * session id, and its refresh token (200s while it lives, 401s once it is revoked).
+ */
+export async function sessionAnswers(t: TestApp, pair: { accessToken: string; refreshToken: string }) {
+  return {
+    access: await meStatus(t, pair),
+    sameSession: await meStatus(t, { accessToken: sameSessionToken(pair.accessToken, t.dataDir) }),
+    refresh: (await refresh(t, pair.refreshToken)).status,
+  };
+}
+
+export const LIVE = { access: 200, sameSession: 200, refresh: 200 };
+export const REVOKED = { access: 401, sameSession: 401, refresh: 401 };

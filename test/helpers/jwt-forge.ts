@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
+import { createHmac, createPrivateKey, generateKeyPairSync, KeyObject, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -24,4 +24,13 @@ export function attackerKeyPair() {
 
 export function decodePart(token: string, index: 0 | 1): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[index], 'base64url').toString('utf8'));
+}
+
+/**
+ * A new access token for the session behind `token` (fresh jti, iat and exp), signed with the
+ * server's own key: a revocation that holds against it is by session id, not by token bytes.
+ */
+export function sameSessionToken(token: string, dataDir: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  return forgeToken(decodePart(token, 0), { ...decodePart(token, 1), jti: randomUUID(), iat: now, exp: now + 900 }, rs256(serverPrivateKey(dataDir)));
 }

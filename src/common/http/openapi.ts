@@ -1,6 +1,6 @@
 import { applyDecorators, Type } from '@nestjs/common';
 import { ApiExtraModels, ApiProperty, ApiResponse, getSchemaPath } from '@nestjs/swagger';
-import { allErrors, ErrorEntry } from '../errors';
+import { ErrorEntry } from '../errors';
 
 export class FieldProblemDto {
   @ApiProperty({ description: 'The offending field (dotted path)', example: 'email' })

@@ -26,7 +26,7 @@ export class AccountController {
   @Put('password')
   @HttpCode(200)
   @SuccessMessage('passwordChanged')
-  @ApiOperation({ operationId: 'changePassword', summary: 'Change the password', description: 'Needs the current password. Every other session is revoked; this one stays signed in.' })
+  @ApiOperation({ operationId: 'changePassword', summary: 'Change the password', description: 'Needs the current password. Every other session and the personal API key are revoked (this session stays signed in), pending codes die, and the owner is notified.' })
   @ApiEnvelope(null, { description: 'Changed' })
   @ApiErrors(
     CommonErrors.VALIDATION_FAILED,

@@ -39,7 +39,7 @@ export class AccountService {
 
   async changePassword(principal: Principal, oldPassword: string, newPassword: string, client: ClientInfo, language: Language = 'en'): Promise<void> {
     const user = await this.users.getById(principal.userId);
-    if (!(await this.users.verifyPassword(user, oldPassword))) {
+    if (!(await this.currentPasswordMatches(user, oldPassword, client))) {
       await this.audit.record({ type: 'password_changed', outcome: 'failure', userId: user.id, actorId: user.id, client, detail: { reason: 'wrong_password' } });
       throw new AppException(UsersErrors.PASSWORD_INCORRECT);
     }
@@ -78,38 +78,56 @@ export class AccountService {
   }
 
   async changeEmail(principal: Principal, dto: ChangeEmailDto, client: ClientInfo): Promise<User> {
-    const user = await this.assertSensitiveActionAllowed(principal, dto.password);
+    const user = await this.assertSensitiveActionAllowed(principal, dto.password, client);
     const email = emailKey(dto.email);
-    if (await this.users.findByEmail(email)) throw new AppException(UsersErrors.EMAIL_TAKEN);
+    // The code first, as at sign-up: change codes never reach a taken address, so a taken one answers
+    // like a wrong code and a signed-in caller cannot probe which addresses have accounts.
     await this.codes.consume({ channel: 'email', destination: email, purpose: 'change_email' }, dto.code);
+    if (await this.users.findByEmail(email)) throw new AppException(UsersErrors.EMAIL_TAKEN);
     const updated = await this.users.update(user.id, { email: dto.email.trim(), emailKey: email, emailVerified: true });
     await this.audit.record({ type: 'email_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
     return updated;
   }
 
   async changePhone(principal: Principal, dto: ChangePhoneDto, client: ClientInfo): Promise<User> {
-    const user = await this.assertSensitiveActionAllowed(principal, dto.password);
+    const user = await this.assertSensitiveActionAllowed(principal, dto.password, client);
     const phone = this.phoneOrFail(dto.phone);
-    if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'change_phone' }, dto.code);
+    if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
     const updated = await this.users.update(user.id, { phone });
     await this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
     return updated;
   }
 
+  /**
+   * The current password, checked like a sign-in: a locked account is refused first and a wrong
+   * password counts towards its lock, so a stolen token cannot guess the password here instead.
+   */
+  private async currentPasswordMatches(user: User, password: string, client: ClientInfo): Promise<boolean> {
+    const subject = `user:${user.id}`;
+    await this.throttle.assertNotLocked(subject);
+    if (await this.users.verifyPassword(user, password)) return true;
+    if (await this.throttle.recordFailure(subject)) await this.audit.record({ type: 'account_locked', outcome: 'denied', userId: user.id, actorId: user.id, client });
+    return false;
+  }
+
   /** Sensitive actions need the current password or a sign-in within RECENT_AUTH_SECONDS. */
-  private async assertSensitiveActionAllowed(principal: Principal, password: string | undefined): Promise<User> {
+  private async assertSensitiveActionAllowed(principal: Principal, password: string | undefined, client: ClientInfo): Promise<User> {
     const user = await this.users.getById(principal.userId);
     if (password !== undefined) {
-      if (!(await this.users.verifyPassword(user, password))) throw new AppException(UsersErrors.PASSWORD_INCORRECT);
+      if (!(await this.currentPasswordMatches(user, password, client))) throw new AppException(UsersErrors.PASSWORD_INCORRECT);
       return user;
     }
     if (!this.auth.isRecentlyAuthenticated(principal, this.clock.now())) throw new AppException(AuthErrors.RECENT_AUTH_REQUIRED);
     return user;
   }
 
-  /** After a password change or reset: pending codes die, and the owner hears about it. */
+  /**
+   * After a password change or reset: the personal API key goes too (whoever knew the old password
+   * may have made it), pending codes die, and the owner hears about it.
+   */
   private async afterCredentialChange(user: User, kind: 'password_changed' | 'password_reset', language: Language): Promise<void> {
+    await this.apiKeys.revokePersonal(user.id);
     const destinations: { channel: Channel; destination: string }[] = [];
     if (user.emailKey) destinations.push({ channel: 'email', destination: user.emailKey });
     if (user.phone) destinations.push({ channel: 'sms', destination: user.phone });
@@ -141,7 +159,7 @@ export class AccountService {
   async deleteAccount(principal: Principal, dto: DeleteAccountDto, client: ClientInfo): Promise<void> {
     const user = await this.users.getById(principal.userId);
     const proven = user.passwordHash
-      ? !!dto.password && (await this.users.verifyPassword(user, dto.password))
+      ? !!dto.password && (await this.currentPasswordMatches(user, dto.password, client))
       : await this.provenBySmsCode(user, dto.code);
     if (!proven) {
       await this.audit.record({ type: 'account_deleted', outcome: 'failure', userId: user.id, actorId: user.id, client });

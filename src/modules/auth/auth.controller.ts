@@ -51,7 +51,7 @@ export class AuthController {
   @Post('password-reset')
   @HttpCode(200)
   @SuccessMessage('passwordReset')
-  @ApiOperation({ operationId: 'resetPassword', summary: 'Set a new password with a reset code', description: 'The code comes from POST /verification/email-codes or /sms-codes with purpose reset_password. Every session of the account is revoked, pending codes die, a lock is lifted, and the owner is notified.' })
+  @ApiOperation({ operationId: 'resetPassword', summary: 'Set a new password with a reset code', description: 'The code comes from POST /verification/email-codes or /sms-codes with purpose reset_password. Every session of the account and its personal API key are revoked, pending codes die, a lock is lifted, and the owner is notified.' })
   @ApiEnvelope(null, { description: 'Password reset' })
   @ApiErrors(
     CommonErrors.VALIDATION_FAILED,

@@ -8,7 +8,6 @@ import { classifyIdentifier, emailKey, normalisePhone, usernameKey } from '@/mod
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
 import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
-import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { AuthErrors } from './auth.errors';
 import { LoginDto, SessionDto, TokenPairDto } from './dto/auth.dto';
@@ -57,10 +56,7 @@ export class AuthService {
     const user = await this.users.findByIdentifierKind(identifier);
     const subject = user ? `user:${user.id}` : `identifier:${this.identifierKey(dto.identifier)}`;
     await this.throttle.assertAllowed(subject, client.ip);
-    if (await this.throttle.captchaRequired(subject)) {
-      if (!dto.captchaId || !dto.captchaText) throw new AppException(VerificationErrors.CAPTCHA_REQUIRED);
-      if (!(await this.captchas.check(dto.captchaId, dto.captchaText))) throw new AppException(VerificationErrors.CAPTCHA_INVALID);
-    }
+    if (await this.throttle.captchaRequired(subject)) await this.captchas.require(dto.captchaId, dto.captchaText);
     const passwordMatches = await this.users.verifyPassword(user, dto.password);
     if (!user || !passwordMatches || user.status !== 'active') {
       const locked = await this.throttle.recordFailure(subject);

@@ -43,7 +43,7 @@ export class CodeRequestsController {
     operationId: 'sendSmsCode',
     summary: 'Send a 6-digit code by SMS',
     description:
-      'Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers. Reset and sign-in codes are answered before delivery (so timing reveals nothing either): their delivery failures are logged, not answered with 502.',
+      'Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers. Reset and sign-in codes are answered before delivery (so timing reveals nothing either): their delivery failures are logged, not answered with 502, and keep the cooldown.',
   })
   @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted: the code is on its way (when the number may receive it)' })
   @ApiErrors(...CODE_ERRORS, VerificationErrors.PHONE_NOT_ALLOWED)

@@ -26,6 +26,12 @@ export class LoginThrottle {
     if (ipLeft !== null) throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: ipLeft / 1000 });
   }
 
+  /** Refuses with 429 + Retry-After while the subject is locked (the per-IP rate is sign-in's own). */
+  async assertNotLocked(subject: string): Promise<void> {
+    const lockLeft = await this.kv.ttl(this.lockKey(subject));
+    if (lockLeft > 0) throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: lockLeft / 1000 });
+  }
+
   async captchaRequired(subject: string): Promise<boolean> {
     if (this.config.login.captchaAlways) return true;
     const failures = Number((await this.kv.get(this.failureKey(subject))) ?? 0);

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
+import { KvStore } from '@/common/kv/kv-store';
 import { AuditService } from '@/modules/audit/audit.service';
 import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
@@ -26,6 +27,7 @@ export class RegistrationService {
     private readonly captchas: CaptchaService,
     private readonly audit: AuditService,
     private readonly codes: VerificationCodesService,
+    private readonly kv: KvStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -35,8 +37,20 @@ export class RegistrationService {
     if (key && !sameSecret(registrationKey, key)) throw new AppException(UsersErrors.REGISTRATION_KEY_INVALID);
   }
 
+  /**
+   * Usernames are public, so sign-up cannot hide which exist; it is slowed instead: every attempt
+   * from a client IP counts (wrong captchas and conflicts too), REGISTRATION_PER_IP_PER_HOUR at most.
+   */
+  private async countAttempt(ip: string): Promise<void> {
+    const key = `signup-hour-ip:${ip}`;
+    if ((await this.kv.increment(key, 3600_000)) > this.config.registration.perIpPerHour) {
+      throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: (await this.kv.ttl(key)) / 1000 });
+    }
+  }
+
   async register(dto: CreateUserDto, client: ClientInfo): Promise<UserResponseDto> {
     this.assertOpen(dto.registrationKey);
+    await this.countAttempt(client.ip);
     if (this.config.registration.captchaRequired) await this.captchas.require(dto.captchaId, dto.captchaText);
     const emailProven = this.config.registration.emailCodeRequired;
     if (emailProven) {
@@ -66,11 +80,13 @@ export class RegistrationService {
    */
   async registerByPhone(dto: CreatePhoneUserDto, client: ClientInfo): Promise<UserResponseDto> {
     this.assertOpen(dto.registrationKey);
+    await this.countAttempt(client.ip);
     const phone = normalisePhone(dto.phone);
     if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
-    if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
     const username = `u_${randomBytes(10).toString('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase().padEnd(10, '0')}`;
     if (dto.password !== undefined) this.users.assertPasswordAcceptable(dto.password, { username, email: null });
+    // The code first: register codes never reach a taken number, so its answer is a wrong code's and
+    // phone numbers (unlike usernames) stay private. Only a race can still answer PHONE_TAKEN.
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'register' }, dto.smsCode);
     const user = await this.users.create({ username, email: null, phone, password: dto.password ?? null, profile: { displayName: dto.displayName } }, (created) => (tx) =>
       this.audit.record({ type: 'sign_up', outcome: 'success', userId: created.id, actorId: created.id, client, detail: { method: 'phone' } }, tx),

@@ -31,7 +31,7 @@ export class UsersController {
   @Public()
   @Post()
   @SuccessMessage('signedUp')
-  @ApiOperation({ operationId: 'register', summary: 'Sign up with username, email and password', description: 'New accounts are always normal_user. A captcha is required unless the operator turned REGISTRATION_CAPTCHA off.' })
+  @ApiOperation({ operationId: 'register', summary: 'Sign up with username, email and password', description: 'New accounts are always normal_user. A captcha is required unless the operator turned REGISTRATION_CAPTCHA off. At most REGISTRATION_PER_IP_PER_HOUR (30) attempts per client IP per hour, on both sign-up routes together.' })
   @ApiEnvelope(UserResponseDto, { status: 201, description: 'The new account' })
   @ApiErrors(
     CommonErrors.VALIDATION_FAILED,
@@ -53,7 +53,7 @@ export class UsersController {
   @Public()
   @Post('phone')
   @SuccessMessage('signedUp')
-  @ApiOperation({ operationId: 'registerByPhone', summary: 'Sign up with a phone number and an SMS code', description: 'The code comes from POST /verification/sms-codes with purpose register. A username is generated (u_ + 10 characters). Without a password the account signs in by SMS code.' })
+  @ApiOperation({ operationId: 'registerByPhone', summary: 'Sign up with a phone number and an SMS code', description: 'The code comes from POST /verification/sms-codes with purpose register. A username is generated (u_ + 10 characters). Without a password the account signs in by SMS code. The code is checked first: register codes never reach a taken number, so a taken number answers like a wrong code (409 PHONE_TAKEN only when the number was taken after its code was sent).' })
   @ApiEnvelope(UserResponseDto, { status: 201, description: 'The new account' })
   @ApiErrors(
     CommonErrors.VALIDATION_FAILED,

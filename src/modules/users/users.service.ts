@@ -150,7 +150,7 @@ export class UsersService {
     return this.users.countActiveAdmins();
   }
 
-  async setApiKeyHash(id: string, hash: string): Promise<void> {
+  async setApiKeyHash(id: string, hash: string | null): Promise<void> {
     await this.update(id, { apiKeyHash: hash });
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { isAvatarFileName } from '../avatar-names';
 import { AvatarDelivery, AvatarStorage, LOCAL_AVATAR_ROUTE } from './avatar-storage';
 

@@ -21,7 +21,7 @@ export class CaptchaController {
   @ApiOperation({
     operationId: 'getCaptcha',
     summary: 'Fetch an image captcha',
-    description: 'Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; a wrong answer burns it.',
+    description: 'Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one).',
   })
   @ApiParam({ name: 'captchaId', description: 'A UUID chosen by the client', example: '0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c' })
   @ApiResponse({ status: 200, description: 'The captcha image', content: { 'image/svg+xml': { schema: { type: 'string' } } } })

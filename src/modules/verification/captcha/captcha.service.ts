@@ -12,8 +12,8 @@ function digest(answer: string): string {
 
 /**
  * Image captchas bound to a client-chosen id. Only a hash of the answer is kept, in the shared
- * store, so any instance can check it; checking takes it, so every answer is single-use and a
- * wrong guess burns it.
+ * store, so any instance can check it; any attempt that names the id takes it (right, wrong or no
+ * answer), so every captcha is single-use and cannot be probed.
  */
 @Injectable()
 export class CaptchaService {
@@ -29,17 +29,18 @@ export class CaptchaService {
     return captcha.data;
   }
 
-  /** True when the answer matches; the pending captcha is gone afterwards either way. */
+  /** True when the answer matches; a named captcha is gone afterwards either way, even when no answer came with it. */
   async check(captchaId: string | undefined, text: string | undefined): Promise<boolean> {
-    if (!captchaId || !text) return false;
+    if (!captchaId) return false;
     const expected = await this.kv.take(this.key(captchaId));
-    return expected !== null && expected === digest(text);
+    return !!text && expected !== null && expected === digest(text);
   }
 
-  /** Throws CAPTCHA_REQUIRED when nothing was sent and CAPTCHA_INVALID when the answer is wrong. */
+  /** Throws CAPTCHA_REQUIRED when id or answer is missing (burning a named id) and CAPTCHA_INVALID when the answer is wrong. */
   async require(captchaId: string | undefined, text: string | undefined): Promise<void> {
+    const passed = await this.check(captchaId, text);
     if (!captchaId || !text) throw new AppException(VerificationErrors.CAPTCHA_REQUIRED);
-    if (!(await this.check(captchaId, text))) throw new AppException(VerificationErrors.CAPTCHA_INVALID);
+    if (!passed) throw new AppException(VerificationErrors.CAPTCHA_INVALID);
   }
 
   private key(captchaId: string): string {

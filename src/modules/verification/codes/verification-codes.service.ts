@@ -112,13 +112,15 @@ export class VerificationCodesService {
       async (error: unknown) => {
         this.metrics?.codeSent(request.channel, request.purpose, 'failed');
         await this.kv.delete(codeKey);
-        await release();
+        // A withheld code keeps its cooldown and counts; so must a failed one that was answered
+        // 202 already, or the next request's answer would tell a known address from an unknown one.
+        if (!ENUMERATION_SENSITIVE.has(request.purpose)) await release();
         throw error;
       },
     );
     if (ENUMERATION_SENSITIVE.has(request.purpose)) {
       // Answered before delivery, so a real send to a known address takes no longer than a withheld
-      // one; a failure is logged and gives the cooldown back, but cannot reach this caller.
+      // one; a failure is logged (and keeps the cooldown), but cannot reach this caller.
       delivery.catch(() => undefined);
       return ticket;
     }
