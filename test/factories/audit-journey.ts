@@ -65,12 +65,14 @@ export async function runAccountJourney(t: TestApp, admin: SignedInAdmin): Promi
   await adminUpdate(t, admin.auth, userId, { status: 'disabled' }).expect(200);
   await adminUpdate(t, admin.auth, userId, { status: 'active' }).expect(200);
 
+  for (let i = 0; i < 10; i++) await login(body.username, WRONG_PASSWORD).expect(401);
+  await login(body.username, NEW_PASSWORD).expect(429);
+
+  // A locked account can still reset its password, which lifts the lock.
   await requestEmailCode(t, email, 'reset_password', ua);
   const resetCode = lastCode(t, email, 'reset_password')!;
   await post('/auth/password-reset').send({ channel: 'email', email, code: resetCode, newPassword: RESET_PASSWORD }).expect(200);
   const fourth = (await login(body.username, RESET_PASSWORD).expect(200)).body.data;
-  for (let i = 0; i < 10; i++) await login(body.username, WRONG_PASSWORD).expect(401);
-  await login(body.username, RESET_PASSWORD).expect(429);
 
   await t.http.delete('/api/v1/users/me').set(bearer(fourth)).send({ password: WRONG_PASSWORD }).expect(400);
   await t.http.delete('/api/v1/users/me').set(bearer(fourth)).send({ password: RESET_PASSWORD }).expect(200);
