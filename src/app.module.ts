@@ -12,6 +12,7 @@ import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { AvatarModule } from './modules/avatar/avatar.module';
 import { RealNameModule } from './modules/real-name/real-name.module';
+import { RetentionModule } from './modules/retention/retention.module';
 import { GlobalAuthGuard } from './modules/auth/auth.guard';
 import { UsersModule } from './modules/users/users.module';
 import { VerificationModule } from './modules/verification/verification.module';
@@ -59,6 +60,7 @@ export class AppModule {
         AvatarModule,
         RealNameModule,
         OperationsModule,
+        RetentionModule,
       ],
       providers: [
         // The global rate limit runs before authentication (RATE_LIMIT_PER_MINUTE=0 turns it off).

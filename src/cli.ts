@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
@@ -6,11 +7,13 @@ import { AppException } from './common/errors';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source-options';
 import { AdminAccountsService, fieldOf, problemOf } from './modules/admin/admin-accounts.service';
+import { RetentionService } from './modules/retention/retention.service';
 
 /**
  * Operator commands, with the same settings as the server (environment variables):
  *   node dist/cli.js migrate
  *   node dist/cli.js create-admin --username <name> --email <address> --password <password>
+ *   node dist/cli.js purge
  * Each prints one line; the exit code is 0 on success, 1 on failure, 2 on a usage error.
  */
 export interface CliResult {
@@ -18,7 +21,7 @@ export interface CliResult {
   line: string;
 }
 
-const USAGE = 'Usage: cli migrate | cli create-admin --username <name> --email <address> --password <password>';
+const USAGE = 'Usage: cli migrate | cli create-admin --username <name> --email <address> --password <password> | cli purge';
 
 class UsageError extends Error {}
 
@@ -48,19 +51,35 @@ async function migrate(config: AppConfig): Promise<CliResult> {
   }
 }
 
-async function createAdmin(config: AppConfig, args: string[]): Promise<CliResult> {
-  const flags = parseFlags(args, ['username', 'email', 'password']);
-  // The same application as the server (migrations at start-up included), without HTTP.
+/** The same application as the server (migrations at start-up included), without HTTP. */
+async function withApplication(config: AppConfig, work: (context: INestApplicationContext) => Promise<CliResult>): Promise<CliResult> {
   const context = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false, abortOnError: false });
   try {
-    const admin = await context.get(AdminAccountsService).createAdmin({ username: flags.username, email: flags.email, password: flags.password }, 'cli');
-    return { exitCode: 0, line: `Created admin "${admin.username}" (id ${admin.id})` };
-  } catch (error) {
-    if (error instanceof AppException) return { exitCode: 1, line: `create-admin failed: --${fieldOf(error)}: ${problemOf(error)}` };
-    throw error;
+    return await work(context);
   } finally {
     await context.close();
   }
+}
+
+function createAdmin(config: AppConfig, args: string[]): Promise<CliResult> {
+  const flags = parseFlags(args, ['username', 'email', 'password']);
+  return withApplication(config, async (context) => {
+    try {
+      const admin = await context.get(AdminAccountsService).createAdmin({ username: flags.username, email: flags.email, password: flags.password }, 'cli');
+      return { exitCode: 0, line: `Created admin "${admin.username}" (id ${admin.id})` };
+    } catch (error) {
+      if (error instanceof AppException) return { exitCode: 1, line: `create-admin failed: --${fieldOf(error)}: ${problemOf(error)}` };
+      throw error;
+    }
+  });
+}
+
+/** What the server's retention job does, once, now (whatever RETENTION_INTERVAL_MINUTES says). */
+function purge(config: AppConfig): Promise<CliResult> {
+  return withApplication(config, async (context) => {
+    const { sessions, refreshTokens, auditEvents } = await context.get(RetentionService).purge();
+    return { exitCode: 0, line: `Purged ${sessions} session(s), ${refreshTokens} refresh token(s) and ${auditEvents} audit event(s)` };
+  });
 }
 
 export async function runCli(argv: string[], env: Record<string, string | undefined> = process.env): Promise<CliResult> {
@@ -68,6 +87,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
   try {
     if (command === 'migrate' && args.length === 0) return await migrate(loadConfig(env));
     if (command === 'create-admin') return await createAdmin(loadConfig(env), args);
+    if (command === 'purge' && args.length === 0) return await purge(loadConfig(env));
     return { exitCode: 2, line: USAGE };
   } catch (error) {
     if (error instanceof UsageError) return { exitCode: 2, line: error.message };

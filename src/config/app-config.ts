@@ -154,6 +154,18 @@ export interface AppConfig {
   realName: RealNameConfig;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   operations: OperationsConfig;
+  retention: RetentionConfig;
+}
+
+export interface RetentionConfig {
+  /** Ended sessions (expired or revoked) and their refresh tokens are deleted this many days after ending. */
+  sessionDays: number;
+  /** Audit events older than this are deleted; 0 keeps them forever. */
+  auditDays: number;
+  /** How often each instance runs the purge; 0: never in the server (the CLI's `purge` still works). */
+  intervalMinutes: number;
+  /** Rows per DELETE statement, so a large backlog never holds a table lock for long. */
+  batchSize: number;
 }
 
 export interface OperationsConfig {
@@ -458,6 +470,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 120_000),
       shutdownDelayMs: read.int('SHUTDOWN_DELAY_MS', 0, 0, 60_000),
     },
+    retention: {
+      sessionDays: read.int('SESSION_RETENTION_DAYS', 30, 1, 3650),
+      auditDays: read.int('AUDIT_RETENTION_DAYS', 365, 0, 36_500),
+      intervalMinutes: read.int('RETENTION_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
+      batchSize: read.int('RETENTION_BATCH_SIZE', 1000, 1, 100_000),
+    },
   };
 
   if (config.passwords.minLength > config.passwords.maxLength) {
@@ -482,6 +500,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (config.operations.metricsToken && config.operations.metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  }
+  // Start-up re-marks sessions revoked within ACCESS_TOKEN_TTL + 60 s from their rows: those must outlive that.
+  if (config.retention.sessionDays * 86_400 <= config.tokens.accessTtlSeconds + 60) {
+    throw new ConfigError('SESSION_RETENTION_DAYS', 'must be longer than ACCESS_TOKEN_TTL + 60 seconds');
   }
   for (const key of config.internalApiKeys) {
     if (key.length < 32) throw new ConfigError('INTERNAL_API_KEYS', 'each key must be at least 32 characters');

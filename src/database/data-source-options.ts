@@ -6,6 +6,8 @@ import { InitialSchema1732300000000 as MysqlInitial } from './migrations/mysql/1
 import { InitialSchema1732300000000 as SqliteInitial } from './migrations/sqlite/1732300000000-initial-schema';
 import { RealNameRecords1732300003000 as MysqlRealNameRecords } from './migrations/mysql/1732300003000-real-name-records';
 import { RealNameRecords1732300003000 as SqliteRealNameRecords } from './migrations/sqlite/1732300003000-real-name-records';
+import { RetentionIndexes1732300004000 as MysqlRetentionIndexes } from './migrations/mysql/1732300004000-retention-indexes';
+import { RetentionIndexes1732300004000 as SqliteRetentionIndexes } from './migrations/sqlite/1732300004000-retention-indexes';
 import { User } from '@/modules/users/user.entity';
 import { RefreshToken, Session } from '@/modules/auth/sessions/session.entity';
 import { AuditEvent } from '@/modules/audit/audit-event.entity';
@@ -15,8 +17,8 @@ export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord
 
 /** Migrations are listed per driver, oldest first; each feature appends its own. */
 export const MIGRATIONS = {
-  sqlite: [SqliteInitial, SqliteRealNameRecords],
-  mysql: [MysqlInitial, MysqlRealNameRecords],
+  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes],
+  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes],
 };
 
 /**

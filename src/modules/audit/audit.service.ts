@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager, LessThan, Repository } from 'typeorm';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
+import { deleteInBatches } from '@/database/batched-delete';
 import { AuditEvent } from './audit-event.entity';
 import { AuditEventDto, toAuditEventView } from './dto/audit-event.dto';
 
@@ -77,5 +78,12 @@ export class AuditService {
       take: query.pageSize,
     });
     return { items: items.map(toAuditEventView), total };
+  }
+
+  /** Deletes events recorded before `before`, oldest first, `batchSize` rows per statement; returns how many. */
+  purgeOlderThan(before: Date, batchSize: number): Promise<number> {
+    return deleteInBatches(this.events, 'id', batchSize, async (limit) =>
+      (await this.events.find({ select: { id: true }, where: { createdAt: LessThan(before) }, order: { createdAt: 'ASC' }, take: limit })).map(({ id }) => id),
+    );
   }
 }

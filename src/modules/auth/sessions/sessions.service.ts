@@ -1,12 +1,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, In, IsNull, MoreThan, Repository } from 'typeorm';
+import { EntityManager, FindOptionsOrder, FindOptionsWhere, In, IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import { AlsoWrite, inTransaction } from '@/database/transaction';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
 import { KvStore } from '@/common/kv/kv-store';
+import { deleteInBatches } from '@/database/batched-delete';
 import { RefreshToken, Session } from './session.entity';
 
 export type RevokeReason = 'logout' | 'revoked' | 'refresh_reuse' | 'password_changed' | 'password_reset' | 'disabled' | 'deleted';
@@ -132,6 +133,32 @@ export class SessionsService implements OnApplicationBootstrap {
   async findOwned(userId: string, sessionId: string): Promise<Session | null> {
     const session = await this.sessions.findOneBy({ id: sessionId, userId, revokedAt: IsNull() });
     return session && session.expiresAt.getTime() > this.clock.now() ? session : null;
+  }
+
+  /**
+   * Deletes sessions that expired or were revoked before `endedBefore`, with their refresh tokens,
+   * `batchSize` rows per statement. Nothing reads such rows any more: rotation refuses an ended session
+   * whether its row exists or not, and start-up only re-marks revocations younger than an access token.
+   * Tokens go before their session: a run stopped in between leaves a session without tokens, finished next time.
+   */
+  async purgeEnded(endedBefore: Date, batchSize: number): Promise<{ sessions: number; refreshTokens: number }> {
+    let refreshTokens = 0;
+    const deleteTokens = async (sessionIds: string[]) => {
+      refreshTokens += await deleteInBatches(this.refreshTokens, 'tokenHash', batchSize, async (limit) =>
+        (await this.refreshTokens.find({ select: { tokenHash: true }, where: { sessionId: In(sessionIds) }, take: limit })).map((row) => row.tokenHash),
+      );
+    };
+    // One pass per index (ix_sessions_expires_at, ix_sessions_revoked_at), oldest first.
+    const ended: [FindOptionsWhere<Session>, FindOptionsOrder<Session>][] = [
+      [{ expiresAt: LessThan(endedBefore) }, { expiresAt: 'ASC' }],
+      [{ revokedAt: LessThan(endedBefore) }, { revokedAt: 'ASC' }],
+    ];
+    let sessions = 0;
+    for (const [where, order] of ended) {
+      const nextIds = async (limit: number) => (await this.sessions.find({ select: { id: true }, where, order, take: limit })).map(({ id }) => id);
+      sessions += await deleteInBatches(this.sessions, 'id', batchSize, nextIds, deleteTokens);
+    }
+    return { sessions, refreshTokens };
   }
 
   private async issueRefreshToken(sessionId: string, now: Date, tx: EntityManager): Promise<string> {
