@@ -175,6 +175,7 @@ async function startServer(options, tmp, label, resources, nodeArgs = []) {
       // run and are measured); the per-account limits still apply.
       LOGIN_PER_IP_PER_MINUTE: '100000',
       RATE_LIMIT_PER_MINUTE: '1000000',
+      REGISTRATION_PER_IP_PER_HOUR: '1000000',
       // The production log format: one JSON access line per request.
       LOG_FORMAT: 'json',
       ...resources.env,

@@ -181,7 +181,7 @@ ${scaleSection(report.scale)}
 
 - The server is the built one (\`node dist/main.js\`, \`NODE_ENV=development\`, default log level, \`LOG_FORMAT=json\` as in production: one access line per request, to a file) in its own process, on a free
   port on 127.0.0.1, with a fresh temporary \`DATA_DIR\`; with \`--mysql\` a fresh \`uc_bench_*\` database (dropped afterwards),
-  with \`--redis\` a fresh key prefix (deleted afterwards). \`LOGIN_PER_IP_PER_MINUTE\` and \`RATE_LIMIT_PER_MINUTE\` are raised to their maximum because every
+  with \`--redis\` a fresh key prefix (deleted afterwards). \`LOGIN_PER_IP_PER_MINUTE\`, \`RATE_LIMIT_PER_MINUTE\` and \`REGISTRATION_PER_IP_PER_HOUR\` are raised to their maximum because every
   request comes from one address (the limiters still run on every request); \`CAPTCHA_FIXED_TEXT\` lets the bench answer captchas.
 - Load comes from autocannon's API in the bench process (a separate process from the server). req/s counts 2xx answers only;
   non-2xx and errors are shown beside them and should be 0.

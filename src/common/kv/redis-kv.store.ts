@@ -29,8 +29,6 @@ export class RedisKvStore extends KvStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       lazyConnect: false,
-      // Commands issued in the same event-loop turn (one per concurrent request) go out in one write.
-      enableAutoPipelining: true,
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
     // Connection errors surface on the commands that fail; the event itself needs no noise.
