@@ -47,7 +47,7 @@ export class AccountService {
     this.users.assertPasswordAcceptable(newPassword, { username: user.username, email: user.email });
     // The new hash, the other sessions' revocation and the event commit together: never a new password with old sessions alive.
     let revoked: string[] = [];
-    await this.users.update(user.id, { passwordHash: await this.users.hashPassword(newPassword) }, async (tx) => {
+    await this.users.update(user.id, await this.newPasswordChanges(newPassword), async (tx) => {
       revoked = await this.sessions.revokeAllForUser(user.id, 'password_changed', principal.sessionId ?? undefined, tx);
       await this.audit.record({ type: 'password_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
     });
@@ -68,7 +68,7 @@ export class AccountService {
     if (!user) throw new AppException(VerificationErrors.CODE_INVALID);
     this.users.assertPasswordAcceptable(dto.newPassword, { username: user.username, email: user.email });
     let revoked: string[] = [];
-    await this.users.update(user.id, { passwordHash: await this.users.hashPassword(dto.newPassword) }, async (tx) => {
+    await this.users.update(user.id, await this.newPasswordChanges(dto.newPassword), async (tx) => {
       revoked = await this.sessions.revokeAllForUser(user.id, 'password_reset', undefined, tx);
       await this.audit.record({ type: 'password_reset', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { channel: dto.channel } }, tx);
     });
@@ -122,12 +122,13 @@ export class AccountService {
     return user;
   }
 
-  /**
-   * After a password change or reset: the personal API key goes too (whoever knew the old password
-   * may have made it), pending codes die, and the owner hears about it.
-   */
+  /** A new password's columns: the personal API key goes with the old password (whoever knew it may have made the key). */
+  private async newPasswordChanges(password: string): Promise<Partial<User>> {
+    return { passwordHash: await this.users.hashPassword(password), apiKeyHash: null };
+  }
+
+  /** After a password change or reset: pending codes die, and the owner hears about it. */
   private async afterCredentialChange(user: User, kind: 'password_changed' | 'password_reset', language: Language): Promise<void> {
-    await this.apiKeys.revokePersonal(user.id);
     const destinations: { channel: Channel; destination: string }[] = [];
     if (user.emailKey) destinations.push({ channel: 'email', destination: user.emailKey });
     if (user.phone) destinations.push({ channel: 'sms', destination: user.phone });

@@ -29,11 +29,6 @@ export class ApiKeysService {
     return key;
   }
 
-  /** Drops the user's personal key, if any: it stops working on the next request. */
-  async revokePersonal(userId: string): Promise<void> {
-    await this.users.setApiKeyHash(userId, null);
-  }
-
   async authenticatePersonal(key: string): Promise<Principal | null> {
     if (!key.startsWith(PERSONAL_PREFIX) || key.length > 200) return null;
     const user = await this.users.findByApiKeyHash(sha256(key));

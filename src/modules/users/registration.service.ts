@@ -68,7 +68,7 @@ export class RegistrationService {
         password: dto.password,
         profile: { displayName: dto.displayName, intro: dto.intro, github: dto.github, school: dto.school, website: dto.website },
       },
-      (created) => (tx) => this.audit.record({ type: 'sign_up', outcome: 'success', userId: created.id, actorId: created.id, client, detail: { method: 'email' } }, tx),
+      (tx, created) => this.audit.record({ type: 'sign_up', outcome: 'success', userId: created.id, actorId: created.id, client, detail: { method: 'email' } }, tx),
     );
     return this.users.toResponse(user);
   }
@@ -88,7 +88,7 @@ export class RegistrationService {
     // The code first: register codes never reach a taken number, so its answer is a wrong code's and
     // phone numbers (unlike usernames) stay private. Only a race can still answer PHONE_TAKEN.
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'register' }, dto.smsCode);
-    const user = await this.users.create({ username, email: null, phone, password: dto.password ?? null, profile: { displayName: dto.displayName } }, (created) => (tx) =>
+    const user = await this.users.create({ username, email: null, phone, password: dto.password ?? null, profile: { displayName: dto.displayName } }, (tx, created) =>
       this.audit.record({ type: 'sign_up', outcome: 'success', userId: created.id, actorId: created.id, client, detail: { method: 'phone' } }, tx),
     );
     return this.users.toResponse(user);

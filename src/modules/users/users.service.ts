@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { AppException } from '@/common/errors';
 import { KvStore } from '@/common/kv/kv-store';
+import type { EntityManager } from 'typeorm';
 import { AlsoWrite } from '@/database/transaction';
 import { AvatarUrlOf, toUserResponse, UserResponseDto } from './dto/user-response.dto';
 import { emailKey, IdentifierKind, normaliseUsername, usernameKey } from './identity';
@@ -52,9 +53,9 @@ export class UsersService {
 
   /**
    * Creates an account after every rule has passed; new accounts are normal_user unless the caller
-   * is trusted code. `alsoWrite(user)` (its audit event) commits with the row, or neither does.
+   * is trusted code. `alsoWrite(tx, user)` (its audit event) commits with the row, or neither does.
    */
-  async create(account: NewAccount, alsoWrite?: (user: User) => AlsoWrite): Promise<User> {
+  async create(account: NewAccount, alsoWrite?: (tx: EntityManager, user: User) => Promise<void>): Promise<User> {
     const name = normaliseUsername(account.username);
     if (!name) throw new AppException(UsersErrors.USERNAME_INVALID, { details: [{ field: 'username', message: UsersErrors.USERNAME_INVALID.message.en }] });
     if (account.password !== null) this.assertPasswordAcceptable(account.password, { username: name.username, email: account.email });
@@ -86,7 +87,7 @@ export class UsersService {
       createdAt: now,
       updatedAt: now,
     });
-    return this.users.insert(user, alsoWrite?.(user));
+    return this.users.insert(user, alsoWrite && ((tx) => alsoWrite(tx, user)));
   }
 
   findById(id: string): Promise<User | null> {
@@ -150,7 +151,7 @@ export class UsersService {
     return this.users.countActiveAdmins();
   }
 
-  async setApiKeyHash(id: string, hash: string | null): Promise<void> {
+  async setApiKeyHash(id: string, hash: string): Promise<void> {
     await this.update(id, { apiKeyHash: hash });
   }
 

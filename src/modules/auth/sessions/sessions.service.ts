@@ -115,7 +115,7 @@ export class SessionsService implements OnApplicationBootstrap {
 
   /** Tells the guard (through the shared store) that these sessions are revoked. */
   async markRevoked(sessionIds: string[]): Promise<void> {
-    for (const id of sessionIds) await this.kv.set(this.markerKey(id), '1', this.markerTtlMs());
+    await Promise.all(sessionIds.map((id) => this.kv.set(this.markerKey(id), '1', this.markerTtlMs())));
   }
 
   async isRevoked(sessionId: string): Promise<boolean> {
