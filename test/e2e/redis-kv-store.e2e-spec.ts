@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { RedisKvStore } from '@/common/kv/redis-kv.store';
 import { backend } from '../helpers/test-app';
 
@@ -50,5 +51,24 @@ describeOnRedis('RedisKvStore', () => {
     await Promise.all(keys.map((key, i) => store.set(key, String(i), 60_000)));
     expect(await Promise.all(keys.map((key) => store.get(key)))).toEqual(keys.map((_, i) => String(i)));
     expect(await store.getMany(keys.slice(0, 3))).toEqual(['0', '1', '2']);
+  });
+
+  it('sends the commands of one event-loop turn in one socket write', async () => {
+    const socket = (store as unknown as { client: { stream: Socket & { _write(...args: unknown[]): void; _writev(...args: unknown[]): void } } }).client.stream;
+    const single = jest.spyOn(socket, '_write');
+    const batched = jest.spyOn(socket, '_writev');
+    try {
+      const keys = Array.from({ length: 20 }, (_, i) => `turn:${i}`);
+      await Promise.all(keys.map((key) => store.set(key, 'x', 60_000)));
+      expect(single).not.toHaveBeenCalled();
+      expect(batched).toHaveBeenCalledTimes(1);
+      expect((batched.mock.calls[0] as unknown[][])[0]).toHaveLength(20);
+      // The next turn is a batch of its own: nothing is held back once the turn has ended.
+      expect(await Promise.all(keys.map((key) => store.get(key)))).toEqual(keys.map(() => 'x'));
+      expect(batched).toHaveBeenCalledTimes(2);
+    } finally {
+      single.mockRestore();
+      batched.mockRestore();
+    }
   });
 });
