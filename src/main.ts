@@ -5,9 +5,11 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from './config/app-config';
 import { createApp } from './app.setup';
+import { tuneRuntime } from './common/runtime-tuning';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
+  await tuneRuntime(config.runtime);
   const app = await createApp(config);
   await app.listen({ port: config.port, host: config.host });
   new Logger('Bootstrap').log(`User Centre listening on http://${config.host}:${config.port} (docs at /docs)`);

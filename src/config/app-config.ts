@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { RuntimeTuning } from '@/common/runtime-tuning';
 
 /**
  * Every setting the service reads, parsed and validated once at start-up.
@@ -154,6 +155,8 @@ export interface AppConfig {
   realName: RealNameConfig;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   operations: OperationsConfig;
+  /** Applied once by main.ts (src/common/runtime-tuning.ts). */
+  runtime: RuntimeTuning;
   retention: RetentionConfig;
 }
 
@@ -469,6 +472,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       healthTimeoutMs: read.int('HEALTH_TIMEOUT_MS', 2000, 50, 30_000),
       shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 120_000),
       shutdownDelayMs: read.int('SHUTDOWN_DELAY_MS', 0, 0, 60_000),
+    },
+    runtime: {
+      heapGrowingPercent: read.int('HEAP_GROWING_PERCENT', 30, 0, 300),
+      threadPoolNiceness: read.int('THREADPOOL_NICENESS', 10, 0, 19),
     },
     retention: {
       sessionDays: read.int('SESSION_RETENTION_DAYS', 30, 1, 3650),

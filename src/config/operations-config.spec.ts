@@ -19,6 +19,8 @@ describe('operations settings', () => {
     expect(loadConfig(PRODUCTION).operations.logFormat).toBe('json');
     expect(loadConfig({ ...PRODUCTION, LOG_FORMAT: 'text' }).operations.logFormat).toBe('text');
     expect(loadConfig({}).database).toMatchObject({ connectTimeoutMs: 3000, queryTimeoutMs: 10_000 });
+    expect(loadConfig({}).runtime).toEqual({ heapGrowingPercent: 30, threadPoolNiceness: 10 });
+    expect(loadConfig({ HEAP_GROWING_PERCENT: '0', THREADPOOL_NICENESS: '0' }).runtime).toEqual({ heapGrowingPercent: 0, threadPoolNiceness: 0 });
   });
 
   it.each([
@@ -28,6 +30,10 @@ describe('operations settings', () => {
     [{ HEALTH_TIMEOUT_MS: '10' }, /HEALTH_TIMEOUT_MS/],
     [{ SHUTDOWN_DELAY_MS: '30000' }, /SHUTDOWN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS/],
     [{ DB_CONNECT_TIMEOUT_MS: '5' }, /DB_CONNECT_TIMEOUT_MS/],
+    [{ HEAP_GROWING_PERCENT: '-5' }, /HEAP_GROWING_PERCENT/],
+    [{ HEAP_GROWING_PERCENT: '1000' }, /HEAP_GROWING_PERCENT/],
+    [{ THREADPOOL_NICENESS: '20' }, /THREADPOOL_NICENESS/],
+    [{ THREADPOOL_NICENESS: 'low' }, /THREADPOOL_NICENESS/],
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

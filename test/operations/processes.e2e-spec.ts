@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIfNeeded, startServer } from '../helpers/server-process';
 import { DEFAULT_PASSWORD } from '../factories/users';
@@ -26,5 +26,53 @@ describe('Shutdown bound (SHUTDOWN_TIMEOUT_MS)', () => {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+/** niceness and CPU ticks (user + system) of each thread of a process, from /proc (fields 14, 15 and 19 of stat). */
+function threadsOf(pid: number): { id: number; nice: number; ticks: number }[] {
+  return readdirSync(`/proc/${pid}/task`).map((id) => {
+    const fields = readFileSync(`/proc/${pid}/task/${id}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // After "pid (comm) " the fields are numbered from 3 (state).
+    return { id: Number(id), nice: Number(fields[19 - 3]), ticks: Number(fields[14 - 3]) + Number(fields[15 - 3]) };
+  });
+}
+
+const describeOnLinux = existsSync('/proc/self/task') ? describe : describe.skip;
+
+describeOnLinux('Runtime tuning (THREADPOOL_NICENESS)', () => {
+  const poolSize = Math.max(4, availableParallelism()); // what main.ts sizes the pool to
+
+  async function withServer(env: Record<string, string>, check: (pid: number, server: Awaited<ReturnType<typeof startServer>>) => Promise<void>) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'uc-tuning-'));
+    const server = await startServer({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'warn', BCRYPT_COST: '12', ...env });
+    try {
+      await check(server.child.pid!, server);
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  it('runs bcrypt on the pool threads at the lower priority, and the event loop at its own', async () => {
+    await withServer({}, async (pid, server) => {
+      const niced = threadsOf(pid).filter((thread) => thread.nice === 10);
+      expect(niced).toHaveLength(poolSize);
+      expect(threadsOf(pid).find((thread) => thread.id === pid)!.nice).toBe(0);
+      const before = niced.reduce((sum, thread) => sum + thread.ticks, 0);
+      // An unknown account still costs a bcrypt compare (and the dummy hash behind it): pool work.
+      await server.http.post('/api/v1/auth/login').send({ identifier: 'nobody_tuned', password: DEFAULT_PASSWORD });
+      const after = threadsOf(pid).filter((thread) => niced.some((pooled) => pooled.id === thread.id)).reduce((sum, thread) => sum + thread.ticks, 0);
+      expect(after - before).toBeGreaterThanOrEqual(10); // ≥ 100 ms of CPU at 100 ticks/s; cost 12 takes ~250 ms
+    });
+  });
+
+  it('takes the niceness from THREADPOOL_NICENESS, and 0 leaves every thread alone', async () => {
+    await withServer({ THREADPOOL_NICENESS: '5' }, async (pid) => {
+      expect(threadsOf(pid).filter((thread) => thread.nice === 5)).toHaveLength(poolSize);
+    });
+    await withServer({ THREADPOOL_NICENESS: '0' }, async (pid) => {
+      expect(threadsOf(pid).filter((thread) => thread.nice !== 0)).toEqual([]);
+    });
   });
 });
