@@ -153,6 +153,37 @@ describeOnMysql('Database down: /health/ready 503, /health/live 200, the API ans
       expect(await eventsOf(created.user.id, 'sign_up')).toBe(1);
     });
 
+    it('an account deletion cut at its audit event keeps the account and every session, and the deletion works next time', async () => {
+      const user = await signedInUser(t);
+      const before = await sessionsOf(user.user.id);
+      await dyingAt('INSERT INTO `audit_events`', () => t.http.delete('/api/v1/users/me').set(user.auth).send({ password: DEFAULT_PASSWORD }));
+      expect(await count('SELECT COUNT(*) AS n FROM users WHERE id = ?', user.user.id)).toBe(1);
+      expect(await sessionsOf(user.user.id)).toBe(before);
+      // Its sessions were not marked revoked either: the access token and the refresh token still work.
+      await t.http.get('/api/v1/users/me').set(user.auth).expect(200);
+      const rotated = (await refresh(t, user.refreshToken).expect(200)).body.data;
+      await t.http.delete('/api/v1/users/me').set({ Authorization: `Bearer ${rotated.accessToken}` }).send({ password: DEFAULT_PASSWORD }).expect(200);
+      expect(await count('SELECT COUNT(*) AS n FROM users WHERE id = ?', user.user.id)).toBe(0);
+      expect(await eventsOf(user.user.id, 'account_deleted')).toBe(1);
+    });
+
+    it('a phone change cut at its audit event keeps the old number, and the next change works', async () => {
+      const user = await signedInUser(t);
+      const change = async (phone: string) => {
+        expect((await requestSmsCode(t, phone, 'change_phone', user.auth)).status).toBe(202);
+        return t.http.put('/api/v1/users/me/phone').set(user.auth).send({ phone, code: lastCode(t, phone, 'change_phone'), password: DEFAULT_PASSWORD });
+      };
+      const phone = uniquePhone();
+      await dyingAt('INSERT INTO `audit_events`', () => change(phone));
+      expect(await count('SELECT COUNT(*) AS n FROM users WHERE id = ? AND phone IS NOT NULL', user.user.id)).toBe(0);
+      expect(await eventsOf(user.user.id, 'phone_changed')).toBe(0);
+      // The cut spent that code; a fresh number has no resend cooldown to wait out.
+      const next = uniquePhone();
+      expect((await change(next)).status).toBe(200);
+      expect(await count('SELECT COUNT(*) AS n FROM users WHERE id = ? AND phone = ?', user.user.id, next)).toBe(1);
+      expect(await eventsOf(user.user.id, 'phone_changed')).toBe(1);
+    });
+
     it('a password change cut while revoking the other sessions keeps the old password and every session', async () => {
       const user = await signedInUser(t);
       const second = (await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200)).body.data;

@@ -84,9 +84,9 @@ export class AccountService {
     // like a wrong code and a signed-in caller cannot probe which addresses have accounts.
     await this.codes.consume({ channel: 'email', destination: email, purpose: 'change_email' }, dto.code);
     if (await this.users.findByEmail(email)) throw new AppException(UsersErrors.EMAIL_TAKEN);
-    const updated = await this.users.update(user.id, { email: dto.email.trim(), emailKey: email, emailVerified: true });
-    await this.audit.record({ type: 'email_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
-    return updated;
+    return this.users.update(user.id, { email: dto.email.trim(), emailKey: email, emailVerified: true }, (tx) =>
+      this.audit.record({ type: 'email_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx),
+    );
   }
 
   async changePhone(principal: Principal, dto: ChangePhoneDto, client: ClientInfo): Promise<User> {
@@ -94,9 +94,7 @@ export class AccountService {
     const phone = this.phoneOrFail(dto.phone);
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'change_phone' }, dto.code);
     if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
-    const updated = await this.users.update(user.id, { phone });
-    await this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client });
-    return updated;
+    return this.users.update(user.id, { phone }, (tx) => this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx));
   }
 
   /**
@@ -166,10 +164,14 @@ export class AccountService {
       await this.audit.record({ type: 'account_deleted', outcome: 'failure', userId: user.id, actorId: user.id, client });
       throw new AppException(user.passwordHash ? UsersErrors.PASSWORD_INCORRECT : CommonErrors.FORBIDDEN);
     }
-    await this.sessions.revokeAllForUser(user.id, 'deleted');
-    await this.users.delete(user.id);
+    // The sessions' revocation, the deletion and its event commit together; the guard's markers follow the commit.
+    let revoked: string[] = [];
+    await this.users.delete(user.id, async (tx) => {
+      revoked = await this.sessions.revokeAllForUser(user.id, 'deleted', undefined, tx);
+      await this.audit.record({ type: 'account_deleted', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
+    });
+    await this.sessions.markRevoked(revoked);
     await this.avatars.removeFor(user);
-    await this.audit.record({ type: 'account_deleted', outcome: 'success', userId: user.id, actorId: user.id, client });
   }
 
   /** Password-less phone accounts prove themselves with an SMS code (purpose login) sent to their phone. */

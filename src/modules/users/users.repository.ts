@@ -90,8 +90,16 @@ export class UsersRepository {
     }
   }
 
-  async delete(id: string): Promise<void> {
-    await this.users.delete({ id });
+  /** Deletes the row (its sessions and records go with it); `beforeDelete` runs first, in the same transaction. */
+  async delete(id: string, beforeDelete?: AlsoWrite): Promise<void> {
+    if (!beforeDelete) {
+      await this.users.delete({ id });
+      return;
+    }
+    await inTransaction(this.users.manager, async (tx) => {
+      await beforeDelete(tx);
+      await tx.delete(User, { id });
+    });
   }
 
   countActiveAdmins(): Promise<number> {

@@ -132,8 +132,9 @@ export class UsersService {
     return this.getById(id);
   }
 
-  async delete(id: string): Promise<void> {
-    await this.users.delete(id);
+  /** Deletes the account; `beforeDelete` (e.g. revoking its sessions, which the delete cascades away) commits with it. */
+  async delete(id: string, beforeDelete?: AlsoWrite): Promise<void> {
+    await this.users.delete(id, beforeDelete);
     await this.kv.delete(this.viewKey(id));
   }
 
