@@ -6,7 +6,9 @@ import { Clock, SystemClock } from './common/clock';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { StrictValidationPipe } from './common/http/validation.pipe';
 import { KvModule } from './common/kv/kv.module';
+import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './database/data-source-options';
+import { takeTurnsOnSqlite } from './database/transaction';
 import { AdminModule } from './modules/admin/admin.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
@@ -51,7 +53,10 @@ export class AppModule {
       imports: [
         CoreModule.register(config, overrides),
         KvModule,
-        TypeOrmModule.forRoot({ ...dataSourceOptions(config), migrationsRun: config.database.runMigrations }),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({ ...dataSourceOptions(config), migrationsRun: config.database.runMigrations }),
+          dataSourceFactory: async (options) => takeTurnsOnSqlite(await new DataSource(options!).initialize()),
+        }),
         AuditModule,
         VerificationModule,
         UsersModule,

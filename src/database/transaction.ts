@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 /**
  * Further writes that must commit together with the one being made, or not at all: they get the
@@ -8,18 +8,83 @@ import type { DataSource, EntityManager } from 'typeorm';
  */
 export type AlsoWrite = (tx: EntityManager) => Promise<void>;
 
-const sqliteQueues = new WeakMap<DataSource, Promise<unknown>>();
+/**
+ * Who may use SQLite's one connection now: any number of plain statements (each is atomic on its
+ * own), or one transaction with nothing else. First come, first served, so a waiting transaction
+ * holds back later statements instead of starving behind them.
+ */
+class ConnectionTurns {
+  private statements = 0;
+  private transaction = false;
+  private readonly waiting: { exclusive: boolean; start: () => void }[] = [];
+
+  async run<T>(exclusive: boolean, task: () => Promise<T>): Promise<T> {
+    if (!this.waiting.length && this.free(exclusive)) this.enter(exclusive);
+    else await new Promise<void>((start) => this.waiting.push({ exclusive, start }));
+    try {
+      return await task();
+    } finally {
+      if (exclusive) this.transaction = false;
+      else this.statements -= 1;
+      while (this.waiting.length && this.free(this.waiting[0].exclusive)) {
+        const next = this.waiting.shift()!;
+        this.enter(next.exclusive);
+        next.start();
+      }
+    }
+  }
+
+  private free(exclusive: boolean): boolean {
+    return !this.transaction && (!exclusive || this.statements === 0);
+  }
+
+  private enter(exclusive: boolean): void {
+    if (exclusive) this.transaction = true;
+    else this.statements += 1;
+  }
+}
+
+interface SqliteConnection {
+  turns: ConnectionTurns;
+  /** A manager bound to the connection's own query runner: what a transaction's work is given. */
+  transactionManager: EntityManager;
+}
+
+const sqliteConnections = new WeakMap<DataSource, SqliteConnection>();
 
 /**
- * manager.transaction, except that on SQLite transactions take turns. TypeORM runs every SQLite
- * query on one connection, so a second transaction opened while one is running nests as a
- * savepoint of it — and a rollback of either (a lost unique-index race) then undoes the other's
- * work. `work` must not open another transaction through here (it would wait for itself).
+ * TypeORM runs every SQLite query on one connection, so whatever runs while a transaction is open
+ * becomes part of it: a second transaction nests as a savepoint, and a plain statement from another
+ * request joins it. A rollback (a lost unique-index race) then undoes their work too, though they
+ * were answered as done. Here statements made outside a transaction and transactions (inTransaction)
+ * take turns: statements run side by side, but never while a transaction is open, which runs alone.
+ * Call it once, on the initialised data source (app.module's dataSourceFactory); MySQL has a pool
+ * with a connection per transaction and needs none of this.
+ */
+export function takeTurnsOnSqlite(source: DataSource): DataSource {
+  if (source.options.type !== 'better-sqlite3' || sqliteConnections.has(source)) return source;
+  const driver = source.driver as unknown as { createQueryRunner(mode?: string): QueryRunner };
+  const connection = driver.createQueryRunner('master');
+  const transactionManager = source.createEntityManager(connection);
+  Object.assign(connection, { manager: transactionManager });
+  const turns = new ConnectionTurns();
+  // Everyone else gets a view of the runner whose statements wait while a transaction is open.
+  const turnTaking: QueryRunner = Object.create(connection);
+  turnTaking.query = ((...args: Parameters<QueryRunner['query']>) => turns.run(false, () => connection.query(...args))) as QueryRunner['query'];
+  driver.createQueryRunner = () => turnTaking;
+  sqliteConnections.set(source, { turns, transactionManager });
+  return source;
+}
+
+/**
+ * manager.transaction, except that on SQLite transactions and plain statements take turns (see
+ * takeTurnsOnSqlite). `work` must write through `tx` only: a statement through another manager,
+ * or another inTransaction, would wait for this transaction to end, which waits for it.
  */
 export function inTransaction<T>(manager: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
   const source = manager.connection;
   if (source.options.type !== 'better-sqlite3') return manager.transaction(work);
-  const run = (sqliteQueues.get(source) ?? Promise.resolve()).then(() => manager.transaction(work));
-  sqliteQueues.set(source, run.catch(() => undefined));
-  return run;
+  const sqlite = sqliteConnections.get(source);
+  if (!sqlite) throw new Error('inTransaction on SQLite needs takeTurnsOnSqlite(dataSource) first');
+  return sqlite.turns.run(true, () => sqlite.transactionManager.transaction(work));
 }
