@@ -9,9 +9,11 @@ import { tuneRuntime } from './common/runtime-tuning';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  await tuneRuntime(config.runtime);
+  // Before createApp: the pool's threads are found as they start, and connecting (DNS, key files) starts them.
+  const { poolThreads } = await tuneRuntime(config.runtime);
   const app = await createApp(config);
   await app.listen({ port: config.port, host: config.host });
+  if (poolThreads.length) new Logger('Bootstrap').log(`libuv pool: ${poolThreads.length} threads at niceness ${config.runtime.threadPoolNiceness}`);
   new Logger('Bootstrap').log(`User Centre listening on http://${config.host}:${config.port} (docs at /docs)`);
   // Nest's shutdown hooks (see app.setup.ts) drain and exit 0; a request that never ends cannot hold the exit past this bound.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -47,7 +47,7 @@ export class RedisKvStore extends KvStore {
     }
   }
 
-  private corked: Socket | null = null;
+  private writesHeld = false;
 
   /**
    * Holds the connection's writes until the end of this event-loop turn, so the commands of every
@@ -58,13 +58,13 @@ export class RedisKvStore extends KvStore {
    * Nothing waits longer than the turn: setImmediate runs right after the poll phase.
    */
   private coalesceWrites(): void {
-    if (this.corked) return;
+    if (this.writesHeld) return;
     const stream = (this.client as unknown as { stream?: Socket }).stream;
     if (!stream?.writable) return;
-    this.corked = stream;
+    this.writesHeld = true;
     stream.cork();
     setImmediate(() => {
-      this.corked = null;
+      this.writesHeld = false;
       stream.uncork();
     });
   }
