@@ -9,11 +9,23 @@ jest.setTimeout(120_000);
 // A real `node dist/main.js` process. SIGTERM's promise and the two-instance proof live in test/security/reliability.
 beforeAll(() => buildIfNeeded(), 120_000);
 
+type Server = Awaited<ReturnType<typeof startServer>>;
+
+/** Runs `check` against a fresh server process on its own data directory, and cleans both up. */
+async function withServer(env: Record<string, string>, check: (server: Server) => Promise<void>): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'uc-process-'));
+  const server = await startServer({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env });
+  try {
+    await check(server);
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 describe('Shutdown bound (SHUTDOWN_TIMEOUT_MS)', () => {
   it('exits (code 1) when an in-flight request outlasts the bound, instead of hanging', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'uc-shutdown-'));
-    const server = await startServer({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'warn', BCRYPT_COST: '15', SHUTDOWN_TIMEOUT_MS: '1000' });
-    try {
+    await withServer({ BCRYPT_COST: '15', SHUTDOWN_TIMEOUT_MS: '1000' }, async (server) => {
       // The dummy hash plus one compare at cost 15 takes seconds: longer than the 1 s bound.
       void server.http.post('/api/v1/auth/login').send({ identifier: 'nobody_slow', password: DEFAULT_PASSWORD }).catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 150));
@@ -22,10 +34,7 @@ describe('Shutdown bound (SHUTDOWN_TIMEOUT_MS)', () => {
       expect(await server.exited).toEqual({ code: 1, signal: null });
       expect(Date.now() - signalled).toBeLessThan(3000);
       expect(server.output()).toContain('Shutdown did not finish within 1000 ms');
-    } finally {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -43,19 +52,9 @@ const describeOnLinux = existsSync('/proc/self/task') ? describe : describe.skip
 describeOnLinux('Runtime tuning (THREADPOOL_NICENESS)', () => {
   const poolSize = Math.max(4, availableParallelism()); // what main.ts sizes the pool to
 
-  async function withServer(env: Record<string, string>, check: (pid: number, server: Awaited<ReturnType<typeof startServer>>) => Promise<void>) {
-    const dataDir = mkdtempSync(join(tmpdir(), 'uc-tuning-'));
-    const server = await startServer({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'warn', BCRYPT_COST: '12', ...env });
-    try {
-      await check(server.child.pid!, server);
-    } finally {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }
-
   it('runs bcrypt on the pool threads at the lower priority, and the event loop at its own', async () => {
-    await withServer({}, async (pid, server) => {
+    await withServer({ BCRYPT_COST: '12' }, async (server) => {
+      const pid = server.child.pid!;
       const niced = threadsOf(pid).filter((thread) => thread.nice === 10);
       expect(niced).toHaveLength(poolSize);
       expect(threadsOf(pid).find((thread) => thread.id === pid)!.nice).toBe(0);
@@ -68,11 +67,11 @@ describeOnLinux('Runtime tuning (THREADPOOL_NICENESS)', () => {
   });
 
   it('takes the niceness from THREADPOOL_NICENESS, and 0 leaves every thread alone', async () => {
-    await withServer({ THREADPOOL_NICENESS: '5' }, async (pid) => {
-      expect(threadsOf(pid).filter((thread) => thread.nice === 5)).toHaveLength(poolSize);
+    await withServer({ THREADPOOL_NICENESS: '5' }, async (server) => {
+      expect(threadsOf(server.child.pid!).filter((thread) => thread.nice === 5)).toHaveLength(poolSize);
     });
-    await withServer({ THREADPOOL_NICENESS: '0' }, async (pid) => {
-      expect(threadsOf(pid).filter((thread) => thread.nice !== 0)).toEqual([]);
+    await withServer({ THREADPOOL_NICENESS: '0' }, async (server) => {
+      expect(threadsOf(server.child.pid!).filter((thread) => thread.nice !== 0)).toEqual([]);
     });
   });
 });

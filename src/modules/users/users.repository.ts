@@ -92,12 +92,8 @@ export class UsersRepository {
 
   /** Deletes the row (its sessions and records go with it); `beforeDelete` runs first, in the same transaction. */
   async delete(id: string, beforeDelete?: AlsoWrite): Promise<void> {
-    if (!beforeDelete) {
-      await this.users.delete({ id });
-      return;
-    }
     await inTransaction(this.users.manager, async (tx) => {
-      await beforeDelete(tx);
+      await beforeDelete?.(tx);
       await tx.delete(User, { id });
     });
   }
