@@ -27,7 +27,7 @@ function wantsEnvelope(request: FastifyRequest, reply: FastifyReply): boolean {
  * Wraps every JSON success in `{code, data, msg}`; `code` is the status Nest set (@HttpCode, or
  * 201 for POST). Done in Fastify's serialization hooks rather than a Nest interceptor: on Node 20
  * Nest runs every interceptor through two AsyncResource.bind calls per request, which cost
- * ~88 µs of CPU (2.7× a bare route) before the interceptor did anything. See README › Performance.
+ * ~88 µs of CPU (2.7× a bare route) before the interceptor did anything. See docs/performance.md.
  */
 export function registerSuccessEnvelope(fastify: FastifyInstance): void {
   fastify.addHook('preSerialization', (request, reply, payload, done) => {
