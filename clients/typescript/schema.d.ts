@@ -350,7 +350,7 @@ export interface paths {
         get?: never;
         /**
          * Change the email address
-         * @description Needs a code sent to the NEW address with purpose change_email, and a sign-in within the last hour or the current `password`. The address becomes verified.
+         * @description Needs a code sent to the NEW address with purpose change_email, and a sign-in within the last hour or the current `password`. The address becomes verified, and the OLD address receives a notice (a contact is never replaced silently).
          */
         put: operations["changeEmail"];
         post?: never;
@@ -390,7 +390,7 @@ export interface paths {
         get?: never;
         /**
          * Change the phone number
-         * @description Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`.
+         * @description Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`. The OLD number receives a notice by SMS (a contact is never replaced silently).
          */
         put: operations["changePhone"];
         post?: never;
@@ -4332,7 +4332,9 @@ export interface operations {
     changeEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                "accept-language": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4639,7 +4641,9 @@ export interface operations {
     changePhone: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                "accept-language": string;
+            };
             path?: never;
             cookie?: never;
         };

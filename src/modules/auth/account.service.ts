@@ -77,24 +77,30 @@ export class AccountService {
     await this.afterCredentialChange(user, 'password_reset', language);
   }
 
-  async changeEmail(principal: Principal, dto: ChangeEmailDto, client: ClientInfo): Promise<User> {
+  /** Replaces the email; the old address hears about it (a contact never changes silently, contract §13). */
+  async changeEmail(principal: Principal, dto: ChangeEmailDto, client: ClientInfo, language: Language = 'en'): Promise<User> {
     const user = await this.assertSensitiveActionAllowed(principal, dto.password, client);
     const email = emailKey(dto.email);
     // The code first, as at sign-up: change codes never reach a taken address, so a taken one answers
     // like a wrong code and a signed-in caller cannot probe which addresses have accounts.
     await this.codes.consume({ channel: 'email', destination: email, purpose: 'change_email' }, dto.code);
     if (await this.users.findByEmail(email)) throw new AppException(UsersErrors.EMAIL_TAKEN);
-    return this.users.update(user.id, { email: dto.email.trim(), emailKey: email, emailVerified: true }, (tx) =>
+    const changed = await this.users.update(user.id, { email: dto.email.trim(), emailKey: email, emailVerified: true }, (tx) =>
       this.audit.record({ type: 'email_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx),
     );
+    if (user.emailKey) await this.codes.notify({ channel: 'email', destination: user.emailKey }, 'email_changed', language);
+    return changed;
   }
 
-  async changePhone(principal: Principal, dto: ChangePhoneDto, client: ClientInfo): Promise<User> {
+  /** Replaces the phone; the old number hears about it by SMS. */
+  async changePhone(principal: Principal, dto: ChangePhoneDto, client: ClientInfo, language: Language = 'en'): Promise<User> {
     const user = await this.assertSensitiveActionAllowed(principal, dto.password, client);
     const phone = this.phoneOrFail(dto.phone);
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'change_phone' }, dto.code);
     if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
-    return this.users.update(user.id, { phone }, (tx) => this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx));
+    const changed = await this.users.update(user.id, { phone }, (tx) => this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx));
+    if (user.phone) await this.codes.notify({ channel: 'sms', destination: user.phone }, 'phone_changed', language);
+    return changed;
   }
 
   /**
@@ -109,7 +115,11 @@ export class AccountService {
     return false;
   }
 
-  /** Sensitive actions need the current password or a sign-in within RECENT_AUTH_SECONDS. */
+  /**
+   * The one check behind every ⏱ route of this module (contact changes, API-key creation): the current
+   * password, or a recent authentication as AuthService.isRecentlyAuthenticated decides it (the MFA
+   * step-up extends that one predicate). An API key is never a recent authentication.
+   */
   private async assertSensitiveActionAllowed(principal: Principal, password: string | undefined, client: ClientInfo): Promise<User> {
     const user = await this.users.getById(principal.userId);
     if (password !== undefined) {

@@ -135,7 +135,11 @@ export class AuthService {
     return principal.sessionId;
   }
 
-  /** Whether the caller signed in recently enough for a sensitive action (RECENT_AUTH_SECONDS). */
+  /**
+   * Whether the caller signed in recently enough for a sensitive action (⏱, RECENT_AUTH_SECONDS): the
+   * one predicate every ⏱ check uses, so a stricter rule (a second factor when MFA is on) goes here.
+   * auth_time is the session's sign-in, which a refresh does not renew; an API key has none.
+   */
   isRecentlyAuthenticated(principal: Principal, nowMs: number): boolean {
     return principal.authTime !== null && nowMs / 1000 - principal.authTime <= this.config.sessions.recentAuthSeconds;
   }

@@ -16,12 +16,32 @@ export function codeMessage(code: string, purpose: CodePurpose, language: Langua
     : { subject: 'Your verification code', text: `Your verification code is ${code} (${why}). It expires in ${ttlMinutes} minutes. Never share it with anyone.` };
 }
 
-export type NoticeKind = 'password_changed' | 'password_reset';
+export type NoticeKind = 'password_changed' | 'password_reset' | ContactNoticeKind;
+
+/** Notices about contacts: they go to the address or number that was replaced or removed (contract §13). */
+type ContactNoticeKind = 'email_changed' | 'phone_changed' | 'account_reclaimed';
+
+const CONTACT_NOTICES: Record<ContactNoticeKind, Record<Language, string>> = {
+  email_changed: {
+    en: 'The email address of your account was just replaced, so this address no longer signs in or receives codes. If this was not you, reset your password now and contact support.',
+    'zh-CN': '您账号的邮箱刚刚被更换，此邮箱将不再用于登录或接收验证码。如果这不是您本人的操作，请立即重置密码并联系客服。',
+  },
+  phone_changed: {
+    en: 'The phone number of your account was just replaced or removed, so this number no longer signs in or receives codes. If this was not you, reset your password now.',
+    'zh-CN': '您账号的手机号刚刚被更换或移除，此号码将不再用于登录或接收验证码。如果这不是您本人的操作，请立即重置密码。',
+  },
+  account_reclaimed: {
+    en: 'You proved this email address, so the account is yours: every other sign-in method that was added before (phone number, API keys, sessions and second factors) was removed. Add back only what you use.',
+    'zh-CN': '您已验证此邮箱，账号归您所有：此前添加的其他登录方式（手机号、API 密钥、登录会话和二次验证）已全部移除，请只重新添加您自己使用的方式。',
+  },
+};
 
 export function noticeMessage(kind: NoticeKind, language: Language): { subject: string; text: string } {
+  const subject = language === 'zh-CN' ? '账号安全提醒' : 'Security notice for your account';
+  if (kind !== 'password_changed' && kind !== 'password_reset') return { subject, text: CONTACT_NOTICES[kind][language] };
   const zh = { password_changed: '您的密码刚刚被修改', password_reset: '您的密码刚刚通过验证码被重置' }[kind];
   const en = { password_changed: 'Your password was just changed', password_reset: 'Your password was just reset with a verification code' }[kind];
   return language === 'zh-CN'
-    ? { subject: '账号安全提醒', text: `${zh}，其他设备已全部退出登录。如果这不是您本人的操作，请立即重置密码。` }
-    : { subject: 'Security notice for your account', text: `${en}, and every other device was signed out. If this was not you, reset your password now.` };
+    ? { subject, text: `${zh}，其他设备已全部退出登录。如果这不是您本人的操作，请立即重置密码。` }
+    : { subject, text: `${en}, and every other device was signed out. If this was not you, reset your password now.` };
 }
