@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { ConfigError, loadConfig } from '@/config/app-config';
 import { lastCode, outbox, phoneUser, requestEmailCode, requestSmsCode, uniquePhone, userWithEmailAndPhone } from '../factories/codes';
-import { DEFAULT_PASSWORD, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import { DEFAULT_PASSWORD, signedInUser, signUp, signUpBody, solvedCaptcha } from '../factories/users';
 import { createTestApp, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
 
 /** shared/SECURITY.md, "Captcha and one-time codes": each requirement proven over HTTP against the real app. */
@@ -170,6 +170,90 @@ describe('SECURITY: Captcha and one-time codes', () => {
       const secondWrong = secondCode === '000000' ? '111111' : '000000';
       for (let i = 0; i < 5; i++) expect((await smsLogin(second.phone, secondWrong)).body.error).toBe('CODE_INVALID');
       expect((await smsLogin(second.phone, secondCode)).body.error).toBe('CODE_EXPIRED');
+    });
+  });
+
+  describe('Codes: count before compare — each try is counted atomically before the code is compared, so of any parallel burst at most CODE_MAX_ATTEMPTS (5) are ever compared, on every code-checking route', () => {
+    /**
+     * Fires `size` guesses at once (distinct wrong codes, the right one at `rightAt`) and sorts the
+     * answers: a compared guess answers CODE_INVALID (wrong) or 2xx (right); a refused one CODE_EXPIRED.
+     */
+    async function guessBurst(send: (code: string) => Promise<{ status: number; body: { error?: string } }>, code: string, size: number, rightAt: number) {
+      const guesses = Array.from({ length: size }, (_, i) => (i === rightAt ? code : String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0')));
+      const answers = await Promise.all(guesses.map((guess) => send(guess)));
+      const compared = answers.filter((answer) => answer.body.error === 'CODE_INVALID' || answer.status < 300);
+      const refused = answers.filter((answer) => answer.body.error === 'CODE_EXPIRED');
+      return { compared: compared.length, refused: refused.length, succeeded: answers[rightAt].status < 300, other: answers.filter((a) => !compared.includes(a) && !refused.includes(a)).map((a) => [a.status, a.body.error]) };
+    }
+
+    it('compares at most 5 of 300 parallel password-reset guesses for one email; the right code at position 150 does not reset the password', async () => {
+      const account = await signUp(t);
+      await requestEmailCode(t, account.email, 'reset_password');
+      const code = lastCode(t, account.email, 'reset_password')!;
+      const burst = await guessBurst((guess) => t.http.post('/api/v1/auth/password-reset').send({ channel: 'email', email: account.email, code: guess, newPassword: 'taken over phrase 9' }), code, 300, 150);
+      expect(burst.other).toEqual([]);
+      expect(burst.compared).toBeLessThanOrEqual(5);
+      expect(burst.compared + burst.refused).toBe(300);
+      // The right guess could only have won inside one of the 5 slots; sent 150th, it did not get one.
+      expect(burst.succeeded).toBe(false);
+      await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD }).expect(200);
+      // And the code is dead now: 5 wrong tries were compared.
+      expect((await t.http.post('/api/v1/auth/password-reset').send({ channel: 'email', email: account.email, code, newPassword: 'taken over phrase 9' })).body.error).toBe('CODE_EXPIRED');
+    });
+
+    it.each([
+      ['SMS sign-in', async () => {
+        const { phone } = await phoneUser(t);
+        await requestSmsCode(t, phone, 'login');
+        return { code: lastCode(t, phone, 'login')!, send: (code: string) => smsLogin(phone, code) };
+      }],
+      ['phone sign-up', async () => {
+        const phone = uniquePhone();
+        await requestSmsCode(t, phone, 'register');
+        return { code: lastCode(t, phone, 'register')!, send: (smsCode: string) => t.http.post('/api/v1/users/phone').send({ phone, smsCode }) };
+      }],
+      ['email change', async () => {
+        const { auth } = await signedInUser(t);
+        const email = `burst_${randomUUID()}@example.com`;
+        await requestEmailCode(t, email, 'change_email');
+        return { code: lastCode(t, email, 'change_email')!, send: (code: string) => t.http.put('/api/v1/users/me/email').set(auth).send({ email, code }) };
+      }],
+      ['phone change', async () => {
+        const { auth } = await signedInUser(t);
+        const phone = uniquePhone();
+        await requestSmsCode(t, phone, 'change_phone');
+        return { code: lastCode(t, phone, 'change_phone')!, send: (code: string) => t.http.put('/api/v1/users/me/phone').set(auth).send({ phone, code }) };
+      }],
+      ['deletion by code', async () => {
+        const { phone } = await phoneUser(t);
+        await requestSmsCode(t, phone, 'login');
+        const { accessToken } = (await smsLogin(phone, lastCode(t, phone, 'login')).expect(200)).body.data;
+        await t.passTime(61_000);
+        await requestSmsCode(t, phone, 'login');
+        return { code: lastCode(t, phone, 'login')!, send: (code: string) => t.http.delete('/api/v1/users/me').set('Authorization', `Bearer ${accessToken}`).send({ code }) };
+      }],
+      ['password reset by SMS', async () => {
+        const { phone } = await phoneUser(t, { password: DEFAULT_PASSWORD });
+        await requestSmsCode(t, phone, 'reset_password');
+        return { code: lastCode(t, phone, 'reset_password')!, send: (code: string) => t.http.post('/api/v1/auth/password-reset').send({ channel: 'sms', phone, code, newPassword: 'taken over phrase 9' }) };
+      }],
+    ])('%s: of 60 parallel guesses at most 5 are compared, and the right one sent last does not pass', async (_route, prepare) => {
+      const { code, send } = await prepare();
+      const burst = await guessBurst(send, code, 60, 59);
+      expect(burst.other).toEqual([]);
+      expect(burst.compared).toBeLessThanOrEqual(5);
+      expect(burst.succeeded).toBe(false);
+      expect((await send(code)).body.error).toBe('CODE_EXPIRED');
+    });
+
+    it('still lets the right code through among 4 parallel wrong ones (the 5 allowed tries), once', async () => {
+      const { phone } = await phoneUser(t);
+      await requestSmsCode(t, phone, 'login');
+      const code = lastCode(t, phone, 'login')!;
+      const wrong = code === '000000' ? '111111' : '000000';
+      const answers = await Promise.all([code, wrong, wrong, wrong, wrong].map((guess) => smsLogin(phone, guess)));
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400, 400, 400, 400]);
+      expect((await smsLogin(phone, code)).body.error).toBe('CODE_EXPIRED');
     });
   });
 

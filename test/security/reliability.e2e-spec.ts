@@ -415,6 +415,29 @@ describeOnBoth('Limits and revocations hold across two instances sharing MySQL a
     expect(fourth.body.error).toBe('CAPTCHA_REQUIRED');
   });
 
+  /** The newest code the shared outbox holds for `to` and `purpose`. */
+  const sharedOutboxCode = (to: string, purpose: string) =>
+    readFileSync(outboxFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((entry) => entry.to === to && entry.purpose === purpose).pop()?.code as string | undefined;
+
+  it('count before compare: of 300 password-reset guesses spread over A and B at once, at most 5 are compared', async () => {
+    const account = await signUpOn(a);
+    const captchaId = randomUUID();
+    await a.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
+    await a.http.post('/api/v1/verification/email-codes').send({ email: account.email, purpose: 'reset_password', captchaId, captchaText: TEST_CAPTCHA }).expect(202);
+    let code: string | undefined;
+    expect(await eventually(async () => !!(code = sharedOutboxCode(account.email, 'reset_password')), 5000)).toBe(true);
+    const guesses = Array.from({ length: 300 }, (_, i) => (i === 150 ? code! : String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0')));
+    const answers = await Promise.all(
+      // From many source addresses, as a spread-out attacker would (each stays under the global rate limit).
+      guesses.map((guess, i) => (i % 2 ? b : a).http.post('/api/v1/auth/password-reset').set('X-Forwarded-For', `203.0.113.${i % 200}`).send({ channel: 'email', email: account.email, code: guess, newPassword: 'taken over phrase 9' })),
+    );
+    const compared = answers.filter((answer) => answer.status === 200 || answer.body.error === 'CODE_INVALID').length;
+    expect(answers.filter((answer) => answer.status !== 200 && !['CODE_INVALID', 'CODE_EXPIRED'].includes(answer.body.error))).toEqual([]);
+    expect(compared).toBeLessThanOrEqual(5);
+    expect(answers[150].status).not.toBe(200);
+    await signInOn(b, account.username);
+  });
+
   it('adds up the global rate limit across A and B', async () => {
     const client = { 'X-Forwarded-For': '198.51.100.7' };
     for (let i = 0; i < 25; i++) await a.http.get('/.well-known/jwks.json').set(client).expect(200);

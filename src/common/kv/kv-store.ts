@@ -7,6 +7,24 @@
  * cooldowns): done as get-then-set they race under parallel requests. Hence this small port.
  * Every operation either succeeds or throws DependencyUnavailableError (fail closed).
  */
+/** What reserveAttempt answers: whether this call took a slot, and the counter as this call left it. */
+export interface AttemptReservation {
+  /** True when this call took one of the slots: the caller may now compare. */
+  granted: boolean;
+  /** Slots taken, this call's included when granted (so 1..limit); equal to the limit when refused. */
+  count: number;
+  /** Milliseconds the counter has left. */
+  ttlMs: number;
+}
+
+export interface AttemptSlot {
+  key: string;
+  /** How many attempts the series allows. */
+  limit: number;
+  /** How long a new counter lives (its expiry is set when the series starts, never extended by a reservation). */
+  ttlMs: number;
+}
+
 export abstract class KvStore {
   abstract get(key: string): Promise<string | null>;
   abstract getMany(keys: string[]): Promise<(string | null)[]>;
@@ -20,6 +38,24 @@ export abstract class KvStore {
   abstract increment(key: string, ttlMs: number, by?: number): Promise<number>;
   /** increment() that also tells how long the counter has left, in one step (one round trip to Redis). */
   abstract incrementWindow(key: string, ttlMs: number): Promise<{ value: number; ttlMs: number }>;
+  /**
+   * Count before compare: takes one of `limit` attempt slots under `key` atomically, BEFORE the
+   * caller checks a secret (a code, a password), so that of any number of parallel callers, on any
+   * number of instances, at most `limit` ever compare; the next is refused even while the first ones
+   * are still in flight. A refused call takes nothing (the counter never passes the limit).
+   * A slot stays taken: a failed comparison simply keeps it. A caller refused for another reason before
+   * comparing gives its slot back with releaseAttempt; a success ends the series with delete (or
+   * releaseAttempt, where successes must not reset it); expire turns a full series into a timed lock.
+   */
+  reserveAttempt(key: string, limit: number, ttlMs: number): Promise<AttemptReservation> {
+    return this.reserveAttempts([{ key, limit, ttlMs }]).then(([reservation]) => reservation);
+  }
+  /** reserveAttempt over several independent series in one atomic step (one round trip to Redis); answers in the same order. */
+  abstract reserveAttempts(slots: AttemptSlot[]): Promise<AttemptReservation[]>;
+  /** Gives back one slot reserveAttempt took (never below zero; a counter that is gone stays gone; the expiry is kept). */
+  abstract releaseAttempt(key: string): Promise<void>;
+  /** Sets a live key's expiry (a missing key stays missing). */
+  abstract expire(key: string, ttlMs: number): Promise<void>;
   /** Milliseconds the key has left, or 0 when it does not exist. */
   abstract ttl(key: string): Promise<number>;
   abstract ping(): Promise<void>;

@@ -56,4 +56,34 @@ describe('MemoryKvStore', () => {
     clock.advance(1000);
     expect(await store.setIfAbsent('cool', '1', 1000)).toBe(true);
   });
+
+  it('reserves attempts before the caller compares: of 300 parallel callers exactly `limit` get a slot', async () => {
+    const answers = await Promise.all(Array.from({ length: 300 }, () => store.reserveAttempt('tries', 5, 1000)));
+    expect(answers.filter((answer) => answer.granted).map((answer) => answer.count).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(answers.filter((answer) => !answer.granted).every((answer) => answer.count === 5 && answer.ttlMs === 1000)).toBe(true);
+    expect(await store.get('tries')).toBe('5');
+  });
+
+  it('gives a slot back, keeps the expiry, and starts a new series once the counter expires', async () => {
+    await store.reserveAttempt('tries', 2, 1000);
+    await store.reserveAttempt('tries', 2, 1000);
+    expect((await store.reserveAttempt('tries', 2, 1000)).granted).toBe(false);
+    clock.advance(400);
+    await store.releaseAttempt('tries');
+    expect(await store.reserveAttempt('tries', 2, 1000)).toEqual({ granted: true, count: 2, ttlMs: 600 });
+    await store.expire('tries', 50);
+    clock.advance(50);
+    expect(await store.reserveAttempt('tries', 2, 1000)).toEqual({ granted: true, count: 1, ttlMs: 1000 });
+    await store.releaseAttempt('tries');
+    await store.releaseAttempt('tries');
+    expect(await store.get('tries')).toBe('0');
+  });
+
+  it('reserves several independent series in one step', async () => {
+    await store.reserveAttempt('b', 1, 1000);
+    expect(await store.reserveAttempts([{ key: 'a', limit: 1, ttlMs: 1000 }, { key: 'b', limit: 1, ttlMs: 1000 }])).toEqual([
+      { granted: true, count: 1, ttlMs: 1000 },
+      { granted: false, count: 1, ttlMs: 1000 },
+    ]);
+  });
 });

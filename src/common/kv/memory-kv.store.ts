@@ -1,5 +1,5 @@
 import { Clock } from '../clock';
-import { KvStore } from './kv-store';
+import { AttemptReservation, AttemptSlot, KvStore } from './kv-store';
 
 interface Slot {
   value: string;
@@ -74,6 +74,31 @@ export class MemoryKvStore extends KvStore {
   async incrementWindow(key: string, ttlMs: number): Promise<{ value: number; ttlMs: number }> {
     const value = await this.increment(key, ttlMs);
     return { value, ttlMs: await this.ttl(key) };
+  }
+
+  async reserveAttempts(slots: AttemptSlot[]): Promise<AttemptReservation[]> {
+    // Synchronous from the first read to the last write: no other caller runs in between.
+    return slots.map(({ key, limit, ttlMs }) => {
+      let slot = this.live(key);
+      const count = slot ? Number(slot.value) : 0;
+      if (count >= limit) return { granted: false, count, ttlMs: slot ? slot.expiresAt - this.clock.now() : 0 };
+      if (!slot) {
+        slot = { value: '0', expiresAt: this.clock.now() + ttlMs };
+        this.slots.set(key, slot);
+      }
+      slot.value = String(count + 1);
+      return { granted: true, count: count + 1, ttlMs: slot.expiresAt - this.clock.now() };
+    });
+  }
+
+  async releaseAttempt(key: string): Promise<void> {
+    const slot = this.live(key);
+    if (slot && Number(slot.value) > 0) slot.value = String(Number(slot.value) - 1);
+  }
+
+  async expire(key: string, ttlMs: number): Promise<void> {
+    const slot = this.live(key);
+    if (slot) slot.expiresAt = this.clock.now() + ttlMs;
   }
 
   async ttl(key: string): Promise<number> {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import Redis from 'ioredis';
 import { DependencyUnavailableError } from '../http/error-response';
-import { KvStore } from './kv-store';
+import { AttemptReservation, AttemptSlot, KvStore } from './kv-store';
 
 const INCREMENT_WITH_EXPIRY = `
 local value = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -12,6 +12,28 @@ const INCREMENT_WINDOW = `
 local value = redis.call('INCR', KEYS[1])
 if value == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {value, redis.call('PTTL', KEYS[1])}`;
+
+/** KvStore.reserveAttempts: per key, GET-compare-INCR in one script, so no other client's command runs in between. */
+const RESERVE_ATTEMPTS = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local count = tonumber(redis.call('GET', key) or '0')
+  local granted = 0
+  if count < limit then
+    count = redis.call('INCR', key)
+    if count == 1 then redis.call('PEXPIRE', key, ARGV[2 * i]) end
+    granted = 1
+  end
+  local left = redis.call('PTTL', key)
+  out[i] = {granted, count, left}
+end
+return out`;
+
+const RELEASE_ATTEMPT = `
+local value = tonumber(redis.call('GET', KEYS[1]) or '0')
+if value > 0 then return redis.call('DECR', KEYS[1]) end
+return 0`;
 
 /**
  * The shared store for several instances. Every command is bounded by REDIS_TIMEOUT_MS and
@@ -36,6 +58,8 @@ export class RedisKvStore extends KvStore {
     this.client.on('error', () => undefined);
     this.client.defineCommand('incrementWithExpiry', { numberOfKeys: 1, lua: INCREMENT_WITH_EXPIRY });
     this.client.defineCommand('incrementWindow', { numberOfKeys: 1, lua: INCREMENT_WINDOW });
+    this.client.defineCommand('reserveAttempts', { lua: RESERVE_ATTEMPTS });
+    this.client.defineCommand('releaseAttempt', { numberOfKeys: 1, lua: RELEASE_ATTEMPT });
   }
 
   private async run<T>(operation: () => Promise<T>): Promise<T> {
@@ -103,6 +127,23 @@ export class RedisKvStore extends KvStore {
     const client = this.client as Redis & { incrementWindow(key: string, ttl: number): Promise<[number, number]> };
     const [value, left] = await this.run(() => client.incrementWindow(key, Math.max(1, Math.ceil(ttlMs))));
     return { value, ttlMs: left > 0 ? left : 0 };
+  }
+
+  async reserveAttempts(slots: AttemptSlot[]): Promise<AttemptReservation[]> {
+    if (!slots.length) return [];
+    const client = this.client as Redis & { reserveAttempts(keyCount: number, ...args: (string | number)[]): Promise<[number, number, number][]> };
+    const args = [...slots.map((slot) => slot.key), ...slots.flatMap((slot) => [slot.limit, Math.max(1, Math.ceil(slot.ttlMs))])];
+    const answers = await this.run(() => client.reserveAttempts(slots.length, ...args));
+    return answers.map(([granted, count, left]) => ({ granted: granted === 1, count, ttlMs: left > 0 ? left : 0 }));
+  }
+
+  async releaseAttempt(key: string): Promise<void> {
+    const client = this.client as Redis & { releaseAttempt(key: string): Promise<number> };
+    await this.run(() => client.releaseAttempt(key));
+  }
+
+  async expire(key: string, ttlMs: number): Promise<void> {
+    await this.run(() => this.client.pexpire(key, Math.max(1, Math.ceil(ttlMs))));
   }
 
   async ttl(key: string): Promise<number> {

@@ -100,7 +100,7 @@ export class VerificationCodesService {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const codeKey = `code:${scope}`;
     await this.kv.set(codeKey, this.digest(request, code), codes.ttlSeconds * 1000);
-    await this.kv.delete(`code-failures:${scope}`);
+    await this.kv.delete(this.attemptsKey(scope));
     const ticket = { expiresIn: codes.ttlSeconds, resendAfter: codes.resendSeconds };
     if (!request.deliver) {
       this.metrics?.codeSent(request.channel, request.purpose, 'withheld');
@@ -129,22 +129,29 @@ export class VerificationCodesService {
   }
 
   /**
-   * Spends a code. Only the one caller whose `take` removes the stored digest succeeds, so a code
-   * is single-use even under parallel submissions; wrong guesses count, and the last allowed one burns it.
+   * Spends a code. Count before compare: each try takes one of CODE_MAX_ATTEMPTS slots atomically
+   * (KvStore.reserveAttempt) BEFORE the code is compared, so of a parallel burst (on any number of
+   * instances) at most that many are ever compared and the next is refused while the first ones are
+   * still in flight. A right code still needs the one `take` that removes the stored digest, so it is
+   * single-use; the wrong try that fills the last slot burns the code.
    */
   async consume(request: Pick<CodeRequest, 'channel' | 'destination' | 'purpose'>, code: string | undefined): Promise<void> {
     const scope = this.scope(request);
     const codeKey = `code:${scope}`;
     const stored = await this.kv.get(codeKey);
     if (stored === null) throw new AppException(VerificationErrors.CODE_EXPIRED);
+    const { maxAttempts, ttlSeconds } = this.config.codes;
+    // The series lives as long as a code can (send() starts a new one with each code).
+    const attempt = await this.kv.reserveAttempt(this.attemptsKey(scope), maxAttempts, ttlSeconds * 1000);
+    if (!attempt.granted) throw new AppException(VerificationErrors.CODE_EXPIRED);
     const expected = Buffer.from(stored, 'hex');
     const given = Buffer.from(this.digest(request, String(code ?? '')), 'hex');
     if (typeof code === 'string' && /^\d{6}$/.test(code) && timingSafeEqual(expected, given)) {
       if ((await this.kv.take(codeKey)) === stored) return;
       throw new AppException(VerificationErrors.CODE_EXPIRED);
     }
-    const failures = await this.kv.increment(`code-failures:${scope}`, Math.max(1000, await this.kv.ttl(codeKey)));
-    if (failures >= this.config.codes.maxAttempts) await this.kv.delete(codeKey, `code-failures:${scope}`);
+    // The counter stays full until the code's time is up, so nothing compares against this code again.
+    if (attempt.count >= maxAttempts) await this.kv.delete(codeKey);
     throw new AppException(VerificationErrors.CODE_INVALID);
   }
 
@@ -175,6 +182,10 @@ export class VerificationCodesService {
       this.logger.warn(`Delivery of ${message.channel} purpose=${message.purpose} to ${maskDestination(message.to)} failed: ${reason}`);
       throw new AppException(VerificationErrors.DELIVERY_FAILED);
     }
+  }
+
+  private attemptsKey(scope: string): string {
+    return `code-attempts:${scope}`;
   }
 
   private scope(request: Pick<CodeRequest, 'channel' | 'destination' | 'purpose'>): string {
