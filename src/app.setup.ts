@@ -31,9 +31,6 @@ function requestIdOf(request: { headers: Record<string, unknown> }): string {
 }
 
 export function buildOpenApiDocument(app: NestFastifyApplication) {
-  const codes = allErrors()
-    .map((entry) => `| \`${entry.code}\` | ${entry.status} | ${entry.message.en} |`)
-    .join('\n');
   const config = new DocumentBuilder()
     .setTitle('User Centre API')
     .setVersion('1.0.0')
@@ -41,24 +38,72 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
       [
         'Accounts, sign-in, tokens, verification codes, real-name checks and avatars.',
         '',
-        'Every JSON answer is an envelope: `{code, data, msg}` on success and `{code, msg, error, requestId, details?}` on failure; `code` always equals the HTTP status and `msg` follows `Accept-Language` (`en`, `zh-CN`). Binary answers (captcha image, avatar bytes) are not wrapped.',
+        'Every JSON answer is an envelope: `{code, data, msg}` on success and `{code, msg, error, requestId, details?}` on failure; `code` always equals the HTTP status and `msg` follows `Accept-Language` (`en`, `zh-CN`). Binary answers (captcha image, avatar bytes) are not wrapped. Program against `error`, a stable code: each operation lists the codes it can answer, and the `ErrorEnvelopeDto` schema (under Schemas, at the end of this page) lists them all.',
         '',
-        '## Error codes',
-        '| error | status | meaning |',
-        '|---|---|---|',
-        codes,
+        AUTHENTICATION_GUIDE,
       ].join('\n'),
     )
     .addServer('/', 'This server')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login' }, 'bearer')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal key from POST /users/me/api-key' }, 'personal-api-key')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login, sent as `Authorization: Bearer <token>`. Use this or the personal key on a request, not both (when both are sent, the bearer token is used and the key ignored).' }, 'bearer')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal key from POST /users/me/api-key: acts as its user on the user routes (not on sign-out, which needs a session). Use this or a bearer token on a request, not both.' }, 'personal-api-key')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A service key from INTERNAL_API_KEYS (internal routes only)' }, 'internal-api-key')
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controller, method) => method,
   });
   documentGenericFailures(document);
+  documentErrorCatalog(document);
+  leaveOptionalFiltersEmpty(document);
   return document;
+}
+
+/**
+ * How a client authenticates. The signed-in routes list two alternative security requirements
+ * (`[{bearer: []}, {"personal-api-key": []}]`: either one satisfies the route); a generated
+ * client's auth hook should answer for the one scheme it uses, so it sends one header, not both.
+ */
+const AUTHENTICATION_GUIDE = [
+  '## Authentication',
+  '- **Browsers and apps** sign in (`POST /api/v1/auth/login`) and send `Authorization: Bearer <accessToken>`; refresh with `POST /api/v1/auth/refresh` before `expiresAt`.',
+  '- **Scripts acting as one user** send a personal key (`POST /api/v1/users/me/api-key`) as `X-API-Key`.',
+  '- **Internal services** send a key from `INTERNAL_API_KEYS` as `X-API-Key`, on internal routes only.',
+  '',
+  'Signed-in routes accept the bearer token **or** the personal key (two alternative security requirements): send one of them. A generated client should supply only the scheme it uses, e.g. with `@hey-api/client-fetch`: `auth: (security) => (security.scheme === \'bearer\' ? accessToken : undefined)`; with openapi-fetch, set the one header in a middleware. When a request carries both, the bearer token decides and the key is ignored.',
+].join('\n');
+
+/**
+ * The catalog of error codes sits on the error envelope's schema (at the end of Swagger UI's
+ * page), not in the document's description, where its ~100 rows pushed the first operation
+ * 2,500 px down.
+ */
+function documentErrorCatalog(document: OpenApiDocument): void {
+  const envelope = document.components?.schemas?.ErrorEnvelopeDto as { description?: string; properties?: { error?: { enum?: string[] } } } | undefined;
+  if (!envelope) return;
+  const rows = allErrors().map((entry) => `| \`${entry.code}\` | ${entry.status} | ${entry.message.en} |`);
+  envelope.description = ['The body of every failure. `error` is one of these codes:', '', '| error | status | meaning |', '|---|---|---|', ...rows].join('\n');
+  // The envelope's `error` lists the whole catalog, as registered once every module has loaded.
+  if (envelope.properties?.error) envelope.properties.error.enum = allErrors().map((entry) => entry.code);
+}
+
+/**
+ * Swagger UI's "Try it out" fills each parameter with its example, so the admin list's optional
+ * filters started as `q=ali&role=normal_user&status=active` and silently hid most accounts. An
+ * optional query parameter keeps its example in the description only; its default (the server's
+ * own behaviour) stays.
+ */
+function leaveOptionalFiltersEmpty(document: OpenApiDocument): void {
+  for (const methods of Object.values(document.paths)) {
+    for (const operation of Object.values(methods) as { parameters?: { in?: string; required?: boolean; description?: string; example?: unknown; schema?: { example?: unknown } }[] }[]) {
+      for (const parameter of operation?.parameters ?? []) {
+        if (parameter.in !== 'query' || parameter.required) continue;
+        const example = parameter.example ?? parameter.schema?.example;
+        if (example === undefined) continue;
+        delete parameter.example;
+        if (parameter.schema) delete parameter.schema.example;
+        parameter.description = `${parameter.description ?? ''} (e.g. \`${String(example)}\`)`.trim();
+      }
+    }
+  }
 }
 
 type OpenApiDocument = ReturnType<typeof SwaggerModule.createDocument>;
@@ -105,9 +150,6 @@ function documentGenericFailures(document: OpenApiDocument): void {
       add(414, ['URI_TOO_LONG'], 'The URL is too long');
     }
   }
-  // The envelope's `error` lists the whole catalog, as registered once every module has loaded.
-  const envelope = document.components?.schemas?.ErrorEnvelopeDto as { properties?: { error?: { enum?: string[] } } } | undefined;
-  if (envelope?.properties?.error) envelope.properties.error.enum = allErrors().map((entry) => entry.code);
 }
 
 /** Builds the whole application (HTTP adapter, security headers, envelope, docs); main.ts and the tests share it. */

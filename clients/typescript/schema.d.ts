@@ -829,6 +829,69 @@ export interface components {
              */
             password?: string;
         };
+        /**
+         * @description The body of every failure. `error` is one of these codes:
+         *
+         *     | error | status | meaning |
+         *     |---|---|---|
+         *     | `AVATAR_FILE_REQUIRED` | 400 | Send exactly one image in the multipart field "file" |
+         *     | `AVATAR_IMAGE_INVALID` | 400 | The image is damaged or cannot be decoded |
+         *     | `AVATAR_TOO_MANY_PIXELS` | 400 | The image has too many pixels |
+         *     | `AVATAR_TOO_SMALL` | 400 | The image must be at least 32×32 pixels |
+         *     | `AVATAR_UPLOAD_MALFORMED` | 400 | The multipart body is malformed or incomplete |
+         *     | `CAPTCHA_INVALID` | 400 | The captcha answer is wrong or expired; fetch a new one |
+         *     | `CAPTCHA_REQUIRED` | 400 | Solve the captcha and send captchaId and captchaText |
+         *     | `CODE_EXPIRED` | 400 | The verification code has expired, was used, or was never requested; request a new one |
+         *     | `CODE_INVALID` | 400 | The verification code is wrong |
+         *     | `ID_CARD_INVALID` | 400 | The ID card number is not a valid 18-digit resident ID number |
+         *     | `MALFORMED_JSON` | 400 | The request body is not valid JSON |
+         *     | `MALFORMED_REQUEST` | 400 | The HTTP request is malformed |
+         *     | `PASSWORD_CONTAINS_IDENTITY` | 400 | Password must not contain your username or email name |
+         *     | `PASSWORD_INCORRECT` | 400 | The current password is not correct |
+         *     | `PASSWORD_INVALID_CHARACTERS` | 400 | Password contains control characters |
+         *     | `PASSWORD_TOO_COMMON` | 400 | Password is one of the most commonly used passwords |
+         *     | `PASSWORD_TOO_LONG` | 400 | Password is too long |
+         *     | `PASSWORD_TOO_SHORT` | 400 | Password is too short |
+         *     | `PASSWORD_UNCHANGED` | 400 | The new password must differ from the current one |
+         *     | `PHONE_NOT_ALLOWED` | 400 | Text messages cannot be sent to this country |
+         *     | `REAL_NAME_INVALID` | 400 | The name must be 2-30 Chinese characters (with "·" between parts) or Latin letters (with spaces or dots) |
+         *     | `USERNAME_INVALID` | 400 | Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters |
+         *     | `VALIDATION_FAILED` | 400 | The request is not valid |
+         *     | `API_KEY_INVALID` | 401 | The API key is not valid |
+         *     | `INVALID_CREDENTIALS` | 401 | The identifier or password is not correct |
+         *     | `REFRESH_TOKEN_INVALID` | 401 | The refresh token is not valid; sign in again |
+         *     | `UNAUTHENTICATED` | 401 | Sign-in required or the token is not valid |
+         *     | `FORBIDDEN` | 403 | You are not allowed to do this |
+         *     | `PASSWORD_RESET_DISABLED` | 403 | Password reset is turned off |
+         *     | `RECENT_AUTH_REQUIRED` | 403 | Sign in again (or give your current password) to do this |
+         *     | `REGISTRATION_DISABLED` | 403 | Registration is closed |
+         *     | `REGISTRATION_KEY_INVALID` | 403 | The registration key is not valid |
+         *     | `SESSION_REQUIRED` | 403 | This route needs a bearer token from a sign-in, not an API key |
+         *     | `AVATAR_NOT_FOUND` | 404 | Avatar not found |
+         *     | `NOT_FOUND` | 404 | Not found |
+         *     | `REAL_NAME_NOT_SUBMITTED` | 404 | No real-name information has been submitted |
+         *     | `SESSION_NOT_FOUND` | 404 | Session not found |
+         *     | `USER_NOT_FOUND` | 404 | User not found |
+         *     | `METHOD_NOT_ALLOWED` | 405 | Method not allowed |
+         *     | `EMAIL_TAKEN` | 409 | Email is already registered |
+         *     | `ID_CARD_ALREADY_BOUND` | 409 | This ID card number is already bound to another account |
+         *     | `LAST_ADMIN` | 409 | The last active admin cannot be demoted or disabled |
+         *     | `PHONE_TAKEN` | 409 | Phone number is already registered |
+         *     | `REAL_NAME_ALREADY_VERIFIED` | 409 | Your real name is already verified and cannot be changed |
+         *     | `USERNAME_TAKEN` | 409 | Username is already taken |
+         *     | `AVATAR_TOO_LARGE` | 413 | The image file is too large |
+         *     | `PAYLOAD_TOO_LARGE` | 413 | The request body is too large |
+         *     | `URI_TOO_LONG` | 414 | The request URL is too long |
+         *     | `AVATAR_MULTIPART_REQUIRED` | 415 | Send the image as multipart/form-data in the field "file" |
+         *     | `AVATAR_UNSUPPORTED_TYPE` | 415 | Only JPEG, PNG, WebP and GIF images are accepted |
+         *     | `UNSUPPORTED_MEDIA_TYPE` | 415 | Unsupported content type: send application/json |
+         *     | `TOO_MANY_REQUESTS` | 429 | Too many requests, try again later |
+         *     | `HEADERS_TOO_LARGE` | 431 | The request headers (or URL) are too large |
+         *     | `INTERNAL_ERROR` | 500 | Something went wrong on our side |
+         *     | `DELIVERY_FAILED` | 502 | The message could not be delivered; try again later |
+         *     | `REAL_NAME_PROVIDER_UNAVAILABLE` | 502 | The identity check service did not answer; nothing was saved, try again later |
+         *     | `SERVICE_UNAVAILABLE` | 503 | The service is temporarily unavailable |
+         */
         ErrorEnvelopeDto: {
             /**
              * @description Always equals the HTTP status
@@ -1217,22 +1280,6 @@ export interface components {
              */
             realName: string;
         };
-        SuccessEnvelopeDto: {
-            /**
-             * @description Always equals the HTTP status
-             * @example 200
-             */
-            code: number;
-            /** @description The payload; {} when there is nothing to return */
-            data: {
-                [key: string]: unknown;
-            };
-            /**
-             * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-             * @example OK
-             */
-            msg: string;
-        };
         TokenPairDto: {
             /**
              * @description Short-lived RS256 JWT for the Authorization header
@@ -1419,9 +1466,7 @@ export interface operations {
     getJwks: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1539,13 +1584,13 @@ export interface operations {
     adminListAuditEvents: {
         parameters: {
             query?: {
-                /** @description Page number, from 1 */
+                /** @description Page number, from 1 (e.g. `1`) */
                 page?: number;
-                /** @description Items per page (1-100) */
+                /** @description Items per page (1-100) (e.g. `20`) */
                 pageSize?: number;
-                /** @description Only events about this account */
+                /** @description Only events about this account (e.g. `5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11`) */
                 userId?: string;
-                /** @description Only this event type */
+                /** @description Only this event type (e.g. `sign_in`) */
                 type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created";
             };
             header?: never;
@@ -1560,8 +1605,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["AuditEventPageDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -1696,15 +1752,15 @@ export interface operations {
     adminListUsers: {
         parameters: {
             query?: {
-                /** @description Page number, from 1 */
+                /** @description Page number, from 1 (e.g. `1`) */
                 page?: number;
-                /** @description Items per page (1-100) */
+                /** @description Items per page (1-100) (e.g. `20`) */
                 pageSize?: number;
-                /** @description Prefix of the username or email (case-insensitive) or of the E.164 phone */
+                /** @description Prefix of the username or email (case-insensitive) or of the E.164 phone (e.g. `ali`) */
                 q?: string;
-                /** @description Only this role */
+                /** @description Only this role (e.g. `normal_user`) */
                 role?: "normal_user" | "vip_user" | "creator" | "admin";
-                /** @description Only this status */
+                /** @description Only this status (e.g. `active`) */
                 status?: "active" | "disabled";
             };
             header?: never;
@@ -1719,8 +1775,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserPageDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -1870,8 +1937,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2039,8 +2117,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2219,8 +2308,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["IntrospectionDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2361,8 +2461,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["TokenPairDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2499,8 +2610,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["TokenPairDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2621,9 +2743,7 @@ export interface operations {
     resetPassword: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2639,9 +2759,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2778,8 +2912,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["TokenPairDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2912,9 +3057,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3061,8 +3220,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["SessionListDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3198,9 +3368,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3493,8 +3677,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3641,8 +3836,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3779,9 +3985,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3932,8 +4152,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4066,8 +4297,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["ApiKeyDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4210,8 +4452,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["AvatarResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4350,8 +4603,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4500,9 +4764,7 @@ export interface operations {
     changePassword: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4518,9 +4780,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4659,8 +4935,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4821,8 +5108,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["RealNameRecordDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4987,8 +5285,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["RealNameRecordDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5153,8 +5462,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5304,8 +5624,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["PublicProfileDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5547,9 +5878,7 @@ export interface operations {
     sendEmailCode: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5565,8 +5894,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 202
+                         * @enum {integer}
+                         */
+                        code: 202;
                         data: components["schemas"]["CodeTicketDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5687,9 +6027,7 @@ export interface operations {
     sendSmsCode: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5705,8 +6043,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 202
+                         * @enum {integer}
+                         */
+                        code: 202;
                         data: components["schemas"]["CodeTicketDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5839,8 +6188,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["LivenessDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5959,8 +6319,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["ReadinessDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };

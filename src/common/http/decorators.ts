@@ -52,3 +52,13 @@ export function clientInfoOf(request: FastifyRequest): ClientInfo {
 export const Client = createParamDecorator((_: unknown, ctx: ExecutionContext): ClientInfo =>
   clientInfoOf(ctx.switchToHttp().getRequest<FastifyRequest>()),
 );
+
+/**
+ * The raw Accept-Language header (pass it to pickLanguage). Unlike @Headers('accept-language'),
+ * this adds nothing to the OpenAPI document: @Headers made Swagger declare a *required* header, so
+ * generated clients refused to compile calls without one although the server defaults to English.
+ */
+export const AcceptLanguage = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined => {
+  const value = ctx.switchToHttp().getRequest<FastifyRequest>().headers['accept-language'];
+  return typeof value === 'string' ? value : undefined;
+});

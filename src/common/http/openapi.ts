@@ -10,17 +10,6 @@ export class FieldProblemDto {
   message: string;
 }
 
-export class SuccessEnvelopeDto {
-  @ApiProperty({ description: 'Always equals the HTTP status', example: 200 })
-  code: number;
-
-  @ApiProperty({ description: 'The payload; {} when there is nothing to return', type: 'object', additionalProperties: true })
-  data: object;
-
-  @ApiProperty({ description: 'Human-readable message, localised by Accept-Language (en, zh-CN)', example: 'OK' })
-  msg: string;
-}
-
 export class ErrorEnvelopeDto {
   @ApiProperty({ description: 'Always equals the HTTP status', example: 409 })
   code: number;
@@ -38,19 +27,32 @@ export class ErrorEnvelopeDto {
   details?: FieldProblemDto[];
 }
 
-/** Documents a success response as the envelope around `model` (or `{}` when model is null). */
+/**
+ * Documents a success response as the envelope around `model` (or `{}` when model is null).
+ * Each operation gets its own envelope schema, `data` being exactly its model: an `allOf` with a
+ * shared base whose `data` was any object let generated clients accept `res.data.acessToken`.
+ */
 export function ApiEnvelope(model: Type<unknown> | null, options: { status?: number; description: string; isArray?: boolean }) {
+  const status = options.status ?? 200;
   const data = model
     ? options.isArray
       ? { type: 'array', items: { $ref: getSchemaPath(model) } }
       : { $ref: getSchemaPath(model) }
-    : { type: 'object', additionalProperties: false, example: {} };
+    : { type: 'object', additionalProperties: false, example: {}, description: 'Nothing to return' };
   return applyDecorators(
-    ApiExtraModels(SuccessEnvelopeDto, ...(model ? [model] : [])),
+    ApiExtraModels(...(model ? [model] : [])),
     ApiResponse({
-      status: options.status ?? 200,
+      status,
       description: options.description,
-      schema: { allOf: [{ $ref: getSchemaPath(SuccessEnvelopeDto) }, { type: 'object', required: ['data'], properties: { data } }] },
+      schema: {
+        type: 'object',
+        required: ['code', 'data', 'msg'],
+        properties: {
+          code: { type: 'integer', enum: [status], description: 'Always equals the HTTP status', example: status },
+          data,
+          msg: { type: 'string', description: 'Human-readable message, localised by Accept-Language (en, zh-CN)', example: 'OK' },
+        },
+      },
     }),
   );
 }

@@ -38,10 +38,25 @@ export function computeSecurityHeaders(options: HelmetOptions = SECURITY_HEADER_
   return headers;
 }
 
-/** Every answer carries the security headers and its request id (X-Request-Id, as given or generated). */
-export function registerSecurityHeaders(fastify: FastifyInstance, headers = computeSecurityHeaders()): void {
+/**
+ * The same headers for a request that came over plain http: without the CSP's
+ * `upgrade-insecure-requests`. Over http from any origin but localhost, that directive makes the
+ * browser fetch /docs's own scripts and styles as https://…, which a plain-http server cannot
+ * answer, so Swagger UI stayed blank. Over https it stays (no mixed content).
+ */
+export function computePlainHttpSecurityHeaders(options: HelmetOptions = SECURITY_HEADER_OPTIONS): Record<string, string> {
+  const csp = options.contentSecurityPolicy as { directives: Record<string, unknown> };
+  return computeSecurityHeaders({ ...options, contentSecurityPolicy: { ...csp, directives: { ...csp.directives, upgradeInsecureRequests: null } } });
+}
+
+/**
+ * Every answer carries the security headers and its request id (X-Request-Id, as given or
+ * generated). `request.protocol` is https for a TLS socket, or as a trusted proxy's
+ * X-Forwarded-Proto says (TRUSTED_PROXIES); from anyone else that header is ignored.
+ */
+export function registerSecurityHeaders(fastify: FastifyInstance, https = computeSecurityHeaders(), http = computePlainHttpSecurityHeaders()): void {
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(headers).header('X-Request-Id', String(request.id));
+    void reply.headers(request.protocol === 'https' ? https : http).header('X-Request-Id', String(request.id));
     done();
   });
 }

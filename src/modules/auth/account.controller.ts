@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Headers, HttpCode, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Post, Put } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CommonErrors } from '@/common/errors';
-import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
+import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { AccountService } from './account.service';
@@ -38,7 +38,7 @@ export class AccountController {
     UsersErrors.PASSWORD_TOO_COMMON,
     UsersErrors.PASSWORD_CONTAINS_IDENTITY,
   )
-  async changePassword(@CurrentUser() principal: Principal, @Body() dto: ChangePasswordDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<void> {
+  async changePassword(@CurrentUser() principal: Principal, @Body() dto: ChangePasswordDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<void> {
     await this.account.changePassword(principal, dto.oldPassword, dto.newPassword, client, pickLanguage(language));
   }
 

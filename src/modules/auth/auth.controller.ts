@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
-import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
+import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { AuthErrors } from './auth.errors';
@@ -64,7 +64,7 @@ export class AuthController {
     UsersErrors.PASSWORD_TOO_COMMON,
     UsersErrors.PASSWORD_CONTAINS_IDENTITY,
   )
-  async resetPassword(@Body() dto: PasswordResetDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<void> {
+  async resetPassword(@Body() dto: PasswordResetDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<void> {
     await this.account.resetPassword(dto, client, pickLanguage(language));
   }
 

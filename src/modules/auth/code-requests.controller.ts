@@ -1,7 +1,7 @@
-import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
-import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
+import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { pickLanguage } from '@/common/i18n';
 import { emailKey, normalisePhone } from '@/modules/users/identity';
@@ -47,7 +47,7 @@ export class CodeRequestsController {
   })
   @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted: the code is on its way (when the number may receive it)' })
   @ApiErrors(...CODE_ERRORS, VerificationErrors.PHONE_NOT_ALLOWED)
-  async sendSms(@Body() dto: SendSmsCodeDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<CodeTicketDto> {
+  async sendSms(@Body() dto: SendSmsCodeDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<CodeTicketDto> {
     const phone = normalisePhone(dto.phone);
     if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
     await this.captchas.require(dto.captchaId, dto.captchaText);
@@ -66,7 +66,7 @@ export class CodeRequestsController {
   })
   @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted: the code is on its way (when the address may receive it)' })
   @ApiErrors(...CODE_ERRORS)
-  async sendEmail(@Body() dto: SendEmailCodeDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<CodeTicketDto> {
+  async sendEmail(@Body() dto: SendEmailCodeDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<CodeTicketDto> {
     await this.captchas.require(dto.captchaId, dto.captchaText);
     const email = emailKey(dto.email);
     const owner = await this.users.findByEmail(email);

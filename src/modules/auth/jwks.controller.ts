@@ -1,6 +1,6 @@
-import { Controller, Get, Header, Headers } from '@nestjs/common';
+import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExtraModels, ApiOperation, ApiProperty, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import { RawResponse } from '@/common/http/decorators';
+import { AcceptLanguage, RawResponse } from '@/common/http/decorators';
 import { pickLanguage, successMessages } from '@/common/i18n';
 import { Public } from './decorators';
 import { JwkDto, JwksDto } from './dto/auth.dto';
@@ -31,7 +31,7 @@ export class JwksController {
   })
   @ApiExtraModels(JwksEnvelopeDto)
   @ApiResponse({ status: 200, description: 'The key set', schema: { $ref: getSchemaPath(JwksEnvelopeDto) } })
-  getJwks(@Headers('accept-language') language?: string): JwksEnvelopeDto {
+  getJwks(@AcceptLanguage() language?: string): JwksEnvelopeDto {
     return { code: 200, data: this.keys.jwks as JwksDto, msg: successMessages.ok[pickLanguage(language)], keys: this.keys.jwks.keys as JwksDto['keys'] };
   }
 }
