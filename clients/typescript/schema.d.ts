@@ -4585,9 +4585,7 @@ export interface operations {
     changeEmail: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4917,9 +4915,7 @@ export interface operations {
     changePhone: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };

@@ -49,7 +49,7 @@ export class AccountController {
   @ApiOperation({ operationId: 'changeEmail', summary: 'Change the email address', description: 'Needs a code sent to the NEW address with purpose change_email, and a sign-in within the last hour or the current `password`. The address becomes verified, and the OLD address receives a notice (a contact is never replaced silently).' })
   @ApiEnvelope(UserResponseDto, { description: 'The updated account' })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED, UsersErrors.PASSWORD_INCORRECT, AuthErrors.RECENT_AUTH_REQUIRED, UsersErrors.EMAIL_TAKEN)
-  async changeEmail(@CurrentUser() principal: Principal, @Body() dto: ChangeEmailDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<UserResponseDto> {
+  async changeEmail(@CurrentUser() principal: Principal, @Body() dto: ChangeEmailDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<UserResponseDto> {
     return this.users.toResponse(await this.account.changeEmail(principal, dto, client, pickLanguage(language)));
   }
 
@@ -60,7 +60,7 @@ export class AccountController {
   @ApiOperation({ operationId: 'changePhone', summary: 'Change the phone number', description: 'Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`. The OLD number receives a notice by SMS (a contact is never replaced silently).' })
   @ApiEnvelope(UserResponseDto, { description: 'The updated account' })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED, UsersErrors.PASSWORD_INCORRECT, AuthErrors.RECENT_AUTH_REQUIRED, UsersErrors.PHONE_TAKEN)
-  async changePhone(@CurrentUser() principal: Principal, @Body() dto: ChangePhoneDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<UserResponseDto> {
+  async changePhone(@CurrentUser() principal: Principal, @Body() dto: ChangePhoneDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<UserResponseDto> {
     return this.users.toResponse(await this.account.changePhone(principal, dto, client, pickLanguage(language)));
   }
 
