@@ -43,6 +43,18 @@ describe('SECURITY: Sign-in throttling and enumeration', () => {
       await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD, ...(await solvedCaptcha(t)) }).expect(200);
     });
 
+    it('locks again after the first lock runs out: ten more failures lock it for another 15 minutes', async () => {
+      const account = await signUp(t);
+      const attempt = async (password: string) => t.http.post('/api/v1/auth/login').send({ identifier: account.username, password, ...(await solvedCaptcha(t)) });
+      for (let cycle = 1; cycle <= 2; cycle++) {
+        for (let i = 0; i < 10; i++) expect([cycle, i, (await attempt('wrong password!')).status]).toEqual([cycle, i, 401]);
+        const locked = await attempt(DEFAULT_PASSWORD);
+        expect([cycle, locked.status, locked.body.error]).toEqual([cycle, 429, 'TOO_MANY_REQUESTS']);
+        await t.passTime(15 * 60_000 + 1000);
+      }
+      await attempt(DEFAULT_PASSWORD).then((response) => expect(response.status).toBe(200));
+    });
+
     it('treats unknown identifiers the same way (captcha after 3)', async () => {
       for (let i = 0; i < 3; i++) expect((await fail('ghost_account_1')).status).toBe(401);
       expect((await fail('ghost_account_1')).body.error).toBe('CAPTCHA_REQUIRED');
