@@ -141,7 +141,22 @@ describe('SECURITY: Captcha and one-time codes', () => {
       const otherCode = lastCode(t, other.phone, 'login');
       // Another recipient's code.
       expect((await smsLogin(phone, otherCode)).status).toBe(400);
-      // Another purpose's code (register) for the same number and channel.
+      // Another purpose's code for the same registered number and channel: a reset code does not sign in,
+      // and a sign-in code does not reset (exact errors: no sign-in code is pending; the pending reset code differs).
+      const holder = await phoneUser(t);
+      await requestSmsCode(t, holder.phone, 'reset_password');
+      const resetCode = lastCode(t, holder.phone, 'reset_password')!;
+      const signInWithReset = await smsLogin(holder.phone, resetCode);
+      expect([signInWithReset.status, signInWithReset.body.error]).toEqual([400, 'CODE_EXPIRED']);
+      await requestSmsCode(t, holder.phone, 'login');
+      const loginCode = lastCode(t, holder.phone, 'login')!;
+      const resetBySms = (code: string) => t.http.post('/api/v1/auth/password-reset').send({ channel: 'sms', phone: holder.phone, code, newPassword: 'another new phrase 5' });
+      if (loginCode !== resetCode) {
+        const resetWithLogin = await resetBySms(loginCode);
+        expect([resetWithLogin.status, resetWithLogin.body.error]).toEqual([400, 'CODE_INVALID']);
+      }
+      await resetBySms(resetCode).expect(200);
+      // Another purpose's code (register) for an unregistered number.
       const registerPhone = uniquePhone();
       await requestSmsCode(t, registerPhone, 'register');
       expect((await smsLogin(registerPhone, lastCode(t, registerPhone, 'register'))).status).toBe(400);
