@@ -17,6 +17,23 @@ async function errorOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('avatar images', () => {
+  it('never hands bytes of an unknown type to the image decoder: the magic-bytes decision comes first', async () => {
+    const hostile = [await solid('tiff'), Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), Buffer.from('RIFF\0\0\0\0WAVE'), Buffer.from('%PDF-1.7\n')];
+    const decoder = Object.assign(jest.fn(), { cache: jest.fn() });
+    const codes: string[] = [];
+    await jest.isolateModulesAsync(async () => {
+      jest.doMock('sharp', () => decoder);
+      const isolated = await import('./avatar-image');
+      for (const bytes of hostile) {
+        // The isolated registry has its own AppException class, so the code is read off the error.
+        codes.push(await isolated.renderAvatar(bytes, 1_000_000).then(() => 'no error', (error: { entry?: { code: string } }) => error.entry?.code ?? `unexpected: ${String(error)}`));
+      }
+    });
+    jest.dontMock('sharp'); // the mock must not outlive the isolated registry
+    expect(codes).toEqual(hostile.map(() => 'AVATAR_UNSUPPORTED_TYPE'));
+    expect(decoder).not.toHaveBeenCalled();
+  });
+
   it('recognises JPEG, PNG, GIF and WebP by their first bytes only', async () => {
     expect(sniffFormat(await solid('jpeg'))).toBe('jpeg');
     expect(sniffFormat(await solid('png'))).toBe('png');
