@@ -1,3 +1,5 @@
+import { requestEmailCode } from '../factories/codes';
+import { signUp } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 describe('The envelope, errors and HTTP hygiene', () => {
@@ -12,6 +14,18 @@ describe('The envelope, errors and HTTP hygiene', () => {
     expect(zh.body.msg).toBe('需要登录，或令牌无效');
     const other = await t.http.get('/api/v1/users/me').set('Accept-Language', 'fr-FR').expect(401);
     expect(other.body.msg).toBe('Sign-in required or the token is not valid');
+  });
+
+  it('carries the HTTP status as code on every success: 200, 201 and 202 alike', async () => {
+    const account = await signUp(t); // 201 POST /users
+    const signIn = await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: account.password });
+    const accepted = await requestEmailCode(t, `fresh-${account.username}@example.com`, 'register');
+    const created = await t.http.post('/api/v1/users/me/api-key').set('Authorization', `Bearer ${signIn.body.data.accessToken}`);
+    expect([signIn, accepted, created].map((response) => [response.status, response.body.code])).toEqual([
+      [200, 200],
+      [202, 202],
+      [201, 201],
+    ]);
   });
 
   it('refuses malformed JSON with 400 MALFORMED_JSON', async () => {

@@ -42,6 +42,9 @@ export class ResponseValidator {
       return;
     }
     if (!validate(parsed)) this.problems.push(`${where}: ${this.ajv.errorsText(validate.errors, { separator: '; ' })}`);
+    // The contract: an envelope's `code` always equals the HTTP status, for successes (200, 201, 202) as for errors.
+    const code = (parsed as { code?: unknown } | null)?.code;
+    if (code !== undefined && code !== status) this.problems.push(`${where}: envelope code ${String(code)} differs from the status`);
   }
 
   private validatorFor(key: string, schema: object | undefined): ValidateFunction | null {
