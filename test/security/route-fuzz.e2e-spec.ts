@@ -139,6 +139,8 @@ describe('Route fuzz: every OpenAPI operation', () => {
           const text = response.text ?? '';
           expect([where, /at .+\.(ts|js):\d+|QueryFailedError|SQLITE_|\bER_[A-Z_]+|node_modules|\bSELECT\b.+\bFROM\b/.test(text)]).toEqual([where, false]);
           const type = String(response.headers['content-type'] ?? '');
+          // Every error is the JSON envelope: a plain-text or HTML error body fails the property.
+          if (response.status >= 400) expect([where, type]).toEqual([where, expect.stringContaining('application/json')]);
           if (type.includes('application/json')) {
             expect([where, response.body.code]).toEqual([where, response.status]);
             if (response.status >= 400) expect([where, response.body.error]).toEqual([where, expect.stringMatching(/^[A-Z][A-Z0-9_]+$/)]);
