@@ -9,7 +9,7 @@ export interface paths {
         };
         /**
          * Public keys that sign access tokens (JWKS)
-         * @description Both an envelope and an RFC 7517 key set: `data.keys` for envelope readers, and the same `keys` at the top level so that standard JWT libraries (jose, jwks-rsa) can fetch it as they are (RFC 7517 tells them to ignore the other members).
+         * @description Both an envelope and an RFC 7517 key set: `data.keys` for envelope readers, and the same `keys` at the top level so that standard JWT libraries (jose, jwks-rsa) can fetch it as they are (RFC 7517 tells them to ignore the other members). Every key that may have signed a live token is listed (all of JWT_PRIVATE_KEYS), and the next key (JWT_NEXT_PUBLIC_KEY) before it signs anything; pick the key by the token header's `kid`. The answer may be cached for `Cache-Control: public, max-age=<JWKS_MAX_AGE_SECONDS, default 600>`; a key rotation waits that long between publishing a key and signing with it.
          */
         get: operations["getJwks"];
         put?: never;
@@ -1475,6 +1475,8 @@ export interface operations {
             /** @description The key set */
             200: {
                 headers: {
+                    /** @description public, max-age=<JWKS_MAX_AGE_SECONDS> (default 600) */
+                    "Cache-Control"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -129,6 +129,11 @@ export interface AppConfig {
   tokens: {
     privateKeyPem: string | null;
     keyId: string | null;
+    /** JWT_PRIVATE_KEYS: the first signs, all verify and are published (null: the single key above). */
+    privateKeys: { kid: string; privateKeyPem: string }[] | null;
+    /** JWT_NEXT_PUBLIC_KEY: published (and verifying) before it signs anything, so cached JWKS already know it. */
+    nextPublicKey: { kid: string; publicKeyPem: string } | null;
+    jwksMaxAgeSeconds: number;
     issuer: string;
     audience: string;
     accessTtlSeconds: number;
@@ -376,6 +381,47 @@ function readRealNameHttp(read: Reader): RealNameConfig['http'] {
   return { url, headers, timeoutMs: read.int('REAL_NAME_HTTP_TIMEOUT_MS', 5000, 100, 60_000) };
 }
 
+/** A `kid`: what JWT headers and JWKS entries carry, so printable and short. */
+export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+function keyEntries(setting: string, text: string, pemField: 'privateKey' | 'publicKey'): { kid: string; pem: string }[] {
+  const shape = `a JSON ${setting === 'JWT_PRIVATE_KEYS' ? 'array of {"kid", "privateKey"}' : 'object {"kid", "publicKey"}'} with a PEM key`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(setting, `must be ${shape} (it is not valid JSON)`);
+  }
+  const list = setting === 'JWT_PRIVATE_KEYS' ? parsed : [parsed];
+  if (!Array.isArray(list) || !list.length) throw new ConfigError(setting, `must be ${shape}, with at least one key`);
+  return list.map((entry: unknown) => {
+    const { kid, [pemField]: pem, ...rest } = (entry && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
+    if (typeof kid !== 'string' || typeof pem !== 'string' || Object.keys(rest).length) throw new ConfigError(setting, `must be ${shape}, and nothing else`);
+    if (!KEY_ID_PATTERN.test(kid)) throw new ConfigError(setting, `has kid "${kid.slice(0, 70)}": a kid is 1-64 letters, digits, ".", "_" or "-"`);
+    return { kid, pem: pem.replace(/\\n/g, '\n') };
+  });
+}
+
+function readSigningKeys(read: Reader): Pick<AppConfig['tokens'], 'privateKeyPem' | 'keyId' | 'privateKeys' | 'nextPublicKey'> {
+  const privateKeyPem = read.optional('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n') ?? null;
+  const keyId = read.optional('JWT_KEY_ID');
+  const many = read.optional('JWT_PRIVATE_KEYS');
+  const next = read.optional('JWT_NEXT_PUBLIC_KEY');
+  // Both set would leave the operator guessing which one signs: refuse rather than silently prefer one.
+  if (many && privateKeyPem) throw new ConfigError('JWT_PRIVATE_KEYS', 'replaces JWT_PRIVATE_KEY: set one of them, not both');
+  if (many && keyId) throw new ConfigError('JWT_KEY_ID', 'is for JWT_PRIVATE_KEY only; each JWT_PRIVATE_KEYS entry names its own kid');
+  if (keyId && !KEY_ID_PATTERN.test(keyId)) throw new ConfigError('JWT_KEY_ID', 'must be 1-64 letters, digits, ".", "_" or "-"');
+  const privateKeys = many ? keyEntries('JWT_PRIVATE_KEYS', many, 'privateKey').map(({ kid, pem }) => ({ kid, privateKeyPem: pem })) : null;
+  const seen = new Set<string>();
+  for (const { kid } of privateKeys ?? []) {
+    if (seen.has(kid)) throw new ConfigError('JWT_PRIVATE_KEYS', `names kid "${kid}" twice`);
+    seen.add(kid);
+  }
+  const nextEntry = next ? keyEntries('JWT_NEXT_PUBLIC_KEY', next, 'publicKey')[0] : null;
+  if (nextEntry && (seen.has(nextEntry.kid) || nextEntry.kid === keyId)) throw new ConfigError('JWT_NEXT_PUBLIC_KEY', `names kid "${nextEntry.kid}", which a signing key already has`);
+  return { privateKeyPem, keyId, privateKeys, nextPublicKey: nextEntry && { kid: nextEntry.kid, publicKeyPem: nextEntry.pem } };
+}
+
 function readAdmin(read: Reader): AppConfig['admin'] {
   const username = read.optional('ADMIN_USERNAME');
   const email = read.optional('ADMIN_EMAIL');
@@ -415,8 +461,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024),
     },
     tokens: {
-      privateKeyPem: read.optional('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n') ?? null,
-      keyId: read.optional('JWT_KEY_ID'),
+      ...readSigningKeys(read),
+      jwksMaxAgeSeconds: read.int('JWKS_MAX_AGE_SECONDS', 600, 0, 86_400),
       issuer: read.string('JWT_ISSUER', 'user-centre'),
       audience: read.string('JWT_AUDIENCE', 'user-centre'),
       accessTtlSeconds: read.int('ACCESS_TOKEN_TTL', 900, 30, 24 * 3600),
@@ -491,7 +537,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (production) {
     if (config.captcha.fixedText) throw new ConfigError('CAPTCHA_FIXED_TEXT', 'is for tests only and is refused when NODE_ENV=production');
     if (env.OUTBOX_FILE) throw new ConfigError('OUTBOX_FILE', 'is for tests only and is refused when NODE_ENV=production');
-    if (!config.tokens.privateKeyPem) throw new ConfigError('JWT_PRIVATE_KEY', 'is required when NODE_ENV=production (a PEM RSA private key)');
+    if (!config.tokens.privateKeyPem && !config.tokens.privateKeys) {
+      throw new ConfigError('JWT_PRIVATE_KEY', 'is required when NODE_ENV=production (a PEM RSA private key; or JWT_PRIVATE_KEYS)');
+    }
   }
   if (production && !config.realName.encryptionKeys.length) {
     throw new ConfigError('REAL_NAME_ENCRYPTION_KEY', 'is required when NODE_ENV=production (32 bytes as base64 or hex; or REAL_NAME_ENCRYPTION_KEYS)');

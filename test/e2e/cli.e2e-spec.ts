@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@/cli';
+import { loadConfig } from '@/config/app-config';
+import { SigningKeys } from '@/modules/auth/keys/signing-keys.service';
 import { auditEvents } from '../factories/admin';
 import { signIn } from '../factories/users';
 import { backend, createTestApp, freshMysqlDatabase } from '../helpers/test-app';
@@ -80,18 +82,75 @@ describe('The command line (src/cli.ts)', () => {
     expect(await runCli(['migrate'], { ...env, ADMIN_USERNAME: 'only_this' })).toMatchObject({ exitCode: 1, line: expect.stringContaining('ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together') });
   });
 
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'src/cli.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, TS_NODE_TRANSPILE_ONLY: 'true' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
   it('runs as a process: one line on stdout and exit 0, or one line on stderr and exit 1', () => {
-    const run = (args: string[]) =>
-      spawnSync(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'src/cli.ts', ...args], {
-        cwd: ROOT,
-        env: { ...process.env, ...env, TS_NODE_TRANSPILE_ONLY: 'true' },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
     const created = run(['create-admin', '--username', 'proc_admin', '--email', 'proc.admin@example.com', '--password', 'slate river 31']);
     expect([created.status, created.stderr]).toEqual([0, '']);
     expect(created.stdout).toMatch(/^Created admin "proc_admin" \(id [0-9a-f-]{36}\)\n$/);
     const refused = run(['create-admin', '--username', 'proc_admin2', '--email', 'proc2@example.com', '--password', 'password']);
     expect([refused.status, refused.stdout, refused.stderr]).toEqual([1, '', 'create-admin failed: --password: Password is one of the most commonly used passwords\n']);
   }, 120_000); // two cold starts of the TypeScript entry point on a shared machine
+
+  describe('generate-signing-key [--kid K]: a new private key (PEM) and its public JWK, ready for JWT_NEXT_PUBLIC_KEY and JWT_PRIVATE_KEYS', () => {
+    /** The printed sections, by their "# ..." headings. */
+    function sections(text: string): string[] {
+      return text.split(/^# .*\n/m).slice(1).map((part) => part.trim());
+    }
+
+    it('prints a 2048-bit RSA key, its JWK and both setting entries, which the service accepts as they are', async () => {
+      const result = await runCli(['generate-signing-key', '--kid', 'key-2026-12'], {});
+      expect([result.exitCode, result.line]).toEqual([0, 'Generated RS256 signing key "key-2026-12" (2048 bits)']);
+      const [pem, jwk, next, entry] = sections(result.text!);
+      const privateKey = createPrivateKey(pem);
+      expect([privateKey.asymmetricKeyType, privateKey.asymmetricKeyDetails?.modulusLength]).toEqual(['rsa', 2048]);
+      const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' });
+      expect(JSON.parse(jwk)).toEqual({ kty: 'RSA', n: publicJwk.n, e: publicJwk.e, kid: 'key-2026-12', alg: 'RS256', use: 'sig' });
+
+      // Pasted into the settings, the service publishes exactly that JWK (and signs with the key once it is first).
+      const nextOnly = new SigningKeys(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, JWT_NEXT_PUBLIC_KEY: next }));
+      expect(nextOnly.jwks.keys).toContainEqual(JSON.parse(jwk));
+      expect(nextOnly.signing.kid).not.toBe('key-2026-12');
+      const first = new SigningKeys(loadConfig({ NODE_ENV: 'test', JWT_PRIVATE_KEYS: `[${entry}]` }));
+      expect(first.signing.kid).toBe('key-2026-12');
+      expect(first.jwks.keys).toEqual([JSON.parse(jwk)]);
+    });
+
+    it('names the key by its RFC 7638 thumbprint without --kid, and every run makes a new key', async () => {
+      const [one, two] = [await runCli(['generate-signing-key'], {}), await runCli(['generate-signing-key'], {})];
+      const kid = /"([A-Za-z0-9_-]{43})"/.exec(one.line)?.[1];
+      expect(kid).toBeDefined();
+      const jwk = JSON.parse(sections(one.text!)[1]);
+      expect(jwk.kid).toBe(kid);
+      expect(new SigningKeys(loadConfig({ NODE_ENV: 'test', JWT_PRIVATE_KEY: sections(one.text!)[0] })).signing.kid).toBe(kid);
+      expect(sections(two.text!)[0]).not.toBe(sections(one.text!)[0]);
+    });
+
+    it.each([
+      [['generate-signing-key', '--kid', 'no spaces please'], '--kid must be 1-64 letters, digits, ".", "_" or "-"'],
+      [['generate-signing-key', '--bits', '1024'], 'Unknown argument "--bits"'],
+      [['generate-signing-key', '--kid'], '--kid needs a value.'],
+    ])('%j is a usage error (exit 2): %s', async (argv, line) => {
+      const result = await runCli(argv, {});
+      expect(result.exitCode).toBe(2);
+      expect(result.line.startsWith(line)).toBe(true);
+      expect(result.text).toBeUndefined();
+    });
+
+    it('as a process: the line, then the key on stdout; nothing on stderr', () => {
+      const generated = run(['generate-signing-key', '--kid', 'proc-key']);
+      expect([generated.status, generated.stderr]).toEqual([0, '']);
+      const [line, ...rest] = generated.stdout.split('\n');
+      expect(line).toBe('Generated RS256 signing key "proc-key" (2048 bits)');
+      const [pem, jwk] = sections(rest.join('\n'));
+      expect(createPrivateKey(pem).asymmetricKeyType).toBe('rsa');
+      expect(JSON.parse(jwk)).toMatchObject({ kid: 'proc-key', alg: 'RS256', use: 'sig' });
+    }, 120_000);
+  });
 });

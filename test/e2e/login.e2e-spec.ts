@@ -1,6 +1,6 @@
-import { createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { signedInUser, signUp, solvedCaptcha } from '../factories/users';
-import { decodePart } from '../helpers/jwt-forge';
+import { decodePart, serverPrivateKey } from '../helpers/jwt-forge';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 describe('Password sign-in and access tokens', () => {
@@ -29,7 +29,11 @@ describe('Password sign-in and access tokens', () => {
     expect((claims.exp as number) - (claims.iat as number)).toBe(900);
 
     const jwks = await t.http.get('/.well-known/jwks.json').expect(200);
+    expect(jwks.headers['cache-control']).toBe('public, max-age=600'); // JWKS_MAX_AGE_SECONDS' default
     expect(jwks.body.keys).toEqual(jwks.body.data.keys);
+    // The development key in DATA_DIR, under its RFC 7638 thumbprint: stable across restarts and instances.
+    const { e, kty, n } = createPublicKey(serverPrivateKey(t.dataDir)).export({ format: 'jwk' });
+    expect(header.kid).toBe(createHash('sha256').update(JSON.stringify({ e, kty, n })).digest('base64url'));
     const jwk = jwks.body.keys.find((key: { kid: string }) => key.kid === header.kid);
     expect(jwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
     expect(jwk).not.toHaveProperty('d');

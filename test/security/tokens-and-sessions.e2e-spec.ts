@@ -59,6 +59,16 @@ describe('SECURITY: Tokens and sessions', () => {
       const attacker = attackerKeyPair();
       await expect401(forgeToken({ ...header, kid: 'attacker-key' }, claims, rs256(attacker.privateKey)));
     });
+    it('a kid naming a key we do not have, even when signed with our own key (never a fallback to another key)', async () => {
+      await t.http.get('/api/v1/users/me').set('Authorization', `Bearer ${ours(claims)}`).expect(200); // the forge itself is sound
+      await expect401(forgeToken({ ...header, kid: 'attacker-key' }, claims, rs256(serverPrivateKey(t.dataDir))));
+      await expect401(forgeToken({ ...header, kid: `${String(header.kid)} ` }, claims, rs256(serverPrivateKey(t.dataDir))));
+    });
+    it('no kid at all, even when signed with our own key', async () => {
+      const { kid: _kid, ...noKid } = header;
+      await expect401(forgeToken(noKid, claims, rs256(serverPrivateKey(t.dataDir))));
+      await expect401(forgeToken({ ...noKid, kid: null }, claims, rs256(serverPrivateKey(t.dataDir))));
+    });
     it('a tampered payload', () => {
       const [h, , s] = user.accessToken.split('.');
       return expect401(`${h}.${Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url')}.${s}`);

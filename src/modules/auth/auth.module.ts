@@ -26,9 +26,9 @@ import { TokensService } from './tokens.service';
       imports: [KeysModule],
       inject: [SigningKeys, APP_CONFIG],
       useFactory: (keys: SigningKeys, config: AppConfig) => ({
-        privateKey: keys.privateKey as unknown as string,
-        publicKey: keys.publicKey as unknown as string,
-        signOptions: { algorithm: 'RS256', keyid: keys.keyId },
+        // No module-wide public key: TokensService passes the one the token's kid names, so nothing falls back to a default.
+        privateKey: keys.signing.privateKey as unknown as string,
+        signOptions: { algorithm: 'RS256', keyid: keys.signing.kid },
         verifyOptions: { algorithms: ['RS256'], issuer: config.tokens.issuer, audience: config.tokens.audience },
       }),
     }),

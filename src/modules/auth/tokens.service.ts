@@ -9,6 +9,7 @@ import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
 import { TokenPairDto } from './dto/auth.dto';
+import { SigningKeys } from './keys/signing-keys.service';
 import { AccessTokenClaims } from './principal';
 import { Session } from './sessions/session.entity';
 import { SessionsService } from './sessions/sessions.service';
@@ -21,6 +22,7 @@ export class TokensService {
     private readonly sessions: SessionsService,
     private readonly users: UsersService,
     private readonly clock: Clock,
+    private readonly keys: SigningKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -47,10 +49,17 @@ export class TokensService {
     };
   }
 
-  /** Verifies an access token (signature, RS256, iss, aud, exp); null when anything is wrong. */
+  /**
+   * Verifies an access token (kid, signature, RS256, iss, aud, exp); null when anything is wrong.
+   * The key is the one the header's kid names: a missing or unknown kid is refused, never tried
+   * against another key (a dropped key's tokens die with it).
+   */
   async verify(token: string): Promise<AccessTokenClaims | null> {
     try {
-      const claims = await this.jwt.verifyAsync<Partial<AccessTokenClaims>>(token);
+      const header = (this.jwt.decode(token, { complete: true }) as { header?: { kid?: unknown } } | null)?.header;
+      const publicKey = this.keys.verificationKey(header?.kid);
+      if (!publicKey) return null;
+      const claims = await this.jwt.verifyAsync<Partial<AccessTokenClaims>>(token, { publicKey: publicKey as unknown as string });
       const complete = typeof claims.exp === 'number' && typeof claims.sub === 'string' && typeof claims.sid === 'string' && typeof claims.role === 'string';
       return complete ? (claims as AccessTokenClaims) : null;
     } catch {
