@@ -163,7 +163,7 @@ describe('SECURITY: Tokens and sessions', () => {
       // The revocation lasts as long as the access token could: one second before its exp it still holds.
       const secondsLeft = Number(decodePart(acting.accessToken, 1).exp) - t.clock.now() / 1000;
       await t.passTime(Math.floor((secondsLeft - 1) * 1000));
-      const accessOnly = ({ access, sameSession }: typeof LIVE) => ({ access, sameSession });
+      const accessOnly = ({ access, sameSession }: { access: number; sameSession: number }) => ({ access, sameSession });
       expect({ acting: accessOnly(await sessionAnswers(t, acting, { refresh: false })), other: accessOnly(await sessionAnswers(t, other, { refresh: false })) }).toEqual({
         acting: accessOnly(expected.acting),
         other: accessOnly(expected.other),
