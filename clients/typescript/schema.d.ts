@@ -112,7 +112,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with a password
-         * @description The identifier is a username, email or phone. After 3 failures on one identifier a captcha is required; after 10 it is locked for 15 minutes (429 + Retry-After).
+         * @description The identifier is a username, email or phone. Every attempt is counted before the password is compared, so parallel attempts are judged as if sent one by one. Counters are kept per identifier as typed (case and width variants are one identifier; known and unknown identifiers alike): after 3 failures on an identifier a captcha is required, after 10 that identifier is locked for 15 minutes (429 + Retry-After). The account also has its own bound — 10 failures over all its identifiers and current-password checks lock it for 15 minutes, and at most 100 failures an hour — but at sign-in that bound answers exactly as a wrong password does (401 INVALID_CREDENTIALS, even for the right password), so no identifier reveals what was tried through another. A password reset lifts every lock of the account.
          */
         post: operations["login"];
         delete?: never;
@@ -132,7 +132,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with an SMS code
-         * @description The code comes from POST /verification/sms-codes with purpose login; it only reaches numbers that have an account.
+         * @description The code comes from POST /verification/sms-codes with purpose login; it only reaches numbers that have an account. At most 5 tries per code, counted before the code is compared; every failure is audited.
          */
         post: operations["loginBySms"];
         delete?: never;

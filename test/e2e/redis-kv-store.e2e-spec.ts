@@ -40,6 +40,23 @@ describeOnRedis('RedisKvStore', () => {
     expect(await store.ttl('counter')).toBeGreaterThan(55_000);
   });
 
+  it('reserves attempts before the caller compares: of 300 parallel callers exactly `limit` get a slot, and refused ones take nothing', async () => {
+    const answers = await Promise.all(Array.from({ length: 300 }, () => store.reserveAttempt('tries', 5, 60_000)));
+    expect(answers.filter((answer) => answer.granted).map((answer) => answer.count).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(answers.filter((answer) => !answer.granted).every((answer) => answer.count === 5 && answer.ttlMs > 55_000)).toBe(true);
+    expect(await store.get('tries')).toBe('5');
+    await store.releaseAttempt('tries');
+    expect(await store.reserveAttempt('tries', 5, 60_000)).toEqual({ granted: true, count: 5, ttlMs: expect.any(Number) });
+    await store.expire('tries', 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await store.reserveAttempts([{ key: 'tries', limit: 5, ttlMs: 60_000 }, { key: 'other', limit: 0, ttlMs: 60_000 }])).toEqual([
+      { granted: true, count: 1, ttlMs: expect.any(Number) },
+      { granted: false, count: 0, ttlMs: 0 },
+    ]);
+    await store.releaseAttempt('never-counted');
+    expect(await store.get('never-counted')).toBeNull();
+  });
+
   it('lets exactly one of many parallel takers see a value', async () => {
     await store.set('once', 'secret', 60_000);
     const results = await Promise.all(Array.from({ length: 20 }, () => store.take('once')));

@@ -438,6 +438,45 @@ describeOnBoth('Limits and revocations hold across two instances sharing MySQL a
     await signInOn(b, account.username);
   });
 
+  it('count before compare: 40 sign-ins spread over A and B at once (39 wrong, the right one last) get at most 3 comparisons, then CAPTCHA_REQUIRED', async () => {
+    const account = await signUpOn(a);
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? b : a).http
+          .post('/api/v1/auth/login')
+          .set('X-Forwarded-For', `203.0.113.${200 + (i % 50)}`)
+          .send({ identifier: account.username, password: i === 39 ? DEFAULT_PASSWORD : `wrong password ${i}` }),
+      ),
+    );
+    const compared = answers.filter((answer) => answer.status === 200 || answer.body.error === 'INVALID_CREDENTIALS').length;
+    expect(compared).toBeLessThanOrEqual(3);
+    expect(answers.filter((answer) => answer.body.error === 'CAPTCHA_REQUIRED').length).toBeGreaterThanOrEqual(37);
+    expect(answers[39].status).not.toBe(200);
+  });
+
+  it('count before compare: 40 sign-ins with solved captchas spread over A and B at once get at most 10 comparisons, and the lock holds on both', async () => {
+    const account = await signUpOn(b);
+    const captchaIds = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const captchaId = randomUUID();
+        await a.http.get(`/api/v1/verification/captcha/${captchaId}`).set('X-Forwarded-For', '203.0.113.250').expect(200);
+        return captchaId;
+      }),
+    );
+    const answers = await Promise.all(
+      captchaIds.map((captchaId, i) =>
+        (i % 2 ? b : a).http
+          .post('/api/v1/auth/login')
+          .set('X-Forwarded-For', `203.0.113.${100 + (i % 50)}`)
+          .send({ identifier: account.username, password: i === 39 ? DEFAULT_PASSWORD : `wrong password ${i}`, captchaId, captchaText: TEST_CAPTCHA }),
+      ),
+    );
+    const compared = answers.filter((answer) => answer.status === 200 || answer.body.error === 'INVALID_CREDENTIALS').length;
+    expect(compared).toBeLessThanOrEqual(10);
+    expect(answers.filter((answer) => answer.status === 429).length).toBeGreaterThanOrEqual(30);
+    expect(answers[39].status).not.toBe(200);
+  });
+
   it('adds up the global rate limit across A and B', async () => {
     const client = { 'X-Forwarded-For': '198.51.100.7' };
     for (let i = 0; i < 25; i++) await a.http.get('/.well-known/jwks.json').set(client).expect(200);

@@ -29,18 +29,22 @@ describe('SECURITY: Sign-in throttling and enumeration', () => {
       expect((await fail(account.username)).status).toBe(401);
     });
 
-    it('locks the account for 15 minutes after 10 failures (429 + Retry-After), across identifiers', async () => {
+    it('locks the account for 15 minutes after 10 failures (429 + Retry-After on the identifier used; its other identifiers answer as a wrong password would), and locks again after 10 more', async () => {
       const account = await signUp(t);
-      for (let i = 0; i < 10; i++) {
-        const identifier = i % 2 ? account.username : account.email;
-        const response = await fail(identifier, await solvedCaptcha(t));
-        expect(response.status).toBe(401);
+      const right = async (identifier: string) => t.http.post('/api/v1/auth/login').send({ identifier, password: DEFAULT_PASSWORD, ...(await solvedCaptcha(t)) });
+      for (let cycle = 0; cycle < 2; cycle++) {
+        for (let i = 0; i < 10; i++) expect([cycle, i, (await fail(account.username, await solvedCaptcha(t))).status]).toEqual([cycle, i, 401]);
+        const locked = await right(account.username);
+        expect([locked.status, locked.body.error]).toEqual([429, 'TOO_MANY_REQUESTS']);
+        expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
+        // The account is locked for every identifier, but the email does not say so: it answers as a wrong password.
+        const byEmail = await right(account.email);
+        expect([byEmail.status, byEmail.body.error, byEmail.headers['retry-after']]).toEqual([401, 'INVALID_CREDENTIALS', undefined]);
+        await t.passTime(15 * 60_000 + 1000);
+        // The first lock expired: still a captcha, and 10 more failures lock it again.
+        if (cycle === 0) expect((await fail(account.username)).body.error).toBe('CAPTCHA_REQUIRED');
       }
-      const locked = await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD, ...(await solvedCaptcha(t)) }).expect(429);
-      expect(locked.body.error).toBe('TOO_MANY_REQUESTS');
-      expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
-      await t.passTime(15 * 60_000 + 1000);
-      await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD, ...(await solvedCaptcha(t)) }).expect(200);
+      expect((await right(account.username)).status).toBe(200);
     });
 
     it('locks again after the first lock runs out: ten more failures lock it for another 15 minutes', async () => {
@@ -102,15 +106,18 @@ describe('SECURITY: Sign-in throttling and enumeration', () => {
       }
     });
 
-    it('At most 100 failures per account per hour', async () => {
+    it('At most 100 failures per account per hour, over all its identifiers; past them even the right password answers as a wrong one, uncompared, until the hour is over', async () => {
       const capped = await createTestApp({ LOGIN_CAPTCHA_AFTER: '1000', LOGIN_LOCK_AFTER: '1000' });
       try {
         const account = await signUp(capped);
-        const fail = () => capped.http.post('/api/v1/auth/login').send({ identifier: account.username, password: 'wrong password!' });
-        for (let i = 0; i < 100; i++) expect((await fail()).status).toBe(401);
+        const fail = (i: number) => capped.http.post('/api/v1/auth/login').send({ identifier: i % 2 ? account.username : account.email, password: 'wrong password!' });
+        for (let i = 0; i < 100; i++) expect((await fail(i)).status).toBe(401);
         const blocked = await capped.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD });
-        expect(blocked.status).toBe(429);
-        expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(15 * 60);
+        expect([blocked.status, blocked.body.error, blocked.headers['retry-after']]).toEqual([401, 'INVALID_CREDENTIALS', undefined]);
+        const audited = await capped.db.query(`SELECT detail FROM audit_events WHERE user_id = ? AND type = 'sign_in' ORDER BY created_at DESC LIMIT 1`, [account.user.id]);
+        expect(JSON.parse(audited[0].detail)).toEqual({ reason: 'account_locked' });
+        await capped.passTime(3600_000);
+        await capped.http.post('/api/v1/auth/login').send({ identifier: account.username, password: DEFAULT_PASSWORD }).expect(200);
       } finally {
         await capped.close();
       }
@@ -147,10 +154,12 @@ describe('SECURITY: Sign-in throttling and enumeration', () => {
         () => t.http.put('/api/v1/users/me/email').set(user.auth).send({ email: `guess_${randomUUID()}@example.com`, code: '123456', password: wrong }),
       ];
       for (let i = 0; i < 10; i++) expect([i, (await guesses[i % 3]()).body.error]).toEqual([i, 'PASSWORD_INCORRECT']);
-      // Locked now: even the right password is refused, here and at sign-in.
+      // Locked now: even the right password is refused, here (429) and at sign-in (as a wrong password, so no identifier tells).
       const change = await t.http.put('/api/v1/users/me/password').set(user.auth).send({ oldPassword: user.password, newPassword: 'amber meadow 77' });
       expect([change.status, change.body.error, change.headers['retry-after'] !== undefined]).toEqual([429, 'TOO_MANY_REQUESTS', true]);
-      expect((await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: user.password, ...(await solvedCaptcha(t)) })).status).toBe(429);
+      expect((await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: user.password, ...(await solvedCaptcha(t)) })).body.error).toBe('INVALID_CREDENTIALS');
+      const locks = await t.db.query(`SELECT actor_id FROM audit_events WHERE user_id = ? AND type = 'account_locked'`, [user.user.id]);
+      expect(locks).toEqual([{ actor_id: user.user.id }]);
     });
 
     it('A locked account can still reset its password (by SMS here), and the reset lifts the lock', async () => {
@@ -162,6 +171,134 @@ describe('SECURITY: Sign-in throttling and enumeration', () => {
       expect((await requestSmsCode(t, phone, 'reset_password')).status).toBe(202);
       await t.http.post('/api/v1/auth/password-reset').send({ channel: 'sms', phone, code: lastCode(t, phone, 'reset_password'), newPassword: 'fresh start phrase 3' }).expect(200);
       await t.http.post('/api/v1/auth/login').send({ identifier: phone, password: 'fresh start phrase 3' }).expect(200);
+    });
+  });
+
+  describe('Count before compare at sign-in: each attempt is counted as a failure before the password is compared (and given back on success), so a parallel burst is judged as if its requests had come one by one', () => {
+    const login = (app: TestApp, body: Record<string, unknown>, ip?: string) => {
+      const request = app.http.post('/api/v1/auth/login');
+      if (ip) request.set('X-Forwarded-For', ip);
+      return request.send(body);
+    };
+    /** Compared answers are 401 INVALID_CREDENTIALS or 200; everything else was refused before bcrypt. */
+    const tally = (answers: Response[]) => {
+      const counts: Record<string, number> = {};
+      for (const answer of answers) counts[answer.status === 200 ? 'ok' : answer.body.error] = (counts[answer.status === 200 ? 'ok' : answer.body.error] ?? 0) + 1;
+      return counts;
+    };
+    /** How many of this account's sign-in failures were real password comparisons (audited as wrong_password). */
+    const comparedFailures = async (app: TestApp, userId: string) =>
+      Number((await app.db.query(`SELECT COUNT(*) AS n FROM audit_events WHERE user_id = ? AND type = 'sign_in' AND outcome = 'failure' AND detail LIKE '%wrong_password%'`, [userId]))[0].n);
+
+    it('40 parallel sign-ins (39 wrong, the right one last) without a captcha: at most 3 are compared, the rest answer CAPTCHA_REQUIRED', async () => {
+      const account = await signUp(t);
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => login(t, { identifier: account.username, password: i === 39 ? DEFAULT_PASSWORD : `wrong password ${i}` })));
+      const counts = tally(answers);
+      expect((counts.INVALID_CREDENTIALS ?? 0) + (counts.ok ?? 0)).toBeLessThanOrEqual(3);
+      expect(counts.CAPTCHA_REQUIRED).toBeGreaterThanOrEqual(37);
+      expect(answers[39].status).not.toBe(200);
+      expect(await comparedFailures(t, account.user.id)).toBeLessThanOrEqual(3);
+    });
+
+    it('40 parallel sign-ins with solved captchas (39 wrong, the right one last): at most 10 are compared, the rest answer 429, and the right password does not sign in', async () => {
+      const account = await signUp(t);
+      const captchas = await Promise.all(Array.from({ length: 40 }, () => solvedCaptcha(t)));
+      const answers = await Promise.all(captchas.map((captcha, i) => login(t, { identifier: account.username, password: i === 39 ? DEFAULT_PASSWORD : `wrong password ${i}`, ...captcha })));
+      const counts = tally(answers);
+      expect((counts.INVALID_CREDENTIALS ?? 0) + (counts.ok ?? 0)).toBeLessThanOrEqual(10);
+      expect(counts.TOO_MANY_REQUESTS).toBeGreaterThanOrEqual(30);
+      expect(answers[39].status).not.toBe(200);
+      expect(await comparedFailures(t, account.user.id)).toBeLessThanOrEqual(10);
+      // Locked now, as 10 failures one by one would have locked it.
+      const after = await login(t, { identifier: account.username, password: DEFAULT_PASSWORD, ...(await solvedCaptcha(t)) });
+      expect([after.status, after.headers['retry-after'] !== undefined]).toEqual([429, true]);
+    });
+
+    it('120 parallel sign-ins from three source IPs, past the hourly cap of 100: at most 100 are compared, and the right password sent last does not sign in', async () => {
+      const capped = await createTestApp({ LOGIN_CAPTCHA_AFTER: '1000', LOGIN_LOCK_AFTER: '1000', TRUSTED_PROXIES: 'loopback' });
+      try {
+        const account = await signUp(capped);
+        const ips = ['198.51.100.21', '198.51.100.22', '198.51.100.23'];
+        const answers = await Promise.all(
+          Array.from({ length: 120 }, (_, i) => login(capped, { identifier: account.username, password: i === 119 ? DEFAULT_PASSWORD : `wrong password ${i}` }, ips[i % 3])),
+        );
+        expect(answers.filter((answer) => answer.status !== 401)).toEqual([]);
+        expect(await comparedFailures(capped, account.user.id)).toBeLessThanOrEqual(100);
+        expect(answers[119].status).toBe(401);
+      } finally {
+        await capped.close();
+      }
+    });
+
+    it('40 parallel wrong current passwords: at most 10 are compared, then 429; the lock is audited once as account_locked', async () => {
+      const user = await signedInUser(t);
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => t.http.put('/api/v1/users/me/password').set(user.auth).send({ oldPassword: i === 39 ? user.password : `wrong password ${i}`, newPassword: 'amber meadow 77' })),
+      );
+      const counts = tally(answers);
+      expect(counts.PASSWORD_INCORRECT ?? 0).toBeLessThanOrEqual(10);
+      expect(counts.TOO_MANY_REQUESTS).toBeGreaterThanOrEqual(29);
+      expect(answers[39].status).not.toBe(200);
+      const locks = await t.db.query(`SELECT COUNT(*) AS n FROM audit_events WHERE user_id = ? AND type = 'account_locked'`, [user.user.id]);
+      expect(Number(locks[0].n)).toBe(1);
+    });
+  });
+
+  describe('Failures on side paths are audited: a wrong SMS code at SMS sign-in, and a lock caused by wrong current passwords', () => {
+    it('audits a wrong SMS code at SMS sign-in as a failed sign-in of the number’s account (and of nobody for an unknown number)', async () => {
+      const { phone, user } = await phoneUser(t);
+      await requestSmsCode(t, phone, 'login');
+      const code = lastCode(t, phone, 'login')!;
+      const wrong = code === '000000' ? '111111' : '000000';
+      expect((await t.http.post('/api/v1/auth/login/sms').send({ phone, smsCode: wrong })).body.error).toBe('CODE_INVALID');
+      const failures = await t.db.query(`SELECT detail FROM audit_events WHERE user_id = ? AND type = 'sign_in' AND outcome = 'failure'`, [user.id]);
+      expect(failures.map((event: { detail: string }) => JSON.parse(event.detail))).toEqual([{ method: 'sms_code', reason: 'code_invalid' }]);
+      const before = Number((await t.db.query(`SELECT COUNT(*) AS n FROM audit_events WHERE user_id IS NULL AND type = 'sign_in' AND detail LIKE '%code_expired%'`))[0].n);
+      expect((await t.http.post('/api/v1/auth/login/sms').send({ phone: uniquePhone(), smsCode: '123456' })).body.error).toBe('CODE_EXPIRED');
+      expect(Number((await t.db.query(`SELECT COUNT(*) AS n FROM audit_events WHERE user_id IS NULL AND type = 'sign_in' AND detail LIKE '%code_expired%'`))[0].n)).toBe(before + 1);
+    });
+  });
+
+  describe("One identifier's state never shows through another: captcha and lock counters are kept per identifier as typed (normalised), for known and unknown identifiers alike; a per-account bound answers like a wrong password", () => {
+    const attempt = (identifier: string, password = 'wrong password!', extra: Record<string, unknown> = {}) => t.http.post('/api/v1/auth/login').send({ identifier, password, ...extra });
+
+    it('after 3 wrong passwords on a public username, the account’s own email answers like any other email', async () => {
+      const account = await signUp(t);
+      const stranger = await signUp(t);
+      for (let i = 0; i < 3; i++) expect((await attempt(account.username)).status).toBe(401);
+      expect((await attempt(account.username)).body.error).toBe('CAPTCHA_REQUIRED');
+      const candidates = [`nobody_${randomUUID()}@example.com`, stranger.email, account.email, `other_${randomUUID()}@example.com`];
+      const answers = [];
+      for (const email of candidates) answers.push(seen(await attempt(email)));
+      expect(answers[0]).toEqual({ status: 401, body: expect.objectContaining({ error: 'INVALID_CREDENTIALS' }), retryAfter: false });
+      expect(answers).toEqual([answers[0], answers[0], answers[0], answers[0]]);
+    });
+
+    it('a lock on the username does not show through the email: it answers as an unknown email does, and no password is compared there', async () => {
+      const account = await signUp(t);
+      for (let i = 0; i < 10; i++) expect((await attempt(account.username, 'wrong password!', await solvedCaptcha(t))).status).toBe(401);
+      expect((await attempt(account.username, DEFAULT_PASSWORD, await solvedCaptcha(t))).status).toBe(429);
+      const unknown = `nobody_${randomUUID()}@example.com`;
+      const answers = [seen(await attempt(unknown)), seen(await attempt(account.email)), seen(await attempt(account.email, DEFAULT_PASSWORD))];
+      expect(answers[0]).toEqual({ status: 401, body: expect.objectContaining({ error: 'INVALID_CREDENTIALS' }), retryAfter: false });
+      // The account's bound (10 failures) holds, but answers as a wrong password would: the right one does not sign in.
+      expect(answers).toEqual([answers[0], answers[0], answers[0]]);
+      await t.passTime(15 * 60_000 + 1000);
+      await attempt(account.email, DEFAULT_PASSWORD).expect(200);
+    });
+
+    it('variants (case, width) of one identifier share one counter, for unknown and known identifiers alike', async () => {
+      const account = await signUp(t);
+      const fullwidth = (text: string) => text.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+      const ghost = `ghost_${randomUUID().slice(0, 8)}`;
+      const ghostEmail = `${ghost}@example.com`;
+      for (const identifier of [account.username, ghost, account.email, ghostEmail]) {
+        const variants = [identifier.toUpperCase(), fullwidth(identifier), identifier.replace(/^./, (c) => c.toUpperCase())];
+        const answers = [];
+        for (const variant of variants) answers.push(seen(await attempt(variant)));
+        answers.push(seen(await attempt(fullwidth(identifier.toUpperCase()))));
+        expect([identifier, answers.map((answer) => answer.body.error)]).toEqual([identifier, ['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS', 'INVALID_CREDENTIALS', 'CAPTCHA_REQUIRED']]);
+      }
     });
   });
 

@@ -73,7 +73,7 @@ export class AccountService {
       await this.audit.record({ type: 'password_reset', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { channel: dto.channel } }, tx);
     });
     await this.sessions.markRevoked(revoked);
-    await this.throttle.clear(`user:${user.id}`);
+    await this.throttle.clearAccount(user);
     await this.afterCredentialChange(user, 'password_reset', language);
   }
 
@@ -104,14 +104,17 @@ export class AccountService {
   }
 
   /**
-   * The current password, checked like a sign-in: a locked account is refused first and a wrong
-   * password counts towards its lock, so a stolen token cannot guess the password here instead.
+   * The current password, checked like a sign-in: counted towards the account's lock before bcrypt
+   * runs (and refused while it holds), so a stolen token cannot guess the password here instead,
+   * not even with a parallel burst.
    */
   private async currentPasswordMatches(user: User, password: string, client: ClientInfo): Promise<boolean> {
-    const subject = `user:${user.id}`;
-    await this.throttle.assertNotLocked(subject);
-    if (await this.users.verifyPassword(user, password)) return true;
-    if (await this.throttle.recordFailure(subject)) await this.audit.record({ type: 'account_locked', outcome: 'denied', userId: user.id, actorId: user.id, client });
+    const attempt = await this.throttle.beginCurrentPassword(user.id);
+    if (await this.users.verifyPassword(user, password)) {
+      await attempt.succeeded();
+      return true;
+    }
+    if (await attempt.failed()) await this.audit.record({ type: 'account_locked', outcome: 'denied', userId: user.id, actorId: user.id, client });
     return false;
   }
 

@@ -4,7 +4,7 @@ import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
 import { MetricsService } from '@/modules/operations/metrics.service';
-import { classifyIdentifier, emailKey, normalisePhone, usernameKey } from '@/modules/users/identity';
+import { classifyIdentifier, normalisePhone } from '@/modules/users/identity';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
 import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
@@ -38,7 +38,17 @@ export class AuthService {
   async loginBySms(phoneInput: string, code: string, client: ClientInfo): Promise<TokenPairDto> {
     const phone = normalisePhone(phoneInput);
     if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
-    await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'login' }, code);
+    try {
+      await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'login' }, code);
+    } catch (error) {
+      // A wrong or dead code is a failed sign-in like a wrong password, and is audited as one.
+      if (error instanceof AppException) {
+        const holder = await this.users.findByPhone(phone);
+        await this.audit.record({ type: 'sign_in', outcome: 'failure', userId: holder?.id ?? null, client, detail: { method: 'sms_code', reason: error.entry.code.toLowerCase() } });
+        this.metrics.signIn('failure', 'sms_code');
+      }
+      throw error;
+    }
     const user = await this.users.findByPhone(phone);
     if (!user || user.status !== 'active') {
       await this.audit.record({ type: 'sign_in', outcome: 'failure', userId: user?.id ?? null, client, detail: { method: 'sms_code', reason: user ? 'disabled' : 'unknown_account' } });
@@ -48,24 +58,35 @@ export class AuthService {
   }
 
   /**
-   * Password sign-in. Unknown account, wrong password and disabled account all cost one bcrypt
-   * compare and answer the same 401, so neither the body nor the timing tells them apart.
+   * Password sign-in. Unknown account, wrong password, disabled account and an account whose own
+   * bound is spent all cost one bcrypt compare and answer the same 401, so neither the body nor the
+   * timing tells them apart. The attempt is counted before bcrypt runs (LoginThrottle): a parallel
+   * burst gets no more comparisons than the same requests sent one by one.
    */
   async login(dto: LoginDto, client: ClientInfo): Promise<TokenPairDto> {
-    const identifier = classifyIdentifier(dto.identifier);
+    // Case and width variants of one identifier are one identifier, for the lookup and for the counters.
+    const identifier = classifyIdentifier(dto.identifier.normalize('NFKC'));
     const user = await this.users.findByIdentifierKind(identifier);
-    const subject = user ? `user:${user.id}` : `identifier:${this.identifierKey(dto.identifier)}`;
-    await this.throttle.assertAllowed(subject, client.ip);
-    if (await this.throttle.captchaRequired(subject)) await this.captchas.require(dto.captchaId, dto.captchaText);
-    const passwordMatches = await this.users.verifyPassword(user, dto.password);
+    const attempt = await this.throttle.beginSignIn(identifier, user?.id ?? null, client.ip, dto.captchaId !== undefined || dto.captchaText !== undefined);
+    if (attempt.captchaRequired) {
+      try {
+        await this.captchas.require(dto.captchaId, dto.captchaText);
+      } catch (error) {
+        await attempt.abandon();
+        throw error;
+      }
+    }
+    // Past the account's bound the real hash is not compared; the dummy compare keeps the cost the same.
+    const passwordMatches = await this.users.verifyPassword(attempt.accountOpen ? user : null, dto.password);
     if (!user || !passwordMatches || user.status !== 'active') {
-      const locked = await this.throttle.recordFailure(subject);
-      await this.audit.record({ type: 'sign_in', outcome: 'failure', userId: user?.id ?? null, client, detail: { reason: !user ? 'unknown_account' : !passwordMatches ? 'wrong_password' : 'disabled' } });
+      const locked = await attempt.failed();
+      const reason = !user ? 'unknown_account' : !attempt.accountOpen ? 'account_locked' : !passwordMatches ? 'wrong_password' : 'disabled';
+      await this.audit.record({ type: 'sign_in', outcome: 'failure', userId: user?.id ?? null, client, detail: { reason } });
       if (locked) await this.audit.record({ type: 'account_locked', outcome: 'denied', userId: user?.id ?? null, client });
       this.metrics.signIn('failure', 'password');
       throw new AppException(AuthErrors.INVALID_CREDENTIALS);
     }
-    await this.throttle.recordSuccess(subject);
+    await attempt.succeeded();
     return this.completeSignIn(user, client, 'password');
   }
 
@@ -142,10 +163,5 @@ export class AuthService {
    */
   isRecentlyAuthenticated(principal: Principal, nowMs: number): boolean {
     return principal.authTime !== null && nowMs / 1000 - principal.authTime <= this.config.sessions.recentAuthSeconds;
-  }
-
-  private identifierKey(identifier: string): string {
-    if (identifier.includes('@')) return emailKey(identifier);
-    return normalisePhone(identifier) ?? usernameKey(identifier);
   }
 }
