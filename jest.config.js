@@ -13,8 +13,13 @@ const swc = [
     sourceMaps: 'inline',
   },
 ];
+// openid-client v6 and its dependencies ship only ES modules. Node >= 20.19 require()s them as they
+// are, but Jest's module system cannot, so Jest compiles those three packages to CommonJS as well.
+const ESM_ONLY = ['openid-client', 'oauth4webapi', 'jose'];
+const swcJs = ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
 const common = {
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': swc, [`/node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`]: swcJs },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   moduleNameMapper: { '^@/(.*)$': '<rootDir>/src/$1' },
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],

@@ -12,6 +12,7 @@ import { takeTurnsOnSqlite } from './database/transaction';
 import { AdminModule } from './modules/admin/admin.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
+import { FederationModule } from './modules/federation/federation.module';
 import { AvatarModule } from './modules/avatar/avatar.module';
 import { RealNameModule } from './modules/real-name/real-name.module';
 import { RetentionModule } from './modules/retention/retention.module';
@@ -61,6 +62,7 @@ export class AppModule {
         VerificationModule,
         UsersModule,
         AuthModule,
+        FederationModule,
         AdminModule,
         AvatarModule,
         RealNameModule,

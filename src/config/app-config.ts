@@ -163,6 +163,29 @@ export interface AppConfig {
   /** Applied once by main.ts (src/common/runtime-tuning.ts). */
   runtime: RuntimeTuning;
   retention: RetentionConfig;
+  federation: FederationConfig;
+}
+
+export interface OidcProviderConfig {
+  id: string;
+  kind: 'oidc';
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+}
+
+export type IdentityProviderConfig = OidcProviderConfig;
+
+export interface FederationConfig {
+  providers: IdentityProviderConfig[];
+  /** Exact-match allow-list of where the callback may send the browser back to. */
+  redirectUris: string[];
+  /** The origin (and path prefix) the service is reached at; the callback URL is built from it, never from Host. */
+  publicBaseUrl: string | null;
+  /** Tests only: http and loopback/private issuers and endpoints. */
+  allowInsecureIssuers: boolean;
 }
 
 export interface RetentionConfig {
@@ -422,6 +445,58 @@ function readSigningKeys(read: Reader): Pick<AppConfig['tokens'], 'privateKeyPem
   return { privateKeyPem, keyId, privateKeys, nextPublicKey: nextEntry && { kid: nextEntry.kid, publicKeyPem: nextEntry.pem } };
 }
 
+/** http(s) URL; https on a public host unless OAUTH_ALLOW_INSECURE_ISSUERS (tests) admits http and loopback/private hosts. */
+function providerUrl(read: Reader, name: string, value: string, insecureAllowed: boolean): string {
+  read.httpUrl(name, value);
+  const url = new URL(value);
+  const privateHost = /^(localhost|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|\[::1\]|\[f[cd])/i.test(url.hostname + (url.hostname.startsWith('[') ? '' : '.'));
+  if (!insecureAllowed && (url.protocol !== 'https:' || privateHost)) {
+    throw new ConfigError(name, 'must be an https URL on a public host (OAUTH_ALLOW_INSECURE_ISSUERS=true admits others, for tests only)');
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function readFederation(read: Reader, production: boolean): FederationConfig {
+  const allowInsecureIssuers = read.bool('OAUTH_ALLOW_INSECURE_ISSUERS', false);
+  if (production && allowInsecureIssuers) throw new ConfigError('OAUTH_ALLOW_INSECURE_ISSUERS', 'is for tests only and is refused when NODE_ENV=production');
+  const ids = read.list('OAUTH_PROVIDERS').map((id) => id.toLowerCase());
+  const providers: IdentityProviderConfig[] = [];
+  for (const id of ids) {
+    if (!/^[a-z][a-z0-9]{0,31}$/.test(id)) throw new ConfigError('OAUTH_PROVIDERS', `names "${id}"; a provider id is 1-32 lower-case letters and digits, starting with a letter`);
+    if (providers.some((provider) => provider.id === id)) throw new ConfigError('OAUTH_PROVIDERS', `names "${id}" twice`);
+    const prefix = `OAUTH_${id.toUpperCase()}_`;
+    const required = (suffix: string) => {
+      const value = suffix === 'CLIENT_SECRET' ? read.verbatim(prefix + suffix) : read.optional(prefix + suffix);
+      if (!value) throw new ConfigError(prefix + suffix, `is required when OAUTH_PROVIDERS names ${id}`);
+      return value;
+    };
+    const scopes = (read.optional(`${prefix}SCOPES`) ?? 'openid email profile').split(/[\s,]+/).filter(Boolean);
+    if (!scopes.includes('openid')) throw new ConfigError(`${prefix}SCOPES`, 'must include openid');
+    providers.push({
+      id,
+      kind: 'oidc',
+      name: read.optional(`${prefix}NAME`) ?? id,
+      issuer: providerUrl(read, `${prefix}ISSUER`, required('ISSUER'), allowInsecureIssuers),
+      clientId: required('CLIENT_ID'),
+      clientSecret: required('CLIENT_SECRET'),
+      scopes,
+    });
+  }
+  const publicBaseUrl = read.optional('PUBLIC_BASE_URL');
+  if (publicBaseUrl) read.httpUrl('PUBLIC_BASE_URL', publicBaseUrl);
+  if (publicBaseUrl && production && !publicBaseUrl.startsWith('https://')) throw new ConfigError('PUBLIC_BASE_URL', 'must be an https URL when NODE_ENV=production');
+  const redirectUris = read.list('OAUTH_REDIRECT_URIS');
+  for (const uri of redirectUris) {
+    read.httpUrl('OAUTH_REDIRECT_URIS', uri, ' (each entry)');
+    if (/[#]/.test(uri)) throw new ConfigError('OAUTH_REDIRECT_URIS', 'entries must not carry a #fragment');
+  }
+  if (providers.length) {
+    if (!publicBaseUrl) throw new ConfigError('PUBLIC_BASE_URL', 'is required when OAUTH_PROVIDERS is set (the callback URL is built from it)');
+    if (!redirectUris.length) throw new ConfigError('OAUTH_REDIRECT_URIS', 'is required when OAUTH_PROVIDERS is set (where the SPA may be sent back to)');
+  }
+  return { providers, redirectUris, publicBaseUrl: publicBaseUrl?.replace(/\/+$/, '') ?? null, allowInsecureIssuers };
+}
+
 function readAdmin(read: Reader): AppConfig['admin'] {
   const username = read.optional('ADMIN_USERNAME');
   const email = read.optional('ADMIN_EMAIL');
@@ -529,6 +604,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       intervalMinutes: read.int('RETENTION_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
       batchSize: read.int('RETENTION_BATCH_SIZE', 1000, 1, 100_000),
     },
+    federation: readFederation(read, production),
   };
 
   if (config.passwords.minLength > config.passwords.maxLength) {

@@ -9,7 +9,7 @@ import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { AdminService } from './admin.service';
 import { AuditEventPageDto, ListAuditEventsQueryDto } from './dto/audit-events-query.dto';
-import { ListUsersQueryDto, UpdateUserByAdminDto, UserPageDto } from './dto/admin-users.dto';
+import { AdminUserDto, ListUsersQueryDto, UpdateUserByAdminDto, UserPageDto } from './dto/admin-users.dto';
 
 const userIdPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException(UsersErrors.USER_NOT_FOUND) });
 
@@ -31,9 +31,9 @@ export class AdminController {
   @Get('users/:id')
   @ApiOperation({ operationId: 'adminGetUser', summary: 'One account' })
   @ApiParam({ name: 'id', description: 'Account id', example: '5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11' })
-  @ApiEnvelope(UserResponseDto, { description: 'The account' })
+  @ApiEnvelope(AdminUserDto, { description: 'The account, with its linked identity providers' })
   @ApiErrors(UsersErrors.USER_NOT_FOUND)
-  getUser(@Param('id', userIdPipe) id: string): Promise<UserResponseDto> {
+  getUser(@Param('id', userIdPipe) id: string): Promise<AdminUserDto> {
     return this.admin.getUser(id);
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '@/modules/auth/sessions/sessions.module';
+import { FederationModule } from '@/modules/federation/federation.module';
 import { UsersModule } from '@/modules/users/users.module';
 import { AdminAccountsService } from './admin-accounts.service';
 import { AdminBootstrap } from './admin-bootstrap.service';
@@ -7,7 +8,7 @@ import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
 
 @Module({
-  imports: [UsersModule, SessionsModule],
+  imports: [UsersModule, SessionsModule, FederationModule],
   controllers: [AdminController],
   providers: [AdminService, AdminAccountsService, AdminBootstrap],
   exports: [AdminAccountsService],

@@ -12,7 +12,8 @@ import { User } from '@/modules/users/user.entity';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { UsersService } from '@/modules/users/users.service';
 import { AuditEventPageDto, ListAuditEventsQueryDto } from './dto/audit-events-query.dto';
-import { ListUsersQueryDto, UpdateUserByAdminDto, UserPageDto } from './dto/admin-users.dto';
+import { AdminUserDto, ListUsersQueryDto, UpdateUserByAdminDto, UserPageDto } from './dto/admin-users.dto';
+import { IdentitiesService } from '@/modules/federation/identities.service';
 
 const LOCK_KEY = 'lock:admin-role-changes';
 const LOCK_TTL_MS = 10_000;
@@ -27,6 +28,7 @@ export class AdminService {
     private readonly audit: AuditService,
     private readonly kv: KvStore,
     private readonly clock: Clock,
+    private readonly identities: IdentitiesService,
   ) {}
 
   async listUsers(query: ListUsersQueryDto): Promise<UserPageDto> {
@@ -34,8 +36,8 @@ export class AdminService {
     return { items, page: query.page, pageSize: query.pageSize, total };
   }
 
-  async getUser(id: string): Promise<UserResponseDto> {
-    return this.users.toResponse(await this.users.getById(id));
+  async getUser(id: string): Promise<AdminUserDto> {
+    return { ...this.users.toResponse(await this.users.getById(id)), identities: await this.identities.listFor(id) };
   }
 
   /**

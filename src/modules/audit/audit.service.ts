@@ -27,6 +27,8 @@ export const AUDIT_EVENT_TYPES = [
   'real_name_read',
   'access_denied',
   'admin_created',
+  'identity_linked',
+  'identity_unlinked',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -90,8 +90,12 @@ export class AuthService {
     return this.completeSignIn(user, client, 'password');
   }
 
-  /** Opens a session for a user who has proven who they are (password or one-time code). */
-  async completeSignIn(user: User, client: ClientInfo, method: 'password' | 'sms_code' | 'registration'): Promise<TokenPairDto> {
+  /**
+   * Opens a session for a user who has proven who they are (password, one-time code, or another
+   * identity provider: 'federated', amr `fed`). Every first-factor sign-in ends here, so this is
+   * where a second-factor challenge goes in.
+   */
+  async completeSignIn(user: User, client: ClientInfo, method: 'password' | 'sms_code' | 'registration' | 'federated'): Promise<TokenPairDto> {
     const pair = await this.tokens.signIn(user, client, (tx) => this.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method } }, tx));
     this.metrics.signIn('success', method);
     return pair;

@@ -8,7 +8,10 @@ import { AuditService } from '@/modules/audit/audit.service';
 import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
+import type { EntityManager } from 'typeorm';
+import { isEmailAddress } from './email-address';
 import { emailKey, normalisePhone } from './identity';
+import { User } from './user.entity';
 import { CreatePhoneUserDto, CreateUserDto } from './dto/create-user.dto';
 import { UserResponseDto } from './dto/user-response.dto';
 import { UsersErrors } from './users.errors';
@@ -17,6 +20,19 @@ import { UsersService } from './users.service';
 function sameSecret(given: string | undefined, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return given !== undefined && timingSafeEqual(digest(given), digest(expected));
+}
+
+/** `u_` and ten random characters: accounts that sign up without choosing a name (phone, other providers). */
+export function generatedUsername(): string {
+  return `u_${randomBytes(10).toString('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase().padEnd(10, '0')}`;
+}
+
+/** What another identity provider tells about a person signing up through it. */
+export interface FederatedAccount {
+  method: string;
+  email: string | null;
+  emailVerified: boolean;
+  displayName: string | null;
 }
 
 /** Sign-up by username and email: the operator's switches, the captcha, then the account rules. */
@@ -83,7 +99,7 @@ export class RegistrationService {
     await this.countAttempt(client.ip);
     const phone = normalisePhone(dto.phone);
     if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
-    const username = `u_${randomBytes(10).toString('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase().padEnd(10, '0')}`;
+    const username = generatedUsername();
     if (dto.password !== undefined) this.users.assertPasswordAcceptable(dto.password, { username, email: null });
     // The code first: register codes never reach a taken number, so its answer is a wrong code's and
     // phone numbers (unlike usernames) stay private. Only a race can still answer PHONE_TAKEN.
@@ -92,5 +108,31 @@ export class RegistrationService {
       this.audit.record({ type: 'sign_up', outcome: 'success', userId: created.id, actorId: created.id, client, detail: { method: 'phone' } }, tx),
     );
     return this.users.toResponse(user);
+  }
+
+  /**
+   * Sign-up through another identity provider (the provider was the human check, so no captcha).
+   * The switches hold: registration off refuses it, and a registration key must have been shown
+   * when the flow started. The provider's email is kept only when it is a usable address, and is
+   * verified only when the provider says so; with REGISTRATION_EMAIL_CODE on, an unverified one is dropped.
+   */
+  async registerFederated(account: FederatedAccount, registrationKeyShown: boolean, client: ClientInfo, alsoWrite: (tx: EntityManager, user: User) => Promise<void>): Promise<User> {
+    const { enabled, key, emailCodeRequired } = this.config.registration;
+    if (!enabled) throw new AppException(UsersErrors.REGISTRATION_DISABLED);
+    if (key && !registrationKeyShown) throw new AppException(UsersErrors.REGISTRATION_KEY_INVALID);
+    const email = account.email && isEmailAddress(account.email) && (account.emailVerified || !emailCodeRequired) ? account.email : null;
+    return this.users.create(
+      {
+        username: generatedUsername(),
+        email,
+        emailVerified: email !== null && account.emailVerified,
+        password: null,
+        profile: { displayName: account.displayName?.trim().slice(0, 64) || undefined },
+      },
+      async (tx, created) => {
+        await this.audit.record({ type: 'sign_up', outcome: 'success', userId: created.id, actorId: created.id, client, detail: { method: account.method } }, tx);
+        await alsoWrite(tx, created);
+      },
+    );
   }
 }

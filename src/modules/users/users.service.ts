@@ -138,6 +138,12 @@ export class UsersService {
     await this.kv.delete(this.viewKey(id));
   }
 
+  /** Whether the account could sign in without any other identity provider: a password, or a phone for SMS codes (read inside `tx`). */
+  async canSignInWithoutProviders(id: string, tx: EntityManager): Promise<boolean> {
+    const user = await tx.findOneBy(User, { id });
+    return !!user && (user.passwordHash !== null || user.phone !== null);
+  }
+
   findByApiKeyHash(hash: string): Promise<User | null> {
     return this.users.findByApiKeyHash(hash);
   }

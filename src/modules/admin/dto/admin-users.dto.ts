@@ -1,3 +1,4 @@
+import { IdentityDto } from '@/modules/federation/dto/federation.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { PageQueryDto } from '@/common/http/pagination';
@@ -47,4 +48,10 @@ export class UpdateUserByAdminDto {
   @IsOptional()
   @IsIn(USER_STATUSES)
   status?: UserStatus;
+}
+
+/** One account as admins see it: the owner's view plus the identity providers linked to it. */
+export class AdminUserDto extends UserResponseDto {
+  @ApiProperty({ type: [IdentityDto], description: 'Linked identity providers (contract §11)' })
+  identities: IdentityDto[];
 }

@@ -16,12 +16,23 @@ export function codeMessage(code: string, purpose: CodePurpose, language: Langua
     : { subject: 'Your verification code', text: `Your verification code is ${code} (${why}). It expires in ${ttlMinutes} minutes. Never share it with anyone.` };
 }
 
-export type NoticeKind = 'password_changed' | 'password_reset' | ContactNoticeKind;
+export type NoticeKind = 'password_changed' | 'password_reset' | ContactNoticeKind | IdentityNoticeKind;
+
+/** Notices about sign-ins with other identity providers being linked or removed (contract §11). */
+type IdentityNoticeKind = 'identity_linked' | 'identity_unlinked';
 
 /** Notices about contacts: they go to the address or number that was replaced or removed (contract §13). */
 type ContactNoticeKind = 'email_changed' | 'phone_changed' | 'account_reclaimed';
 
-const CONTACT_NOTICES: Record<ContactNoticeKind, Record<Language, string>> = {
+const TEXT_NOTICES: Record<ContactNoticeKind | IdentityNoticeKind, Record<Language, string>> = {
+  identity_linked: {
+    en: 'A sign-in with another provider was just linked to your account. If this was not you, remove it from your profile and change your password now.',
+    'zh-CN': '您的账号刚刚绑定了第三方登录方式。如果这不是您本人的操作，请立即在个人资料中解除绑定并修改密码。',
+  },
+  identity_unlinked: {
+    en: 'A sign-in with another provider was just removed from your account. If this was not you, change your password now.',
+    'zh-CN': '您的账号刚刚解除了一个第三方登录方式。如果这不是您本人的操作，请立即修改密码。',
+  },
   email_changed: {
     en: 'The email address of your account was just replaced, so this address no longer signs in or receives codes. If this was not you, reset your password now and contact support.',
     'zh-CN': '您账号的邮箱刚刚被更换，此邮箱将不再用于登录或接收验证码。如果这不是您本人的操作，请立即重置密码并联系客服。',
@@ -38,7 +49,7 @@ const CONTACT_NOTICES: Record<ContactNoticeKind, Record<Language, string>> = {
 
 export function noticeMessage(kind: NoticeKind, language: Language): { subject: string; text: string } {
   const subject = language === 'zh-CN' ? '账号安全提醒' : 'Security notice for your account';
-  if (kind !== 'password_changed' && kind !== 'password_reset') return { subject, text: CONTACT_NOTICES[kind][language] };
+  if (kind !== 'password_changed' && kind !== 'password_reset') return { subject, text: TEXT_NOTICES[kind][language] };
   const zh = { password_changed: '您的密码刚刚被修改', password_reset: '您的密码刚刚通过验证码被重置' }[kind];
   const en = { password_changed: 'Your password was just changed', password_reset: 'Your password was just reset with a verification code' }[kind];
   return language === 'zh-CN'
