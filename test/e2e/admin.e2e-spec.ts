@@ -149,7 +149,9 @@ describe('Administration', () => {
     it('answers the user view, or 404 USER_NOT_FOUND', async () => {
       const account = await signUp(t, { displayName: 'Seen By Admin' });
       const response = await t.http.get(`/api/v1/admin/users/${account.user.id}`).set(admin.auth).expect(200);
-      expect(Object.keys(response.body.data).sort()).toEqual(USER_VIEW_KEYS);
+      // The owner's view plus the linked identity providers (contract §11).
+      expect(Object.keys(response.body.data).sort()).toEqual([...USER_VIEW_KEYS, 'identities'].sort());
+      expect(response.body.data.identities).toEqual([]);
       expect(response.body.data).toMatchObject({ id: account.user.id, username: account.username, email: account.email, displayName: 'Seen By Admin' });
       for (const id of [randomUUID(), 'not-an-id']) {
         expect((await t.http.get(`/api/v1/admin/users/${id}`).set(admin.auth).expect(404)).body.error).toBe('USER_NOT_FOUND');

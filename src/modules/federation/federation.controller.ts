@@ -16,7 +16,7 @@ import { FederationService } from './federation.service';
 const providerParam = ApiParam({ name: 'provider', description: 'Provider id from GET /auth/providers', example: 'corp' });
 
 /** Sign-in with other identity providers (contract §11): the SPA's side of the flow. */
-@ApiTags('Federation')
+@ApiTags('Auth')
 @Controller('auth')
 export class FederationController {
   constructor(private readonly federation: FederationService) {}

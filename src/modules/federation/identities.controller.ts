@@ -18,7 +18,7 @@ import { IdentitiesService } from './identities.service';
 const providerParam = ApiParam({ name: 'provider', description: 'Provider id from GET /auth/providers', example: 'corp' });
 
 /** The caller's own linked identities. Bearer tokens only: a personal API key never reaches sign-in methods. */
-@ApiTags('Federation')
+@ApiTags('Users')
 @Controller('users/me/identities')
 export class IdentitiesController {
   constructor(

@@ -13,7 +13,7 @@ export class ProviderDto {
 }
 
 export class ProviderListDto {
-  @ApiProperty({ type: [ProviderDto] })
+  @ApiProperty({ type: [ProviderDto], description: 'Enabled providers, in the order of OAUTH_PROVIDERS' })
   items: ProviderDto[];
 }
 
@@ -23,7 +23,7 @@ export class AuthorizationUrlRequestDto {
   @MaxLength(2048)
   redirectUri: string;
 
-  @ApiPropertyOptional({ description: 'When the operator set REGISTRATION_KEY: the key, so an unknown identity may create an account (checked now)' })
+  @ApiPropertyOptional({ description: 'When the operator set REGISTRATION_KEY: the key, so an unknown identity may create an account (checked now)', example: 'spring-invite-2026' })
   @IsOptional()
   @IsString()
   @MaxLength(256)
@@ -66,6 +66,6 @@ export class IdentityDto {
 }
 
 export class IdentityListDto {
-  @ApiProperty({ type: [IdentityDto] })
+  @ApiProperty({ type: [IdentityDto], description: 'Linked identities, oldest first' })
   items: IdentityDto[];
 }
