@@ -17,24 +17,20 @@ export class ProviderListDto {
   items: ProviderDto[];
 }
 
-export class AuthorizationUrlRequestDto {
+export class LinkUrlRequestDto {
   @ApiProperty({ description: 'Where the browser returns after the provider; must equal an entry of OAUTH_REDIRECT_URIS exactly', example: 'https://app.example.com/oauth/done' })
   @IsString()
   @MaxLength(2048)
   redirectUri: string;
+}
 
+/** The sign-in flavour: also takes the registration key, for operators who set one. */
+export class AuthorizationUrlRequestDto extends LinkUrlRequestDto {
   @ApiPropertyOptional({ description: 'When the operator set REGISTRATION_KEY: the key, so an unknown identity may create an account (checked now)', example: 'spring-invite-2026' })
   @IsOptional()
   @IsString()
   @MaxLength(256)
   registrationKey?: string;
-}
-
-export class LinkUrlRequestDto {
-  @ApiProperty({ description: 'Where the browser returns after the provider; must equal an entry of OAUTH_REDIRECT_URIS exactly', example: 'https://app.example.com/profile/identities' })
-  @IsString()
-  @MaxLength(2048)
-  redirectUri: string;
 }
 
 export class AuthorizationUrlDto {
