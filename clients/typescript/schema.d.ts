@@ -141,6 +141,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/oauth/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trade the one-time result for a token pair
+         * @description The `result` the callback put on redirectUri; single use, valid 60 seconds. Opens a session like any other sign-in (audited with method `federated`).
+         */
+        post: operations["exchangeOAuthResult"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oauth/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the provider sends the browser back (register this URL at the provider)
+         * @description Not for the SPA to call. The URL to register is `${PUBLIC_BASE_URL}/api/v1/auth/oauth/{provider}/callback`. With a known `state` it always answers 302 to the redirectUri of the attempt, with `?result=<one-time code>` (for POST /auth/oauth/exchange), `?linked=<provider>` (after POST /users/me/identities/{provider}/url) or `?error=<CODE>`: OAUTH_PROVIDER_ERROR, ACCOUNT_EXISTS_LINK_REQUIRED, IDENTITY_ALREADY_LINKED, REGISTRATION_DISABLED, REGISTRATION_KEY_INVALID, INVALID_CREDENTIALS (a disabled account), OAUTH_STATE_INVALID (the linking session ended). An unknown, used or expired `state` has no trusted place to go back to: it is a 400.
+         */
+        get: operations["oauthCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oauth/{provider}/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a sign-in with a provider: the URL to send the browser to
+         * @description The URL carries a fresh single-use `state`, an OpenID Connect `nonce` and a PKCE S256 challenge, bound to this provider and this `redirectUri`; the attempt lives 10 minutes. `redirectUri` must equal an entry of OAUTH_REDIRECT_URIS exactly. When the operator set REGISTRATION_KEY, an unknown identity may only create an account if `registrationKey` is given here.
+         */
+        post: operations["createOAuthUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password-reset": {
         parameters: {
             query?: never;
@@ -155,6 +215,26 @@ export interface paths {
          * @description The code comes from POST /verification/email-codes or /sms-codes with purpose reset_password. Every session of the account and its personal API key are revoked, pending codes die, a lock is lifted, and the owner is notified.
          */
         post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The identity providers enabled for sign-in
+         * @description For the sign-in page: one button per item.
+         */
+        get: operations["listIdentityProviders"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -354,6 +434,63 @@ export interface paths {
          */
         put: operations["changeEmail"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The identity providers linked to your account */
+        get: operations["listMyIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/identities/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a linked provider from your account
+         * @description Needs a sign-in within RECENT_AUTH_SECONDS. Refused (409 LAST_SIGN_IN_METHOD) when nothing else could sign in: no password, no phone for SMS codes, no other identity. The owner is notified.
+         */
+        delete: operations["unlinkIdentity"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/identities/{provider}/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start linking a provider to your account: the URL to send the browser to
+         * @description Needs a sign-in within RECENT_AUTH_SECONDS (403 RECENT_AUTH_REQUIRED). The callback links the identity to this account (only while this session lives) and returns to redirectUri with `?linked=<provider>` or `?error=<CODE>` (IDENTITY_ALREADY_LINKED when the identity belongs to another account or this account has one from that provider). The owner is notified.
+         */
+        post: operations["createLinkUrl"];
         delete?: never;
         options?: never;
         head?: never;
@@ -585,6 +722,92 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminUserDto: {
+            /**
+             * @description Avatar URL
+             * @example /api/v1/avatars/3f2a9c.webp
+             */
+            avatarUrl: string | null;
+            /**
+             * @description When the account was created (ISO 8601 UTC)
+             * @example 2026-01-01T08:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description Name shown to others
+             * @example Alice
+             */
+            displayName: string | null;
+            /**
+             * @description Email address
+             * @example alice@example.com
+             */
+            email: string | null;
+            /**
+             * @description Whether the email was proven with a code
+             * @example false
+             */
+            emailVerified: boolean;
+            /**
+             * @description GitHub user name
+             * @example alice
+             */
+            github: string | null;
+            /**
+             * @description Opaque account id
+             * @example 5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11
+             */
+            id: string;
+            /** @description Linked identity providers (contract §11) */
+            identities: components["schemas"]["IdentityDto"][];
+            /**
+             * @description Short self-introduction
+             * @example I build things.
+             */
+            intro: string | null;
+            /**
+             * @description Phone number in E.164
+             * @example +8613800138000
+             */
+            phone: string | null;
+            /**
+             * @description Whether a real-name (ID card) check succeeded
+             * @example false
+             */
+            realNameVerified: boolean;
+            /**
+             * @description Role
+             * @example normal_user
+             * @enum {string}
+             */
+            role: "normal_user" | "vip_user" | "creator" | "admin";
+            /**
+             * @description School
+             * @example Tsinghua University
+             */
+            school: string | null;
+            /**
+             * @description Account status
+             * @example active
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /**
+             * @description When the account last changed (ISO 8601 UTC)
+             * @example 2026-01-02T08:00:00.000Z
+             */
+            updatedAt: string;
+            /**
+             * @description Unique user name (5-32 letters, digits, _ . -)
+             * @example alice_01
+             */
+            username: string;
+            /**
+             * @description Personal web site
+             * @example https://alice.example.com
+             */
+            website: string | null;
+        };
         ApiKeyDto: {
             /**
              * @description Your personal API key, shown only this once; send it as X-API-Key
@@ -662,6 +885,25 @@ export interface components {
              * @example 42
              */
             total: number;
+        };
+        AuthorizationUrlDto: {
+            /**
+             * @description The provider's authorization URL to send the browser to
+             * @example https://id.example.com/authorize?response_type=code&client_id=...
+             */
+            url: string;
+        };
+        AuthorizationUrlRequestDto: {
+            /**
+             * @description Where the browser returns after the provider; must equal an entry of OAUTH_REDIRECT_URIS exactly
+             * @example https://app.example.com/oauth/done
+             */
+            redirectUri: string;
+            /**
+             * @description When the operator set REGISTRATION_KEY: the key, so an unknown identity may create an account (checked now)
+             * @example spring-invite-2026
+             */
+            registrationKey?: string;
         };
         AvatarResponseDto: {
             /**
@@ -846,6 +1088,7 @@ export interface components {
          *     | `ID_CARD_INVALID` | 400 | The ID card number is not a valid 18-digit resident ID number |
          *     | `MALFORMED_JSON` | 400 | The request body is not valid JSON |
          *     | `MALFORMED_REQUEST` | 400 | The HTTP request is malformed |
+         *     | `OAUTH_STATE_INVALID` | 400 | The sign-in attempt is unknown, used or expired; start again |
          *     | `PASSWORD_CONTAINS_IDENTITY` | 400 | Password must not contain your username or email name |
          *     | `PASSWORD_INCORRECT` | 400 | The current password is not correct |
          *     | `PASSWORD_INVALID_CHARACTERS` | 400 | Password contains control characters |
@@ -855,6 +1098,7 @@ export interface components {
          *     | `PASSWORD_UNCHANGED` | 400 | The new password must differ from the current one |
          *     | `PHONE_NOT_ALLOWED` | 400 | Text messages cannot be sent to this country |
          *     | `REAL_NAME_INVALID` | 400 | The name must be 2-30 Chinese characters (with "·" between parts) or Latin letters (with spaces or dots) |
+         *     | `REDIRECT_URI_NOT_ALLOWED` | 400 | That redirectUri is not on the allow-list |
          *     | `USERNAME_INVALID` | 400 | Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters |
          *     | `VALIDATION_FAILED` | 400 | The request is not valid |
          *     | `API_KEY_INVALID` | 401 | The API key is not valid |
@@ -868,14 +1112,19 @@ export interface components {
          *     | `REGISTRATION_KEY_INVALID` | 403 | The registration key is not valid |
          *     | `SESSION_REQUIRED` | 403 | This route needs a bearer token from a sign-in, not an API key |
          *     | `AVATAR_NOT_FOUND` | 404 | Avatar not found |
+         *     | `IDENTITY_NOT_FOUND` | 404 | No identity from that provider is linked to your account |
          *     | `NOT_FOUND` | 404 | Not found |
+         *     | `OAUTH_PROVIDER_UNKNOWN` | 404 | No identity provider by that name is enabled |
          *     | `REAL_NAME_NOT_SUBMITTED` | 404 | No real-name information has been submitted |
          *     | `SESSION_NOT_FOUND` | 404 | Session not found |
          *     | `USER_NOT_FOUND` | 404 | User not found |
          *     | `METHOD_NOT_ALLOWED` | 405 | Method not allowed |
+         *     | `ACCOUNT_EXISTS_LINK_REQUIRED` | 409 | An account with this email exists: sign in to it, then link this provider from your profile |
          *     | `EMAIL_TAKEN` | 409 | Email is already registered |
          *     | `ID_CARD_ALREADY_BOUND` | 409 | This ID card number is already bound to another account |
+         *     | `IDENTITY_ALREADY_LINKED` | 409 | This identity is linked to another account, or this account already has one from that provider |
          *     | `LAST_ADMIN` | 409 | The last active admin cannot be demoted or disabled |
+         *     | `LAST_SIGN_IN_METHOD` | 409 | This is the only way left to sign in to your account; add a password or another sign-in first |
          *     | `PHONE_TAKEN` | 409 | Phone number is already registered |
          *     | `REAL_NAME_ALREADY_VERIFIED` | 409 | Your real name is already verified and cannot be changed |
          *     | `USERNAME_TAKEN` | 409 | Username is already taken |
@@ -889,6 +1138,7 @@ export interface components {
          *     | `HEADERS_TOO_LARGE` | 431 | The request headers (or URL) are too large |
          *     | `INTERNAL_ERROR` | 500 | Something went wrong on our side |
          *     | `DELIVERY_FAILED` | 502 | The message could not be delivered; try again later |
+         *     | `OAUTH_PROVIDER_ERROR` | 502 | The identity provider did not confirm the sign-in |
          *     | `REAL_NAME_PROVIDER_UNAVAILABLE` | 502 | The identity check service did not answer; nothing was saved, try again later |
          *     | `SERVICE_UNAVAILABLE` | 503 | The service is temporarily unavailable |
          */
@@ -905,7 +1155,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "AVATAR_NOT_FOUND" | "NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "LAST_ADMIN" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "OAUTH_STATE_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -916,6 +1166,13 @@ export interface components {
              * @example b0f7c5d2-6c1e-4b8e-9f53-0d1c2b3a4f5e
              */
             requestId: string;
+        };
+        ExchangeDto: {
+            /**
+             * @description The one-time `result` the callback appended to redirectUri (single use, 60 s)
+             * @example Qm9vdHN0cmFwcGVkIHJlc3VsdCBjb2RlIGV4YW1wbGU
+             */
+            result: string;
         };
         FieldProblemDto: {
             /**
@@ -942,6 +1199,32 @@ export interface components {
              * @enum {string}
              */
             database: "up" | "down";
+        };
+        IdentityDto: {
+            /**
+             * @description The email the provider reported when linked (informational; never used to match accounts)
+             * @example alice@example.com
+             */
+            email: string | null;
+            /**
+             * @description When it was linked (ISO 8601 UTC)
+             * @example 2026-12-01T08:00:00.000Z
+             */
+            linkedAt: string;
+            /**
+             * @description Provider id
+             * @example corp
+             */
+            provider: string;
+            /**
+             * @description The provider's id for the person
+             * @example 248289761001
+             */
+            subject: string;
+        };
+        IdentityListDto: {
+            /** @description Linked identities, oldest first */
+            items: components["schemas"]["IdentityDto"][];
         };
         IntrospectDto: {
             /**
@@ -1030,6 +1313,13 @@ export interface components {
              */
             msg: string;
         };
+        LinkUrlRequestDto: {
+            /**
+             * @description Where the browser returns after the provider; must equal an entry of OAUTH_REDIRECT_URIS exactly
+             * @example https://app.example.com/oauth/done
+             */
+            redirectUri: string;
+        };
         LivenessDto: {
             /**
              * @description Always "ok": the process is running and serving HTTP
@@ -1086,6 +1376,28 @@ export interface components {
              * @example +8613800138000
              */
             phone?: string;
+        };
+        ProviderDto: {
+            /**
+             * @description Provider id, as in the routes
+             * @example corp
+             */
+            id: string;
+            /**
+             * @description Protocol family
+             * @example oidc
+             * @enum {string}
+             */
+            kind: "oidc" | "github" | "wechat";
+            /**
+             * @description Name to show on the button
+             * @example Corporate sign-in
+             */
+            name: string;
+        };
+        ProviderListDto: {
+            /** @description Enabled providers, in the order of OAUTH_PROVIDERS */
+            items: components["schemas"]["ProviderDto"][];
         };
         PublicProfileDto: {
             /**
@@ -1593,7 +1905,7 @@ export interface operations {
                 /** @description Only events about this account (e.g. `5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11`) */
                 userId?: string;
                 /** @description Only this event type (e.g. `sign_in`) */
-                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created";
+                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked";
             };
             header?: never;
             path?: never;
@@ -1933,7 +2245,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The account */
+            /** @description The account, with its linked identity providers */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1946,7 +2258,7 @@ export interface operations {
                          * @enum {integer}
                          */
                         code: 200;
-                        data: components["schemas"]["UserResponseDto"];
+                        data: components["schemas"]["AdminUserDto"];
                         /**
                          * @description Human-readable message, localised by Accept-Language (en, zh-CN)
                          * @example OK
@@ -2742,6 +3054,463 @@ export interface operations {
             };
         };
     };
+    exchangeOAuthResult: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExchangeDto"];
+            };
+        };
+        responses: {
+            /** @description Signed in: a token pair */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["TokenPairDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `OAUTH_STATE_INVALID`: The sign-in attempt is unknown, used or expired; start again */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "OAUTH_STATE_INVALID" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `INVALID_CREDENTIALS`: The identifier or password is not correct */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "INVALID_CREDENTIALS";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    oauthCallback: {
+        parameters: {
+            query?: {
+                /** @description The provider's error (e.g. access_denied) */
+                error?: unknown;
+                /** @description The state from the URL this service made */
+                state?: unknown;
+                /** @description Authorization code from the provider */
+                code?: unknown;
+            };
+            header: {
+                "accept-language": string;
+            };
+            path: {
+                /** @description Provider id from GET /auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Back to the redirectUri with result, linked or error (see above) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `OAUTH_STATE_INVALID`: The sign-in attempt is unknown, used or expired; start again */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "OAUTH_STATE_INVALID" | "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createOAuthUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Provider id from GET /auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthorizationUrlRequestDto"];
+            };
+        };
+        responses: {
+            /** @description The provider URL */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["AuthorizationUrlDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `REDIRECT_URI_NOT_ALLOWED`: That redirectUri is not on the allow-list */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `REGISTRATION_DISABLED`: Registration is closed; `REGISTRATION_KEY_INVALID`: The registration key is not valid */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `OAUTH_PROVIDER_UNKNOWN`: No identity provider by that name is enabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "OAUTH_PROVIDER_UNKNOWN";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `OAUTH_PROVIDER_ERROR`: The identity provider did not confirm the sign-in */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 502;
+                        /** @enum {string} */
+                        error?: "OAUTH_PROVIDER_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     resetPassword: {
         parameters: {
             query?: never;
@@ -2806,6 +3575,137 @@ export interface operations {
                         code?: 403;
                         /** @enum {string} */
                         error?: "PASSWORD_RESET_DISABLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listIdentityProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enabled providers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["ProviderListDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -4742,6 +5642,555 @@ export interface operations {
                         code?: 500;
                         /** @enum {string} */
                         error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listMyIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Linked identities */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["IdentityListDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "SESSION_REQUIRED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    unlinkIdentity: {
+        parameters: {
+            query?: never;
+            header: {
+                "accept-language": string;
+            };
+            path: {
+                /** @description Provider id from GET /auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
+                        data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED";
+                    };
+                };
+            };
+            /** @description `IDENTITY_NOT_FOUND`: No identity from that provider is linked to your account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "IDENTITY_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description `LAST_SIGN_IN_METHOD`: This is the only way left to sign in to your account; add a password or another sign-in first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "LAST_SIGN_IN_METHOD";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createLinkUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Provider id from GET /auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkUrlRequestDto"];
+            };
+        };
+        responses: {
+            /** @description The provider URL */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["AuthorizationUrlDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `REDIRECT_URI_NOT_ALLOWED`: That redirectUri is not on the allow-list */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED";
+                    };
+                };
+            };
+            /** @description `OAUTH_PROVIDER_UNKNOWN`: No identity provider by that name is enabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "OAUTH_PROVIDER_UNKNOWN";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `OAUTH_PROVIDER_ERROR`: The identity provider did not confirm the sign-in */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 502;
+                        /** @enum {string} */
+                        error?: "OAUTH_PROVIDER_ERROR";
                     };
                 };
             };
