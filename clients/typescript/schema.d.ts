@@ -3213,9 +3213,7 @@ export interface operations {
                 /** @description Authorization code from the provider */
                 code?: unknown;
             };
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path: {
                 /** @description Provider id from GET /auth/providers */
                 provider: string;
@@ -5823,9 +5821,7 @@ export interface operations {
     unlinkIdentity: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path: {
                 /** @description Provider id from GET /auth/providers */
                 provider: string;

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Header, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CommonErrors } from '@/common/errors';
-import { Client, ClientInfo, RawResponse, SuccessMessage } from '@/common/http/decorators';
+import { AcceptLanguage, Client, ClientInfo, RawResponse, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { pickLanguage } from '@/common/i18n';
 import { AuthErrors } from '@/modules/auth/auth.errors';
@@ -66,7 +66,7 @@ export class FederationController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
     @Client() client: ClientInfo,
-    @Headers('accept-language') language?: string,
+    @AcceptLanguage() language?: string,
   ): Promise<void> {
     const rawQuery = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
     const location = await this.federation.callback(provider, (request.query ?? {}) as Record<string, unknown>, rawQuery, client, pickLanguage(language));

@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
-import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
+import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { pickLanguage } from '@/common/i18n';
 import { AuthErrors } from '@/modules/auth/auth.errors';
@@ -68,7 +68,7 @@ export class IdentitiesController {
   @providerParam
   @ApiEnvelope(null, { description: 'Removed' })
   @ApiErrors(AuthErrors.SESSION_REQUIRED, AuthErrors.RECENT_AUTH_REQUIRED, FederationErrors.IDENTITY_NOT_FOUND, FederationErrors.LAST_SIGN_IN_METHOD)
-  async unlink(@CurrentUser() principal: Principal, @Param('provider') provider: string, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<void> {
+  async unlink(@CurrentUser() principal: Principal, @Param('provider') provider: string, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<void> {
     this.auth.requireSession(principal);
     if (!this.auth.isRecentlyAuthenticated(principal, this.clock.now())) throw new AppException(AuthErrors.RECENT_AUTH_REQUIRED);
     await this.identities.unlink(await this.users.getById(principal.userId), provider, client, pickLanguage(language));
