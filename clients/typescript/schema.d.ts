@@ -552,7 +552,7 @@ export interface paths {
         put?: never;
         /**
          * Submit your real name and ID card number
-         * @description The number must be an 18-character PRC resident ID with a valid region code, birth date and check character. Both values are stored encrypted (AES-256-GCM); the answer shows them masked. With the default provider (`local`, format and checksum only) the record is `verified` at once; with an HTTP provider it can be `verified`, `rejected` or `pending`, and a provider that does not answer gives 502 with nothing stored. A verified record cannot be changed; a pending or rejected one can be resubmitted. An ID number binds to one account only.
+         * @description The number must be an 18-character PRC resident ID with a valid region code, birth date and check character. Both values are stored encrypted (AES-256-GCM); the answer shows them masked. With the default provider (`local`, format and checksum only) the record is `verified` at once; with an HTTP provider it can be `verified`, `rejected` or `pending`, and a provider that does not answer gives 502 with nothing stored. A verified record cannot be changed; a pending or rejected one can be resubmitted. An ID number binds to one account only. Each account may submit 5 times a day (REAL_NAME_PER_ACCOUNT_PER_DAY) and each ID number may be submitted 3 times a day over all accounts (REAL_NAME_PER_ID_NUMBER_PER_DAY); every valid submission counts, those answered 409 included, and past either limit the answer is 429 with Retry-After and the identity provider is not asked. Every submission and refusal is audited.
          */
         post: operations["submitRealName"];
         delete?: never;
@@ -6828,7 +6828,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
             429: {
                 headers: {
                     [name: string]: unknown;

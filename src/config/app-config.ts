@@ -249,6 +249,9 @@ export interface RealNameConfig {
   /** HMAC key of the ID-card blind index; it must never change. Null: a development key in DATA_DIR. */
   indexKey: Buffer | null;
   http: { url: string; headers: Record<string, string>; timeoutMs: number } | null;
+  /** Submissions a day per account and per ID number (each may be a paid provider call); counted before the provider is asked. */
+  perAccountPerDay: number;
+  perIdNumberPerDay: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -383,7 +386,14 @@ function readRealName(read: Reader): RealNameConfig {
   const index = read.raw('REAL_NAME_INDEX_KEY');
   const indexKey = index ? parseKey('REAL_NAME_INDEX_KEY', index) : null;
   const provider = read.oneOf('REAL_NAME_PROVIDER', 'local', ['local', 'http'] as const);
-  return { provider, encryptionKeys, indexKey, http: provider === 'http' ? readRealNameHttp(read) : null };
+  return {
+    provider,
+    encryptionKeys,
+    indexKey,
+    http: provider === 'http' ? readRealNameHttp(read) : null,
+    perAccountPerDay: read.int('REAL_NAME_PER_ACCOUNT_PER_DAY', 5, 1, 1000),
+    perIdNumberPerDay: read.int('REAL_NAME_PER_ID_NUMBER_PER_DAY', 3, 1, 1000),
+  };
 }
 
 function readRealNameHttp(read: Reader): RealNameConfig['http'] {

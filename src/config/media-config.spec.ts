@@ -8,7 +8,7 @@ describe('avatar and real-name settings', () => {
   it('has safe defaults', () => {
     const config = loadConfig({});
     expect(config.avatars).toEqual({ storage: 'local', maxBytes: 5 * 1024 * 1024, maxPixels: 16_777_216, uploadsPerHour: 10, s3: null });
-    expect(config.realName).toEqual({ provider: 'local', encryptionKeys: [], indexKey: null, http: null });
+    expect(config.realName).toEqual({ provider: 'local', encryptionKeys: [], indexKey: null, http: null, perAccountPerDay: 5, perIdNumberPerDay: 3 });
   });
 
   it('reads the S3 settings', () => {
@@ -61,6 +61,8 @@ describe('avatar and real-name settings', () => {
     [{ REAL_NAME_INDEX_KEY: 'abc' }, 'REAL_NAME_INDEX_KEY'],
     [{ REAL_NAME_PROVIDER: 'http' }, 'REAL_NAME_HTTP_URL'],
     [{ REAL_NAME_PROVIDER: 'http', REAL_NAME_HTTP_URL: 'https://x', REAL_NAME_HTTP_HEADERS: '["a"]' }, 'REAL_NAME_HTTP_HEADERS'],
+    [{ REAL_NAME_PER_ACCOUNT_PER_DAY: '0' }, 'REAL_NAME_PER_ACCOUNT_PER_DAY'],
+    [{ REAL_NAME_PER_ID_NUMBER_PER_DAY: 'many' }, 'REAL_NAME_PER_ID_NUMBER_PER_DAY'],
   ])('refuses %j naming %s', (env, setting) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: ${setting} `));

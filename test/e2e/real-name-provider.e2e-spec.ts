@@ -185,7 +185,7 @@ describe('Logs of real-name traffic', () => {
     };
     const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
-    const t = await createTestApp({ LOG_LEVEL: 'debug', REAL_NAME_PROVIDER: 'http', REAL_NAME_HTTP_URL: url, REAL_NAME_HTTP_TIMEOUT_MS: '300' });
+    const t = await createTestApp({ LOG_LEVEL: 'debug', REAL_NAME_PROVIDER: 'http', REAL_NAME_HTTP_URL: url, REAL_NAME_HTTP_TIMEOUT_MS: '300', REAL_NAME_PER_ID_NUMBER_PER_DAY: '100' });
     const name = '欧阳娜娜';
     const number = idCardNumber();
     try {

@@ -11,6 +11,7 @@ import { idCardNumber, masked } from '../factories/id-cards';
 import { testImage } from '../factories/images';
 import { signedInUser, signIn, signUp } from '../factories/users';
 import { CaptureLogger } from '../helpers/capture-logger';
+import { httpGateway } from '../helpers/http-gateway';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 /** shared/SECURITY.md › Sensitive data, errors, headers, audit: one describe per promise, over HTTP against the real app. */
@@ -129,6 +130,70 @@ describe('ID-card numbers: AES-256-GCM with a key outside the database (a fresh 
     expect(row.id_card_index).toBe(createHmac('sha256', indexKey).update(`id-card:${number}`).digest('hex'));
     const everything = await databaseText(t);
     for (const secret of [key.toString('base64'), key.toString('hex'), indexKey.toString('base64'), indexKey.toString('hex')]) expect(everything).not.toContain(secret);
+  });
+});
+
+describe('ID-card numbers cannot be tested: real-name submissions are limited per account (5 a day) and per ID number (3 a day), counted before the provider is called, every submission and refusal audited', () => {
+  let gateway: Awaited<ReturnType<typeof httpGateway>>;
+  let t: TestApp;
+  beforeAll(async () => {
+    // A paid identity service that rejects every claim: each call is a miss someone pays for.
+    gateway = await httpGateway(() => ({ status: 200, body: JSON.stringify({ status: 'rejected' }) }));
+    t = await createTestApp({ REAL_NAME_PROVIDER: 'http', REAL_NAME_HTTP_URL: `${gateway.url}/check` });
+  });
+  afterAll(async () => {
+    await t.close();
+    await gateway.close();
+  });
+  const submissions = async (userId: string) =>
+    (await rows(t, `SELECT outcome, detail FROM audit_events WHERE user_id = ? AND type = 'real_name_submitted'`, userId)).map((event) => ({ outcome: event.outcome, ...JSON.parse(String(event.detail)) }));
+
+  it('one account submitting 15 numbers at once reaches the provider at most 5 times; the rest answer 429 and are audited as refused', async () => {
+    const user = await signedInUser(t);
+    const before = gateway.received.length;
+    const answers = await Promise.all(Array.from({ length: 15 }, () => t.http.post(ROUTE).set(user.auth).send({ realName: '张三', idCardNumber: idCardNumber() })));
+    expect(gateway.received.length - before).toBeLessThanOrEqual(5);
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(10);
+    expect(refused.every((answer) => answer.body.error === 'TOO_MANY_REQUESTS' && Number(answer.headers['retry-after']) > 23 * 3600)).toBe(true);
+    const events = await submissions(user.user.id);
+    expect(events).toHaveLength(15);
+    expect(events.filter((event) => event.reason === 'limit_per_account')).toHaveLength(refused.length);
+    // A new day, a new allowance.
+    await t.passTime(24 * 3600_000);
+    await t.http.post(ROUTE).set(user.auth).send({ realName: '张三', idCardNumber: idCardNumber() }).expect(201);
+  });
+
+  it('one ID number submitted by 6 accounts at once reaches the provider at most 3 times, and the others answer 429', async () => {
+    const users = await Promise.all(Array.from({ length: 6 }, () => signedInUser(t)));
+    const number = idCardNumber();
+    const before = gateway.received.filter((request) => request.body.includes(number)).length;
+    const answers = await Promise.all(users.map((user) => t.http.post(ROUTE).set(user.auth).send({ realName: '李四', idCardNumber: number })));
+    expect(gateway.received.filter((request) => request.body.includes(number)).length - before).toBeLessThanOrEqual(3);
+    expect(answers.filter((answer) => answer.status === 429).length).toBeGreaterThanOrEqual(3);
+    const reasons = (await Promise.all(users.map((user) => submissions(user.user.id)))).flat().map((event) => event.reason ?? event.status);
+    expect(reasons.filter((reason) => reason === 'limit_per_id_number').length).toBe(answers.filter((answer) => answer.status === 429).length);
+    // The refused accounts did not spend their own allowance on it.
+    const refusedUser = users[answers.findIndex((answer) => answer.status === 429)];
+    await t.http.post(ROUTE).set(refusedUser.auth).send({ realName: '李四', idCardNumber: idCardNumber() }).expect(201);
+  });
+
+  it('counts submissions that end in 409 ID_CARD_ALREADY_BOUND too, so bound numbers cannot be tested for free', async () => {
+    const local = await createTestApp();
+    try {
+      const numbers = Array.from({ length: 6 }, () => idCardNumber());
+      for (const number of numbers) await local.http.post(ROUTE).set((await signedInUser(local)).auth).send({ realName: '王五', idCardNumber: number }).expect(201);
+      const prober = await signedInUser(local);
+      const answers = [];
+      for (const number of numbers) answers.push((await local.http.post(ROUTE).set(prober.auth).send({ realName: '王五', idCardNumber: number })).status);
+      expect(answers).toEqual([409, 409, 409, 409, 409, 429]);
+      // Per number too: the owner's submission and two more are all that number gets today.
+      const [first, second] = [await signedInUser(local), await signedInUser(local)];
+      expect((await local.http.post(ROUTE).set(first.auth).send({ realName: '王五', idCardNumber: numbers[0] })).status).toBe(409);
+      expect((await local.http.post(ROUTE).set(second.auth).send({ realName: '王五', idCardNumber: numbers[0] })).status).toBe(429);
+    } finally {
+      await local.close();
+    }
   });
 });
 

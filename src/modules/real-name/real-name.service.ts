@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@/common/clock';
-import { AppException } from '@/common/errors';
+import { AppException, CommonErrors } from '@/common/errors';
+import { KvStore } from '@/common/kv/kv-store';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
 import { AuthErrors } from '@/modules/auth/auth.errors';
@@ -15,6 +17,8 @@ import { RealNameCipher } from './real-name-cipher';
 import { RealNameRecord, RealNameStatus } from './real-name-record.entity';
 import { RealNameErrors } from './real-name.errors';
 import { RealNameRepository } from './real-name.repository';
+
+const DAY_MS = 24 * 3600_000;
 
 function toRecordDto(status: RealNameStatus, realName: string, idCardNumber: string, verifiedAt: Date | null): RealNameRecordDto {
   return {
@@ -39,6 +43,8 @@ export class RealNameService {
     private readonly auth: AuthService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly kv: KvStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async submit(principal: Principal, dto: SubmitRealNameDto, client: ClientInfo): Promise<RealNameRecordDto> {
@@ -57,6 +63,8 @@ export class RealNameService {
       throw new AppException(RealNameErrors.REAL_NAME_ALREADY_VERIFIED);
     }
     const index = this.cipher.blindIndex(idCardNumber);
+    // Counted before the number is looked up or sent anywhere: both answers say something about the number.
+    await this.reserveSubmission(userId, index, client);
     const holder = await this.records.findByIdCardIndex(index);
     if (holder && holder.userId !== userId) {
       await this.recordSubmission(userId, client, 'failure', { reason: 'id_card_already_bound' });
@@ -104,7 +112,27 @@ export class RealNameService {
     return toRecordDto(record.status, realName, idCardNumber, record.verifiedAt);
   }
 
-  private recordSubmission(userId: string, client: ClientInfo, outcome: 'success' | 'failure', detail: Record<string, string>): Promise<void> {
+  /**
+   * Count before compare: a submission takes its slot per account and per ID number (by blind index,
+   * never the number itself) for the day before the binding check and the provider call, so neither a
+   * parallel burst nor several accounts can test more numbers than REAL_NAME_PER_ACCOUNT_PER_DAY /
+   * REAL_NAME_PER_ID_NUMBER_PER_DAY. A refused submission takes nothing and is audited.
+   */
+  private async reserveSubmission(userId: string, index: string, client: ClientInfo): Promise<void> {
+    const { perAccountPerDay, perIdNumberPerDay } = this.config.realName;
+    const slots = [
+      { key: `real-name-account:${userId}`, limit: perAccountPerDay, ttlMs: DAY_MS },
+      { key: `real-name-number:${index}`, limit: perIdNumberPerDay, ttlMs: DAY_MS },
+    ];
+    const reservations = await this.kv.reserveAttempts(slots);
+    const refused = reservations.findIndex((reservation) => !reservation.granted);
+    if (refused === -1) return;
+    await Promise.all(reservations.map((reservation, i) => (reservation.granted ? this.kv.releaseAttempt(slots[i].key) : undefined)));
+    await this.recordSubmission(userId, client, 'denied', { reason: refused === 0 ? 'limit_per_account' : 'limit_per_id_number' });
+    throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: Math.max(reservations[refused].ttlMs, 1000) / 1000 });
+  }
+
+  private recordSubmission(userId: string, client: ClientInfo, outcome: 'success' | 'failure' | 'denied', detail: Record<string, string>): Promise<void> {
     return this.audit.record({ type: 'real_name_submitted', outcome, userId, actorId: userId, client, detail });
   }
 }
