@@ -176,7 +176,32 @@ export interface OidcProviderConfig {
   scopes: string[];
 }
 
-export type IdentityProviderConfig = OidcProviderConfig;
+/** GitHub (an OAuth app); endpoints configurable for GitHub Enterprise and for tests. */
+export interface GithubProviderConfig {
+  id: 'github';
+  kind: 'github';
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+  authorizeUrl: string;
+  tokenUrl: string;
+  apiUrl: string;
+}
+
+/** WeChat website sign-in (Open Platform website app, snsapi_login); endpoints configurable for tests. */
+export interface WechatProviderConfig {
+  id: 'wechat';
+  kind: 'wechat';
+  name: string;
+  /** The AppID and AppSecret of the website app. */
+  clientId: string;
+  clientSecret: string;
+  authorizeUrl: string;
+  apiUrl: string;
+}
+
+export type IdentityProviderConfig = OidcProviderConfig | GithubProviderConfig | WechatProviderConfig;
 
 export interface FederationConfig {
   providers: IdentityProviderConfig[];
@@ -480,6 +505,32 @@ function readFederation(read: Reader, production: boolean): FederationConfig {
       if (!value) throw new ConfigError(prefix + suffix, `is required when OAUTH_PROVIDERS names ${id}`);
       return value;
     };
+    const endpoint = (suffix: string, fallback: string) => providerUrl(read, prefix + suffix, read.optional(prefix + suffix) ?? fallback, allowInsecureIssuers);
+    const secrets = { clientId: required('CLIENT_ID'), clientSecret: required('CLIENT_SECRET') };
+    if (id === 'github') {
+      providers.push({
+        id,
+        kind: 'github',
+        name: read.optional(`${prefix}NAME`) ?? 'GitHub',
+        ...secrets,
+        scopes: (read.optional(`${prefix}SCOPES`) ?? 'read:user user:email').split(/[\s,]+/).filter(Boolean),
+        authorizeUrl: endpoint('AUTHORIZE_URL', 'https://github.com/login/oauth/authorize'),
+        tokenUrl: endpoint('TOKEN_URL', 'https://github.com/login/oauth/access_token'),
+        apiUrl: endpoint('API_URL', 'https://api.github.com'),
+      });
+      continue;
+    }
+    if (id === 'wechat') {
+      providers.push({
+        id,
+        kind: 'wechat',
+        name: read.optional(`${prefix}NAME`) ?? 'WeChat',
+        ...secrets,
+        authorizeUrl: endpoint('AUTHORIZE_URL', 'https://open.weixin.qq.com/connect/qrconnect'),
+        apiUrl: endpoint('API_URL', 'https://api.weixin.qq.com'),
+      });
+      continue;
+    }
     const scopes = (read.optional(`${prefix}SCOPES`) ?? 'openid email profile').split(/[\s,]+/).filter(Boolean);
     if (!scopes.includes('openid')) throw new ConfigError(`${prefix}SCOPES`, 'must include openid');
     providers.push({
@@ -487,8 +538,7 @@ function readFederation(read: Reader, production: boolean): FederationConfig {
       kind: 'oidc',
       name: read.optional(`${prefix}NAME`) ?? id,
       issuer: providerUrl(read, `${prefix}ISSUER`, required('ISSUER'), allowInsecureIssuers),
-      clientId: required('CLIENT_ID'),
-      clientSecret: required('CLIENT_SECRET'),
+      ...secrets,
       scopes,
     });
   }

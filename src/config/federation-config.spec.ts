@@ -38,7 +38,18 @@ describe('configuration › identity providers (contract §11)', () => {
   });
 
   it('OAUTH_ALLOW_INSECURE_ISSUERS admits http and loopback issuers, and is refused in production', () => {
-    expect(loadConfig({ ...corp, OAUTH_CORP_ISSUER: 'http://127.0.0.1:4000', OAUTH_ALLOW_INSECURE_ISSUERS: 'true' }).federation.providers[0].issuer).toBe('http://127.0.0.1:4000');
+    expect(loadConfig({ ...corp, OAUTH_CORP_ISSUER: 'http://127.0.0.1:4000', OAUTH_ALLOW_INSECURE_ISSUERS: 'true' }).federation.providers[0]).toMatchObject({ issuer: 'http://127.0.0.1:4000' });
     expect(() => loadConfig({ NODE_ENV: 'production', OAUTH_ALLOW_INSECURE_ISSUERS: 'true' })).toThrow(/^Invalid configuration: OAUTH_ALLOW_INSECURE_ISSUERS /);
+  });
+
+  it('github and wechat are named providers with their own endpoints (overridable, e.g. for GitHub Enterprise or tests)', () => {
+    const env = { ...corp, OAUTH_PROVIDERS: 'github,wechat', OAUTH_GITHUB_CLIENT_ID: 'gh', OAUTH_GITHUB_CLIENT_SECRET: 's', OAUTH_WECHAT_CLIENT_ID: 'wx1', OAUTH_WECHAT_CLIENT_SECRET: 't' };
+    expect(loadConfig(env).federation.providers).toEqual([
+      { id: 'github', kind: 'github', name: 'GitHub', clientId: 'gh', clientSecret: 's', scopes: ['read:user', 'user:email'], authorizeUrl: 'https://github.com/login/oauth/authorize', tokenUrl: 'https://github.com/login/oauth/access_token', apiUrl: 'https://api.github.com' },
+      { id: 'wechat', kind: 'wechat', name: 'WeChat', clientId: 'wx1', clientSecret: 't', authorizeUrl: 'https://open.weixin.qq.com/connect/qrconnect', apiUrl: 'https://api.weixin.qq.com' },
+    ]);
+    expect(loadConfig({ ...env, OAUTH_GITHUB_API_URL: 'https://github.example.com/api/v3/' }).federation.providers[0]).toMatchObject({ apiUrl: 'https://github.example.com/api/v3' });
+    expect(() => loadConfig({ ...env, OAUTH_GITHUB_TOKEN_URL: 'http://127.0.0.1:9/token' })).toThrow(/^Invalid configuration: OAUTH_GITHUB_TOKEN_URL /);
+    expect(() => loadConfig({ ...env, OAUTH_WECHAT_CLIENT_SECRET: '' })).toThrow(/^Invalid configuration: OAUTH_WECHAT_CLIENT_SECRET /);
   });
 });

@@ -3,7 +3,9 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException } from '@/common/errors';
 import { FederationErrors } from '../federation.errors';
 import { IdentityProvider } from './identity-provider';
+import { GithubProvider } from './github.provider';
 import { OidcProvider } from './oidc.provider';
+import { WechatProvider } from './wechat.provider';
 
 /** The providers the settings enable (OAUTH_PROVIDERS), one adapter each, by id. */
 @Injectable()
@@ -12,7 +14,11 @@ export class IdentityProviders {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     const { providers, allowInsecureIssuers } = config.federation;
-    for (const settings of providers) this.byId.set(settings.id, new OidcProvider(settings, allowInsecureIssuers));
+    for (const settings of providers) {
+      const adapter =
+        settings.kind === 'github' ? new GithubProvider(settings) : settings.kind === 'wechat' ? new WechatProvider(settings) : new OidcProvider(settings, allowInsecureIssuers);
+      this.byId.set(settings.id, adapter);
+    }
   }
 
   list(): IdentityProvider[] {
