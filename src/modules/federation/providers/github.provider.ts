@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { GithubProviderConfig } from '@/config/app-config';
-import { AuthorizationRequest, IdentityProvider, ProviderFailure, ProviderProfile } from './identity-provider';
+import { AuthorizationRequest, ConfiguredProvider, ProviderFailure, ProviderProfile } from './identity-provider';
 import { providerJson, stringOr } from './oauth2-http';
 
 const pkceChallenge = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
@@ -10,15 +10,8 @@ const pkceChallenge = (verifier: string) => createHash('sha256').update(verifier
  * numeric user id; the email is the primary verified one from GET /user/emails (GitHub says which are
  * verified), else any verified one, else none. Token errors come as HTTP 200 with `error`.
  */
-export class GithubProvider implements IdentityProvider {
+export class GithubProvider extends ConfiguredProvider<GithubProviderConfig> {
   readonly kind = 'github' as const;
-  readonly id: string;
-  readonly name: string;
-
-  constructor(private readonly settings: GithubProviderConfig) {
-    this.id = settings.id;
-    this.name = settings.name;
-  }
 
   async authorizationUrl(request: AuthorizationRequest): Promise<string> {
     const url = new URL(this.settings.authorizeUrl);

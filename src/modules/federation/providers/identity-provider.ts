@@ -35,3 +35,18 @@ export interface IdentityProvider {
   /** `callback` is the URL the provider sent the browser to (our callback URL with its query). */
   complete(callback: URL, request: AuthorizationRequest): Promise<ProviderProfile>;
 }
+
+/** What every adapter shares: its settings, and the id and name they give. */
+export abstract class ConfiguredProvider<Settings extends { id: string; name: string }> implements IdentityProvider {
+  abstract readonly kind: ProviderKind;
+  readonly id: string;
+  readonly name: string;
+
+  constructor(protected readonly settings: Settings) {
+    this.id = settings.id;
+    this.name = settings.name;
+  }
+
+  abstract authorizationUrl(request: AuthorizationRequest): Promise<string>;
+  abstract complete(callback: URL, request: AuthorizationRequest): Promise<ProviderProfile>;
+}

@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import type { OidcProviderConfig } from '@/config/app-config';
-import { AuthorizationRequest, IdentityProvider, ProviderFailure, ProviderProfile } from './identity-provider';
+import { AuthorizationRequest, ConfiguredProvider, ProviderFailure, ProviderProfile } from './identity-provider';
 
 /** Seconds each request to the issuer may take (discovery, token, JWKS, userinfo). */
 const ISSUER_TIMEOUT_SECONDS = 10;
@@ -12,18 +12,15 @@ const ISSUER_TIMEOUT_SECONDS = 10;
  * signature checked against the issuer's JWKS (enableNonRepudiationChecks: openid-client skips it
  * by default because TLS already authenticates the token endpoint) as well as iss, aud, exp and nonce.
  */
-export class OidcProvider implements IdentityProvider {
+export class OidcProvider extends ConfiguredProvider<OidcProviderConfig> {
   readonly kind = 'oidc' as const;
-  readonly id: string;
-  readonly name: string;
   private configuration: Promise<oidc.Configuration> | null = null;
 
   constructor(
-    private readonly settings: OidcProviderConfig,
+    settings: OidcProviderConfig,
     private readonly allowInsecure: boolean,
   ) {
-    this.id = settings.id;
-    this.name = settings.name;
+    super(settings);
   }
 
   async authorizationUrl(request: AuthorizationRequest): Promise<string> {

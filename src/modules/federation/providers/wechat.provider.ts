@@ -1,5 +1,5 @@
 import type { WechatProviderConfig } from '@/config/app-config';
-import { AuthorizationRequest, IdentityProvider, ProviderFailure, ProviderProfile } from './identity-provider';
+import { AuthorizationRequest, ConfiguredProvider, ProviderFailure, ProviderProfile } from './identity-provider';
 import { providerJson, stringOr } from './oauth2-http';
 
 /**
@@ -9,15 +9,8 @@ import { providerJson, stringOr } from './oauth2-http';
  * operator's apps), else the app's `openid`. WeChat gives no email, and has no PKCE or nonce: the
  * single-use `state` carries the protection.
  */
-export class WechatProvider implements IdentityProvider {
+export class WechatProvider extends ConfiguredProvider<WechatProviderConfig> {
   readonly kind = 'wechat' as const;
-  readonly id: string;
-  readonly name: string;
-
-  constructor(private readonly settings: WechatProviderConfig) {
-    this.id = settings.id;
-    this.name = settings.name;
-  }
 
   async authorizationUrl(request: AuthorizationRequest): Promise<string> {
     const url = new URL(this.settings.authorizeUrl);
