@@ -390,11 +390,56 @@ export interface paths {
         get?: never;
         put?: never;
         /**
+         * Create the "default" personal API key (deprecated: use POST /users/me/api-keys)
+         * @deprecated
+         * @description Kept for one release. Creates a key named "default" with scopes profile:read and profile:write, expiring in 90 days, and deletes the previous key named "default". Same rules as POST /users/me/api-keys (⏱, the cap, shown once).
+         */
+        post: operations["createDefaultApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your personal API keys
+         * @description Newest first, expired ones included; never the secret.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
          * Create a personal API key
-         * @description Shown once; replaces the previous key. Send it as X-API-Key to act as yourself on the user routes.
+         * @description Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED). A password change or reset deletes every key.
          */
         post: operations["createApiKey"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of your personal API keys
+         * @description It stops working at once. Another account's key id answers 404 like a missing one.
+         */
+        delete: operations["deleteApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -808,12 +853,43 @@ export interface components {
              */
             website: string | null;
         };
-        ApiKeyDto: {
+        ApiKeyListDto: {
+            /** @description Your keys, newest first, expired ones included; never the secret */
+            items: components["schemas"]["ApiKeyViewDto"][];
+        };
+        ApiKeyViewDto: {
             /**
-             * @description Your personal API key, shown only this once; send it as X-API-Key
-             * @example ucp_3q2-7wEAAAB...
+             * @description When the key was made
+             * @example 2026-12-02T08:00:00.000Z
              */
-            apiKey: string;
+            createdAt: string;
+            /**
+             * @description After this instant the key is refused (401 API_KEY_INVALID)
+             * @example 2027-03-02T08:00:00.000Z
+             */
+            expiresAt: string;
+            /**
+             * @description Id of the key (to delete it)
+             * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
+             */
+            id: string;
+            /**
+             * @description Last use, to the minute
+             * @example 2026-12-02T08:00:00.000Z
+             */
+            lastUsedAt: string | null;
+            /**
+             * @description The name given at creation
+             * @example backup script
+             */
+            name: string;
+            /**
+             * @description What the key may do
+             * @example [
+             *       "profile:read"
+             *     ]
+             */
+            scopes: ("profile:read" | "profile:write")[];
         };
         AuditEventDto: {
             /**
@@ -970,6 +1046,26 @@ export interface components {
              */
             resendAfter: number;
         };
+        CreateApiKeyDto: {
+            /**
+             * @description Days until the key expires
+             * @default 90
+             * @example 30
+             */
+            expiresInDays: number;
+            /**
+             * @description A name to tell your keys apart (1-64 characters)
+             * @example backup script
+             */
+            name: string;
+            /**
+             * @description What the key may do: read and/or change your profile (GET and PATCH /users/me, the avatar). Nothing else is reachable with a key.
+             * @example [
+             *       "profile:read"
+             *     ]
+             */
+            scopes: ("profile:read" | "profile:write")[];
+        };
         CreatePhoneUserDto: {
             /**
              * @description Name shown to others
@@ -1059,6 +1155,35 @@ export interface components {
              */
             website?: string;
         };
+        CreatedApiKeyDto: {
+            /**
+             * @description The key itself, shown only this once; send it as X-API-Key
+             * @example ucp_3q2-7wEAAAB...
+             */
+            apiKey: string;
+            /**
+             * @description After this instant the key is refused (401 API_KEY_INVALID)
+             * @example 2027-03-02T08:00:00.000Z
+             */
+            expiresAt: string;
+            /**
+             * @description Id of the key (to delete it)
+             * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
+             */
+            id: string;
+            /**
+             * @description The name given at creation
+             * @example backup script
+             */
+            name: string;
+            /**
+             * @description What the key may do
+             * @example [
+             *       "profile:read"
+             *     ]
+             */
+            scopes: ("profile:read" | "profile:write")[];
+        };
         DeleteAccountDto: {
             /**
              * @description For password-less phone accounts: an SMS code sent to the account phone with purpose login
@@ -1105,12 +1230,14 @@ export interface components {
          *     | `INVALID_CREDENTIALS` | 401 | The identifier or password is not correct |
          *     | `REFRESH_TOKEN_INVALID` | 401 | The refresh token is not valid; sign in again |
          *     | `UNAUTHENTICATED` | 401 | Sign-in required or the token is not valid |
+         *     | `API_KEY_SCOPE` | 403 | A personal API key cannot do this: sign in with your password or code instead |
          *     | `FORBIDDEN` | 403 | You are not allowed to do this |
          *     | `PASSWORD_RESET_DISABLED` | 403 | Password reset is turned off |
          *     | `RECENT_AUTH_REQUIRED` | 403 | Sign in again (or give your current password) to do this |
          *     | `REGISTRATION_DISABLED` | 403 | Registration is closed |
          *     | `REGISTRATION_KEY_INVALID` | 403 | The registration key is not valid |
          *     | `SESSION_REQUIRED` | 403 | This route needs a bearer token from a sign-in, not an API key |
+         *     | `API_KEY_NOT_FOUND` | 404 | API key not found |
          *     | `AVATAR_NOT_FOUND` | 404 | Avatar not found |
          *     | `IDENTITY_NOT_FOUND` | 404 | No identity from that provider is linked to your account |
          *     | `NOT_FOUND` | 404 | Not found |
@@ -1120,6 +1247,7 @@ export interface components {
          *     | `USER_NOT_FOUND` | 404 | User not found |
          *     | `METHOD_NOT_ALLOWED` | 405 | Method not allowed |
          *     | `ACCOUNT_EXISTS_LINK_REQUIRED` | 409 | An account with this email exists: sign in to it, then link this provider from your profile |
+         *     | `API_KEY_LIMIT_REACHED` | 409 | This account has as many API keys as it may hold; delete one first |
          *     | `EMAIL_TAKEN` | 409 | Email is already registered |
          *     | `ID_CARD_ALREADY_BOUND` | 409 | This ID card number is already bound to another account |
          *     | `IDENTITY_ALREADY_LINKED` | 409 | This identity is linked to another account, or this account already has one from that provider |
@@ -1155,7 +1283,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "OAUTH_STATE_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "OAUTH_STATE_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "FORBIDDEN" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -1905,7 +2033,7 @@ export interface operations {
                 /** @description Only events about this account (e.g. `5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11`) */
                 userId?: string;
                 /** @description Only this event type (e.g. `sign_in`) */
-                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked";
+                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "api_key_deleted" | "email_verified" | "account_reclaimed" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked";
             };
             header?: never;
             path?: never;
@@ -1963,7 +2091,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1973,7 +2101,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN";
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN";
                     };
                 };
             };
@@ -2133,7 +2261,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2143,7 +2271,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN";
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN";
                     };
                 };
             };
@@ -2295,7 +2423,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2305,7 +2433,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN";
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN";
                     };
                 };
             };
@@ -2475,7 +2603,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2485,7 +2613,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN";
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN";
                     };
                 };
             };
@@ -4005,7 +4133,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key */
+            /**
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
+             *
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4015,7 +4147,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED";
+                        error?: "SESSION_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -4161,6 +4293,20 @@ export interface operations {
                         code?: 401;
                         /** @enum {string} */
                         error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
                     };
                 };
             };
@@ -4313,6 +4459,20 @@ export interface operations {
                         code?: 401;
                         /** @enum {string} */
                         error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
                     };
                 };
             };
@@ -4780,6 +4940,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
+                    };
+                };
+            };
             /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
             413: {
                 headers: {
@@ -4933,7 +5107,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /**
+             * @description `FORBIDDEN`: You are not allowed to do this
+             *
+             *     `FORBIDDEN`: You are not allowed to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4943,7 +5121,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN";
+                        error?: "FORBIDDEN" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -5096,6 +5274,356 @@ export interface operations {
                     };
                 };
             };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createDefaultApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key, with its secret shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
+                        data: components["schemas"]["CreatedApiKeyDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
+                    };
+                };
+            };
+            /** @description `API_KEY_LIMIT_REACHED`: This account has as many API keys as it may hold; delete one first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "API_KEY_LIMIT_REACHED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["ApiKeyListDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
+                    };
+                };
+            };
             /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
             413: {
                 headers: {
@@ -5189,9 +5717,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyDto"];
+            };
+        };
         responses: {
-            /** @description The new key */
+            /** @description The new key, with its secret shown this once */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5204,7 +5736,190 @@ export interface operations {
                          * @enum {integer}
                          */
                         code: 201;
-                        data: components["schemas"]["ApiKeyDto"];
+                        data: components["schemas"]["CreatedApiKeyDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
+                    };
+                };
+            };
+            /** @description `API_KEY_LIMIT_REACHED`: This account has as many API keys as it may hold; delete one first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "API_KEY_LIMIT_REACHED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    deleteApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
+                        data: Record<string, never>;
                         /**
                          * @description Human-readable message, localised by Accept-Language (en, zh-CN)
                          * @example OK
@@ -5238,6 +5953,34 @@ export interface operations {
                         code?: 401;
                         /** @enum {string} */
                         error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
+                    };
+                };
+            };
+            /** @description `API_KEY_NOT_FOUND`: API key not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "API_KEY_NOT_FOUND";
                     };
                 };
             };
@@ -5396,6 +6139,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
+                    };
+                };
+            };
             /** @description `AVATAR_TOO_LARGE`: The image file is too large */
             413: {
                 headers: {
@@ -5545,7 +6302,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5555,7 +6316,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED";
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -5718,7 +6479,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key */
+            /**
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
+             *
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5728,7 +6493,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED";
+                        error?: "SESSION_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -5884,7 +6649,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /**
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5894,7 +6663,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED";
+                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -6078,7 +6847,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /**
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6088,7 +6861,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED";
+                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -6273,6 +7046,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
+                    };
+                };
+            };
             /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
             413: {
                 headers: {
@@ -6422,7 +7209,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6432,7 +7223,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED";
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -6595,7 +7386,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6605,7 +7400,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED";
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -6769,6 +7564,20 @@ export interface operations {
                         code?: 401;
                         /** @enum {string} */
                         error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
                     };
                 };
             };

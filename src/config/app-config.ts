@@ -152,6 +152,7 @@ export interface AppConfig {
   };
   captcha: { ttlSeconds: number; fixedText: string | null };
   sessions: { recentAuthSeconds: number };
+  apiKeys: { maxPerUser: number };
   admin: { username: string; email: string; password: string } | null;
   internalApiKeys: string[];
   codes: CodesConfig;
@@ -629,6 +630,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       fixedText: read.optional('CAPTCHA_FIXED_TEXT'),
     },
     sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400) },
+    apiKeys: { maxPerUser: read.int('API_KEYS_PER_USER', 10, 1, 100) },
     admin: readAdmin(read),
     internalApiKeys: read.list('INTERNAL_API_KEYS'),
     codes: {

@@ -8,6 +8,8 @@ import { RealNameRecords1732300003000 as MysqlRealNameRecords } from './migratio
 import { RealNameRecords1732300003000 as SqliteRealNameRecords } from './migrations/sqlite/1732300003000-real-name-records';
 import { RetentionIndexes1732300004000 as MysqlRetentionIndexes } from './migrations/mysql/1732300004000-retention-indexes';
 import { RetentionIndexes1732300004000 as SqliteRetentionIndexes } from './migrations/sqlite/1732300004000-retention-indexes';
+import { ApiKeys1732300010000 as MysqlApiKeys } from './migrations/mysql/1732300010000-api-keys';
+import { ApiKeys1732300010000 as SqliteApiKeys } from './migrations/sqlite/1732300010000-api-keys';
 import { UserIdentities1732300030000 as MysqlUserIdentities } from './migrations/mysql/1732300030000-user-identities';
 import { UserIdentities1732300030000 as SqliteUserIdentities } from './migrations/sqlite/1732300030000-user-identities';
 import { User } from '@/modules/users/user.entity';
@@ -15,13 +17,14 @@ import { UserIdentity } from '@/modules/federation/user-identity.entity';
 import { RefreshToken, Session } from '@/modules/auth/sessions/session.entity';
 import { AuditEvent } from '@/modules/audit/audit-event.entity';
 import { RealNameRecord } from '@/modules/real-name/real-name-record.entity';
+import { ApiKey } from '@/modules/account/api-key.entity';
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, UserIdentity];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity];
 
 /** Migrations are listed per driver, oldest first; each feature appends its own. */
 export const MIGRATIONS = {
-  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteUserIdentities],
-  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlUserIdentities],
+  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUserIdentities],
+  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUserIdentities],
 };
 
 /**

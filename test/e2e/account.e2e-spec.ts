@@ -49,8 +49,8 @@ describe('Account: deletion, API keys', () => {
       expect(response.body).toMatchObject({ code: 201, msg: 'API key created; it is shown only once' });
       const { apiKey } = response.body.data;
       expect(apiKey).toMatch(/^ucp_[\w-]{40,}$/);
-      const rows = await t.db.query(`SELECT api_key_hash FROM users WHERE id = ?`, [user.user.id]);
-      expect(rows[0].api_key_hash).toBe(sha256(apiKey));
+      const rows = await t.db.query(`SELECT key_hash, name, scopes FROM api_keys WHERE user_id = ?`, [user.user.id]);
+      expect(rows).toEqual([{ key_hash: sha256(apiKey), name: 'default', scopes: 'profile:read profile:write' }]);
       const me = await t.http.get('/api/v1/users/me').set(user.auth).expect(200);
       expect(JSON.stringify(me.body)).not.toContain(apiKey);
       expect(JSON.stringify(me.body)).not.toContain(sha256(apiKey));
@@ -63,8 +63,8 @@ describe('Account: deletion, API keys', () => {
       expect(me.body.data).toMatchObject({ id: user.user.id, username: user.username });
       const patched = await t.http.patch('/api/v1/users/me').set('X-API-Key', apiKey).send({ displayName: 'Via Key' }).expect(200);
       expect(patched.body.data.displayName).toBe('Via Key');
-      // A key is not a session: signing out needs a bearer token.
-      expect((await t.http.delete('/api/v1/auth/session').set('X-API-Key', apiKey).expect(403)).body.error).toBe('SESSION_REQUIRED');
+      // A key is not a session: signing out needs a bearer token (the key never reaches the route).
+      expect((await t.http.delete('/api/v1/auth/session').set('X-API-Key', apiKey).expect(403)).body.error).toBe('API_KEY_SCOPE');
     });
 
     it('replaces the previous key: the old one is refused', async () => {

@@ -25,7 +25,8 @@ describe('The OpenAPI document for avatars and real names', () => {
     const schema = upload.requestBody!.content['multipart/form-data'].schema;
     expect(schema.required).toEqual(['file']);
     expect(schema.properties!.file).toMatchObject({ type: 'string', format: 'binary' });
-    expect(Object.keys(upload.responses).sort()).toEqual(['201', '400', '401', '413', '414', '415', '429', '500', '503']);
+    expect(Object.keys(upload.responses).sort()).toEqual(['201', '400', '401', '403', '413', '414', '415', '429', '500', '503']);
+    expect(upload.responses['403'].description).toContain('API_KEY_SCOPE');
     expect(upload.responses['415'].description).toContain('AVATAR_UNSUPPORTED_TYPE');
     expect(upload.responses['400'].description).toContain('AVATAR_TOO_MANY_PIXELS');
     expect(upload.security).toEqual(expect.arrayContaining([{ bearer: [] }]));

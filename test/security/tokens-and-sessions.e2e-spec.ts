@@ -258,9 +258,11 @@ describe('SECURITY: Tokens and sessions', () => {
       const wrong = await changeContact(field, bearer(refreshed), 'not my password');
       expect([wrong.status, wrong.body.error]).toEqual([400, 'PASSWORD_INCORRECT']);
       expect((await changeContact(field, bearer(refreshed), account.password)).status).toBe(200);
-      // A personal API key proves no sign-in at all: it always needs the password.
-      const { apiKey } = (await t.http.post('/api/v1/users/me/api-key').set(bearer(refreshed)).expect(201)).body.data;
-      expect((await changeContact(field, { 'X-API-Key': apiKey })).body.error).toBe('RECENT_AUTH_REQUIRED');
+      // A personal API key never reaches a contact change (contract §13), not even with the password.
+      const fresh = await signIn(t, account.username, account.password);
+      const { apiKey } = (await t.http.post('/api/v1/users/me/api-key').set(bearer(fresh)).expect(201)).body.data;
+      expect((await changeContact(field, { 'X-API-Key': apiKey })).body.error).toBe('API_KEY_SCOPE');
+      expect((await changeContact(field, { 'X-API-Key': apiKey }, account.password)).body.error).toBe('API_KEY_SCOPE');
     });
 
     const needPassword: [string, (auth: Record<string, string>, password?: string) => Promise<{ status: number; body: { error?: string } }>][] = [
@@ -286,10 +288,10 @@ describe('SECURITY: Tokens and sessions', () => {
       expect(response.body.error).toBe('RECENT_AUTH_REQUIRED');
       const denied = await t.db.query(`SELECT outcome FROM audit_events WHERE user_id = ? AND type = 'real_name_read' AND outcome = 'denied'`, [user.user.id]);
       expect(denied).toHaveLength(1);
-      // A personal API key proves no recent sign-in; signing in again (with the password) opens it again.
-      const { apiKey } = (await t.http.post('/api/v1/users/me/api-key').set(user.auth).expect(201)).body.data;
-      expect((await t.http.get(route).set('X-API-Key', apiKey).expect(403)).body.error).toBe('RECENT_AUTH_REQUIRED');
+      // A personal API key never reaches the real-name record (contract §13); signing in again (with the password) opens it again.
       const fresh = await signIn(t, user.username, user.password);
+      const { apiKey } = (await t.http.post('/api/v1/users/me/api-key').set(bearer(fresh)).expect(201)).body.data;
+      expect((await t.http.get(route).set('X-API-Key', apiKey).expect(403)).body.error).toBe('API_KEY_SCOPE');
       await t.http.get(route).set(bearer(fresh)).expect(200);
     });
   });

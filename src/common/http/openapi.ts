@@ -57,23 +57,37 @@ export function ApiEnvelope(model: Type<unknown> | null, options: { status?: num
   );
 }
 
-/** Documents the error responses a route can give, grouped by status, each code listed. */
-export function ApiErrors(...entries: ErrorEntry[]) {
-  const byStatus = new Map<number, ErrorEntry[]>();
-  for (const entry of entries) byStatus.set(entry.status, [...(byStatus.get(entry.status) ?? []), entry]);
-  return applyDecorators(
-    ApiExtraModels(ErrorEnvelopeDto, FieldProblemDto),
-    ...[...byStatus].map(([status, group]) =>
-      ApiResponse({
-        status,
-        description: group.map((entry) => `\`${entry.code}\`: ${entry.message.en}`).join('; '),
-        schema: {
-          allOf: [
-            { $ref: getSchemaPath(ErrorEnvelopeDto) },
-            { type: 'object', properties: { code: { type: 'integer', enum: [status] }, error: { type: 'string', enum: group.map((entry) => entry.code) } } },
-          ],
-        },
-      }),
-    ),
-  );
+const DOCUMENTED_ERRORS = 'uc:documented-errors';
+
+/**
+ * Documents the error responses a route can give, grouped by status, each code listed. Several
+ * ApiErrors on one route (its own and those of @Auth) add up: a status keeps every code named for it.
+ */
+export function ApiErrors(...entries: ErrorEntry[]): MethodDecorator & ClassDecorator {
+  return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    const holder = (descriptor?.value ?? target) as object;
+    const named: ErrorEntry[] = [...((Reflect.getMetadata(DOCUMENTED_ERRORS, holder) as ErrorEntry[] | undefined) ?? []), ...entries];
+    Reflect.defineMetadata(DOCUMENTED_ERRORS, named, holder);
+    const statuses = new Set(entries.map((entry) => entry.status));
+    const byStatus = new Map<number, ErrorEntry[]>();
+    for (const entry of named) {
+      const group = byStatus.get(entry.status) ?? [];
+      if (statuses.has(entry.status) && !group.some((known) => known.code === entry.code)) byStatus.set(entry.status, [...group, entry]);
+    }
+    applyDecorators(
+      ApiExtraModels(ErrorEnvelopeDto, FieldProblemDto),
+      ...[...byStatus].map(([status, group]) =>
+        ApiResponse({
+          status,
+          description: group.map((entry) => `\`${entry.code}\`: ${entry.message.en}`).join('; '),
+          schema: {
+            allOf: [
+              { $ref: getSchemaPath(ErrorEnvelopeDto) },
+              { type: 'object', properties: { code: { type: 'integer', enum: [status] }, error: { type: 'string', enum: group.map((entry) => entry.code) } } },
+            ],
+          },
+        }),
+      ),
+    )(target as never, key as string, descriptor as never);
+  };
 }

@@ -1,12 +1,15 @@
-import { Body, Controller, Delete, HttpCode, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CommonErrors } from '@/common/errors';
+import { AppException, CommonErrors } from '@/common/errors';
 import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { AccountService } from './account.service';
+import { AccountErrors } from '@/modules/account/account.errors';
+import { ApiKeysService } from '@/modules/account/api-keys.service';
+import { ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto, toApiKeyView } from '@/modules/account/dto/api-keys.dto';
 import { Auth, CurrentUser } from './decorators';
-import { ApiKeyDto, ChangeEmailDto, ChangePasswordDto, ChangePhoneDto, DeleteAccountDto } from './dto/account.dto';
+import { ChangeEmailDto, ChangePasswordDto, ChangePhoneDto, DeleteAccountDto } from './dto/account.dto';
 import { AuthErrors } from './auth.errors';
 import { pickLanguage } from '@/common/i18n';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
@@ -14,12 +17,16 @@ import { UsersService } from '@/modules/users/users.service';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { Principal } from './principal';
 
+/** A key id that is not even a UUID names no key: 404, like another account's. */
+const keyIdPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException(AccountErrors.API_KEY_NOT_FOUND) });
+
 @ApiTags('Users')
 @Controller('users/me')
 export class AccountController {
   constructor(
     private readonly account: AccountService,
     private readonly users: UsersService,
+    private readonly apiKeys: ApiKeysService,
   ) {}
 
   @Auth()
@@ -75,11 +82,52 @@ export class AccountController {
   }
 
   @Auth()
+  @Post('api-keys')
+  @SuccessMessage('apiKeyCreated')
+  @ApiOperation({
+    operationId: 'createApiKey',
+    summary: 'Create a personal API key',
+    description:
+      'Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED). A password change or reset deletes every key.',
+  })
+  @ApiEnvelope(CreatedApiKeyDto, { status: 201, description: 'The new key, with its secret shown this once' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.RECENT_AUTH_REQUIRED, AccountErrors.API_KEY_LIMIT_REACHED)
+  async createApiKey(@CurrentUser() principal: Principal, @Body() dto: CreateApiKeyDto, @Client() client: ClientInfo): Promise<CreatedApiKeyDto> {
+    return this.account.createApiKey(principal, dto, client);
+  }
+
+  @Auth()
+  @Get('api-keys')
+  @SuccessMessage('ok')
+  @ApiOperation({ operationId: 'listApiKeys', summary: 'List your personal API keys', description: 'Newest first, expired ones included; never the secret.' })
+  @ApiEnvelope(ApiKeyListDto, { description: 'Your keys' })
+  async listApiKeys(@CurrentUser() principal: Principal): Promise<ApiKeyListDto> {
+    return { items: (await this.apiKeys.list(principal.userId)).map(toApiKeyView) };
+  }
+
+  @Auth()
+  @Delete('api-keys/:id')
+  @SuccessMessage('deleted')
+  @ApiOperation({ operationId: 'deleteApiKey', summary: 'Delete one of your personal API keys', description: 'It stops working at once. Another account\'s key id answers 404 like a missing one.' })
+  @ApiEnvelope(null, { description: 'Deleted' })
+  @ApiErrors(AccountErrors.API_KEY_NOT_FOUND)
+  async deleteApiKey(@CurrentUser() principal: Principal, @Param('id', keyIdPipe) id: string, @Client() client: ClientInfo): Promise<void> {
+    await this.account.deleteApiKey(principal, id, client);
+  }
+
+  @Auth()
   @Post('api-key')
   @SuccessMessage('apiKeyCreated')
-  @ApiOperation({ operationId: 'createApiKey', summary: 'Create a personal API key', description: 'Shown once; replaces the previous key. Send it as X-API-Key to act as yourself on the user routes.' })
-  @ApiEnvelope(ApiKeyDto, { status: 201, description: 'The new key' })
-  async createApiKey(@CurrentUser() principal: Principal, @Client() client: ClientInfo): Promise<ApiKeyDto> {
-    return { apiKey: await this.account.createApiKey(principal, client) };
+  @ApiOperation({
+    operationId: 'createDefaultApiKey',
+    deprecated: true,
+    summary: 'Create the "default" personal API key (deprecated: use POST /users/me/api-keys)',
+    description:
+      'Kept for one release. Creates a key named "default" with scopes profile:read and profile:write, expiring in 90 days, and deletes the previous key named "default". Same rules as POST /users/me/api-keys (⏱, the cap, shown once).',
+  })
+  @ApiEnvelope(CreatedApiKeyDto, { status: 201, description: 'The new key, with its secret shown this once' })
+  @ApiErrors(AuthErrors.RECENT_AUTH_REQUIRED, AccountErrors.API_KEY_LIMIT_REACHED)
+  async createDefaultApiKey(@CurrentUser() principal: Principal, @Client() client: ClientInfo): Promise<CreatedApiKeyDto> {
+    return this.account.createDefaultApiKey(principal, client);
   }
 }

@@ -2,6 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
+import { ApiKeysService } from '@/modules/account/api-keys.service';
+import { CreateApiKeyDto, CreatedApiKeyDto, DEFAULT_KEY_DAYS } from '@/modules/account/dto/api-keys.dto';
+import { AccountErrors } from '@/modules/account/account.errors';
 import { AuditService } from '@/modules/audit/audit.service';
 import { AvatarService } from '@/modules/avatar/avatar.service';
 import { UsersErrors } from '@/modules/users/users.errors';
@@ -13,7 +16,6 @@ import { emailKey, normalisePhone } from '@/modules/users/identity';
 import { User } from '@/modules/users/user.entity';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { Channel } from '@/modules/verification/senders/message';
-import { ApiKeysService } from './api-keys.service';
 import { AuthErrors } from './auth.errors';
 import { AuthService } from './auth.service';
 import { ChangeEmailDto, ChangePhoneDto, DeleteAccountDto, PasswordResetDto } from './dto/account.dto';
@@ -49,6 +51,7 @@ export class AccountService {
     let revoked: string[] = [];
     await this.users.update(user.id, await this.newPasswordChanges(newPassword), async (tx) => {
       revoked = await this.sessions.revokeAllForUser(user.id, 'password_changed', principal.sessionId ?? undefined, tx);
+      await this.apiKeys.deleteAllForUser(user.id, tx);
       await this.audit.record({ type: 'password_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
     });
     await this.sessions.markRevoked(revoked);
@@ -70,6 +73,7 @@ export class AccountService {
     let revoked: string[] = [];
     await this.users.update(user.id, await this.newPasswordChanges(dto.newPassword), async (tx) => {
       revoked = await this.sessions.revokeAllForUser(user.id, 'password_reset', undefined, tx);
+      await this.apiKeys.deleteAllForUser(user.id, tx);
       await this.audit.record({ type: 'password_reset', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { channel: dto.channel } }, tx);
     });
     await this.sessions.markRevoked(revoked);
@@ -133,9 +137,9 @@ export class AccountService {
     return user;
   }
 
-  /** A new password's columns: the personal API key goes with the old password (whoever knew it may have made the key). */
+  /** A new password's columns; every personal API key goes in the same transaction (whoever knew the old password may have made one). */
   private async newPasswordChanges(password: string): Promise<Partial<User>> {
-    return { passwordHash: await this.users.hashPassword(password), apiKeyHash: null };
+    return { passwordHash: await this.users.hashPassword(password) };
   }
 
   /** After a password change or reset: pending codes die, and the owner hears about it. */
@@ -194,9 +198,32 @@ export class AccountService {
     return true;
   }
 
-  async createApiKey(principal: Principal, client: ClientInfo): Promise<string> {
-    const key = await this.apiKeys.issuePersonal(principal.userId);
-    await this.audit.record({ type: 'api_key_created', outcome: 'success', userId: principal.userId, actorId: principal.userId, client });
-    return key;
+  /** A named, scoped, expiring key (⏱); at most API_KEYS_PER_USER unexpired ones. */
+  async createApiKey(principal: Principal, dto: CreateApiKeyDto, client: ClientInfo): Promise<CreatedApiKeyDto> {
+    await this.assertSensitiveActionAllowed(principal, undefined, client);
+    return this.issueApiKey(principal, { name: dto.name, scopes: dto.scopes, expiresInDays: dto.expiresInDays ?? DEFAULT_KEY_DAYS }, client);
+  }
+
+  /** The deprecated POST /users/me/api-key: a profile:read+profile:write key named "default", replacing the previous "default". */
+  async createDefaultApiKey(principal: Principal, client: ClientInfo): Promise<CreatedApiKeyDto> {
+    await this.assertSensitiveActionAllowed(principal, undefined, client);
+    return this.issueApiKey(principal, { name: 'default', scopes: ['profile:read', 'profile:write'], expiresInDays: DEFAULT_KEY_DAYS }, client, { name: 'default' });
+  }
+
+  private async issueApiKey(principal: Principal, input: { name: string; scopes: CreateApiKeyDto['scopes']; expiresInDays: number }, client: ClientInfo, replacing?: { name: string }): Promise<CreatedApiKeyDto> {
+    const userId = principal.userId;
+    const { key, secret } = await this.apiKeys.create(
+      userId,
+      input,
+      (tx, created) => this.audit.record({ type: 'api_key_created', outcome: 'success', userId, actorId: userId, client, detail: { keyId: created.id, scopes: created.scopes.join(' '), expiresAt: created.expiresAt.toISOString() } }, tx),
+      replacing,
+    );
+    return { id: key.id, name: key.name, scopes: key.scopes, expiresAt: key.expiresAt.toISOString(), apiKey: secret };
+  }
+
+  async deleteApiKey(principal: Principal, keyId: string, client: ClientInfo): Promise<void> {
+    const userId = principal.userId;
+    const deleted = await this.apiKeys.delete(userId, keyId, (tx) => this.audit.record({ type: 'api_key_deleted', outcome: 'success', userId, actorId: userId, client, detail: { keyId } }, tx));
+    if (!deleted) throw new AppException(AccountErrors.API_KEY_NOT_FOUND);
   }
 }

@@ -5,9 +5,12 @@ import { AppException, CommonErrors } from '@/common/errors';
 import { clientInfoOf } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
 import { UsersService } from '@/modules/users/users.service';
-import { ApiKeysService } from './api-keys.service';
+import { AccountErrors } from '@/modules/account/account.errors';
+import type { ApiKeyScope } from '@/modules/account/api-key-scopes';
+import { ApiKeysService } from '@/modules/account/api-keys.service';
 import { AuthErrors } from './auth.errors';
-import { ACCESS_RULE, AccessRule } from './decorators';
+import { ACCESS_RULE, AccessRule, API_KEY_SCOPE_RULE } from './decorators';
+import { InternalKeysService } from './internal-keys.service';
 import { JwtStrategy } from './jwt.strategy';
 import { Principal } from './principal';
 
@@ -16,13 +19,15 @@ type AuthenticatedRequest = FastifyRequest & { user?: Principal };
 /**
  * The one global guard: every route needs a signed-in caller unless it says @Public() (or
  * @Internal() for service keys). Role checks read the account's current role, so a demotion
- * takes effect at once rather than when the token expires.
+ * takes effect at once rather than when the token expires. A personal API key passes only where
+ * the route opted in with @AllowApiKey(scope) and the key carries that scope: secure by default.
  */
 @Injectable()
 export class GlobalAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
+    private readonly internalKeys: InternalKeysService,
     private readonly users: UsersService,
     private readonly bearer: JwtStrategy,
     private readonly audit: AuditService,
@@ -34,13 +39,18 @@ export class GlobalAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const apiKey = request.headers['x-api-key'];
     if (rule.kind === 'internal') {
-      if (!this.apiKeys.isInternal(typeof apiKey === 'string' ? apiKey : undefined)) throw new AppException(AuthErrors.API_KEY_INVALID);
+      if (!this.internalKeys.isInternal(typeof apiKey === 'string' ? apiKey : undefined)) throw new AppException(AuthErrors.API_KEY_INVALID);
       return true;
     }
     if (typeof apiKey === 'string' && !request.headers.authorization) {
-      const principal = await this.apiKeys.authenticatePersonal(apiKey);
-      if (!principal) throw new AppException(AuthErrors.API_KEY_INVALID);
-      request.user = principal;
+      const holder = await this.apiKeys.authenticate(apiKey);
+      if (!holder) throw new AppException(AuthErrors.API_KEY_INVALID);
+      request.user = { userId: holder.userId, role: holder.role, sessionId: null, tokenId: null, authTime: null, via: 'api-key' };
+      const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE_RULE, [context.getHandler(), context.getClass()]);
+      if (!scope || !holder.scopes.includes(scope)) {
+        await this.recordDenial(request, { reason: 'api_key_scope', keyId: holder.keyId });
+        throw new AppException(AccountErrors.API_KEY_SCOPE);
+      }
     } else {
       const principal = await this.bearer.authenticate(request.headers.authorization);
       if (!principal) throw new AppException(CommonErrors.UNAUTHENTICATED);
@@ -52,12 +62,16 @@ export class GlobalAuthGuard implements CanActivate {
         throw error;
       });
       if (!current || current.status !== 'active' || !rule.roles.includes(current.role)) {
-        // The route template, not the URL: nothing the caller typed goes into the event.
-        const route = `${request.method} ${request.routeOptions.url ?? ''}`;
-        await this.audit.record({ type: 'access_denied', outcome: 'denied', userId: request.user!.userId, actorId: request.user!.userId, client: clientInfoOf(request), detail: { route, via: request.user!.via } });
+        await this.recordDenial(request, {});
         throw new AppException(CommonErrors.FORBIDDEN);
       }
     }
     return true;
+  }
+
+  private async recordDenial(request: AuthenticatedRequest, detail: Record<string, string>): Promise<void> {
+    // The route template, not the URL: nothing the caller typed goes into the event.
+    const route = `${request.method} ${request.routeOptions.url ?? ''}`;
+    await this.audit.record({ type: 'access_denied', outcome: 'denied', userId: request.user!.userId, actorId: request.user!.userId, client: clientInfoOf(request), detail: { route, via: request.user!.via, ...detail } });
   }
 }

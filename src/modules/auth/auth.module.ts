@@ -7,7 +7,8 @@ import { VerificationModule } from '@/modules/verification/verification.module';
 import { AccountController } from './account.controller';
 import { CodeRequestsController } from './code-requests.controller';
 import { AccountService } from './account.service';
-import { ApiKeysService } from './api-keys.service';
+import { ApiKeysModule } from '@/modules/account/api-keys.module';
+import { InternalKeysService } from './internal-keys.service';
 import { AuthController } from './auth.controller';
 import { GlobalAuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
@@ -36,9 +37,10 @@ import { TokensService } from './tokens.service';
     UsersModule,
     VerificationModule,
     AvatarModule,
+    ApiKeysModule,
   ],
   controllers: [CodeRequestsController, AuthController, JwksController, AccountController],
-  providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, ApiKeysService, GlobalAuthGuard],
-  exports: [AuthService, ApiKeysService, GlobalAuthGuard, SessionsModule],
+  providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, InternalKeysService, GlobalAuthGuard],
+  exports: [AuthService, GlobalAuthGuard, SessionsModule, ApiKeysModule],
 })
 export class AuthModule {}

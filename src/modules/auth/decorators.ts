@@ -3,6 +3,8 @@ import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { CommonErrors } from '@/common/errors';
 import { ApiErrors } from '@/common/http/openapi';
+import { AccountErrors } from '@/modules/account/account.errors';
+import type { ApiKeyScope } from '@/modules/account/api-key-scopes';
 import type { Role } from '@/modules/users/user.entity';
 import { AuthErrors } from './auth.errors';
 import type { Principal } from './principal';
@@ -22,14 +24,24 @@ export const Internal = () =>
     ApiErrors(AuthErrors.API_KEY_INVALID),
   );
 
-/** A signed-in route (the default); with roles, only those roles pass (403 otherwise). Also documents it. */
+/**
+ * A signed-in route (the default); with roles, only those roles pass (403 otherwise). Also documents it.
+ * A personal API key is refused here (403 API_KEY_SCOPE) unless the route also says @AllowApiKey(scope).
+ */
 export const Auth = (options: { roles?: Role[] } = {}) =>
   applyDecorators(
     SetMetadata(ACCESS_RULE, { kind: 'user', roles: options.roles } satisfies AccessRule),
     ApiBearerAuth('bearer'),
-    ApiSecurity('personal-api-key'),
-    ApiErrors(CommonErrors.UNAUTHENTICATED, AuthErrors.API_KEY_INVALID, ...(options.roles ? [CommonErrors.FORBIDDEN] : [])),
+    ApiErrors(CommonErrors.UNAUTHENTICATED, AuthErrors.API_KEY_INVALID, AccountErrors.API_KEY_SCOPE, ...(options.roles ? [CommonErrors.FORBIDDEN] : [])),
   );
+
+export const API_KEY_SCOPE_RULE = 'uc:api-key-scope';
+
+/**
+ * Opts a signed-in route IN to personal API keys that carry `scope` (the global guard reads it); a
+ * key without it answers 403 API_KEY_SCOPE. Routes without this decorator never accept a key.
+ */
+export const AllowApiKey = (scope: ApiKeyScope) => applyDecorators(SetMetadata(API_KEY_SCOPE_RULE, scope), ApiSecurity('personal-api-key'));
 
 export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
   const request = ctx.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();

@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
 import { MergeRouteConfig, RawResponse, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
-import { Auth, CurrentUser, Public } from '@/modules/auth/decorators';
+import { AllowApiKey, Auth, CurrentUser, Public } from '@/modules/auth/decorators';
 import type { Principal } from '@/modules/auth/principal';
 import { AvatarErrors } from './avatar.errors';
 import { isAvatarFileName } from './avatar-names';
@@ -24,6 +24,7 @@ export class AvatarController {
   ) {}
 
   @Auth()
+  @AllowApiKey('profile:write')
   @Post('users/me/avatar')
   @MergeRouteConfig({ multipart: true } satisfies MultipartRouteConfig)
   @SuccessMessage('avatarUpdated')

@@ -60,9 +60,6 @@ export class User {
   @Column({ name: 'real_name_verified', type: 'boolean', default: false })
   realNameVerified: boolean;
 
-  @Column({ name: 'api_key_hash', type: 'varchar', length: 64, nullable: true })
-  apiKeyHash: string | null;
-
   /** Set by the service from its clock (not a database default), so both drivers store UTC alike. */
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;

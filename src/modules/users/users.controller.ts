@@ -3,7 +3,7 @@ import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
 import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
-import { Auth, CurrentUser, Public } from '@/modules/auth/decorators';
+import { AllowApiKey, Auth, CurrentUser, Public } from '@/modules/auth/decorators';
 import type { Principal } from '@/modules/auth/principal';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { CreatePhoneUserDto, CreateUserDto, UpdateProfileDto } from './dto/create-user.dto';
@@ -69,6 +69,7 @@ export class UsersController {
   }
 
   @Auth()
+  @AllowApiKey('profile:read')
   @Get('me')
   @ApiOperation({ operationId: 'getMe', summary: 'The signed-in account' })
   @ApiEnvelope(UserResponseDto, { description: 'The account' })
@@ -77,6 +78,7 @@ export class UsersController {
   }
 
   @Auth()
+  @AllowApiKey('profile:write')
   @Patch('me')
   @SuccessMessage('updated')
   @ApiOperation({ operationId: 'updateMe', summary: 'Update profile fields', description: 'Send any of displayName, intro, github, school, website; omitted fields keep their values.' })

@@ -46,10 +46,6 @@ export class UsersRepository {
     return this.users.findOneBy({ phone });
   }
 
-  findByApiKeyHash(hash: string): Promise<User | null> {
-    return this.users.findOneBy({ apiKeyHash: hash });
-  }
-
   async findByIdentifier(identifier: IdentifierKind): Promise<User | null> {
     switch (identifier.kind) {
       case 'email':

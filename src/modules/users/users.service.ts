@@ -83,7 +83,6 @@ export class UsersService {
       website: account.profile?.website ?? null,
       avatarKey: null,
       realNameVerified: false,
-      apiKeyHash: null,
       createdAt: now,
       updatedAt: now,
     });
@@ -144,10 +143,6 @@ export class UsersService {
     return !!user && (user.passwordHash !== null || user.phone !== null);
   }
 
-  findByApiKeyHash(hash: string): Promise<User | null> {
-    return this.users.findByApiKeyHash(hash);
-  }
-
   /** A page of accounts as their views (admin listing). */
   async search(query: UserSearch): Promise<{ items: UserResponseDto[]; total: number }> {
     const { items, total } = await this.users.search(query);
@@ -156,10 +151,6 @@ export class UsersService {
 
   countActiveAdmins(): Promise<number> {
     return this.users.countActiveAdmins();
-  }
-
-  async setApiKeyHash(id: string, hash: string): Promise<void> {
-    await this.update(id, { apiKeyHash: hash });
   }
 
   verifyPassword(user: User | null, password: string): Promise<boolean> {

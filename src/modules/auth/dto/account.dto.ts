@@ -29,11 +29,6 @@ export class DeleteAccountDto {
   code?: string;
 }
 
-export class ApiKeyDto {
-  @ApiProperty({ description: 'Your personal API key, shown only this once; send it as X-API-Key', example: 'ucp_3q2-7wEAAAB...' })
-  apiKey: string;
-}
-
 export class PasswordResetDto {
   @ApiProperty({ description: 'Where the reset code was sent', enum: ['email', 'sms'], example: 'email' })
   @IsIn(['email', 'sms'])

@@ -1,0 +1,20 @@
+import { HttpStatus } from '@nestjs/common';
+import { defineErrors } from '@/common/errors';
+
+export const AccountErrors = defineErrors({
+  API_KEY_SCOPE: {
+    status: HttpStatus.FORBIDDEN,
+    message: {
+      en: 'A personal API key cannot do this: sign in with your password or code instead',
+      'zh-CN': '个人 API 密钥无权执行此操作，请使用密码或验证码登录后再试',
+    },
+  },
+  API_KEY_NOT_FOUND: {
+    status: HttpStatus.NOT_FOUND,
+    message: { en: 'API key not found', 'zh-CN': 'API 密钥不存在' },
+  },
+  API_KEY_LIMIT_REACHED: {
+    status: HttpStatus.CONFLICT,
+    message: { en: 'This account has as many API keys as it may hold; delete one first', 'zh-CN': 'API 密钥数量已达上限，请先删除一个' },
+  },
+});
