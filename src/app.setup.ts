@@ -45,7 +45,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
     )
     .addServer('/', 'This server')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login, sent as `Authorization: Bearer <token>`. Use this or the personal key on a request, not both (when both are sent, the bearer token is used and the key ignored).' }, 'bearer')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal key from POST /users/me/api-key: acts as its user on the user routes (not on sign-out, which needs a session). Use this or a bearer token on a request, not both.' }, 'personal-api-key')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal key from POST /users/me/api-keys: acts as its user only on the routes that list this scheme (GET /users/me with scope profile:read; PATCH /users/me and the avatar upload with profile:write); every other route answers 403 API_KEY_SCOPE. Use this or a bearer token on a request, not both.' }, 'personal-api-key')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A service key from INTERNAL_API_KEYS (internal routes only)' }, 'internal-api-key')
     .build();
   const document = SwaggerModule.createDocument(app, config, {
@@ -58,17 +58,17 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
 }
 
 /**
- * How a client authenticates. The signed-in routes list two alternative security requirements
+ * How a client authenticates. The routes open to keys list two alternative security requirements
  * (`[{bearer: []}, {"personal-api-key": []}]`: either one satisfies the route); a generated
  * client's auth hook should answer for the one scheme it uses, so it sends one header, not both.
  */
 const AUTHENTICATION_GUIDE = [
   '## Authentication',
   '- **Browsers and apps** sign in (`POST /api/v1/auth/login`) and send `Authorization: Bearer <accessToken>`; refresh with `POST /api/v1/auth/refresh` before `expiresAt`.',
-  '- **Scripts acting as one user** send a personal key (`POST /api/v1/users/me/api-key`) as `X-API-Key`.',
+  '- **Scripts acting as one user** send a personal key (`POST /api/v1/users/me/api-keys`: named, scoped, expiring) as `X-API-Key`, on the profile routes that list the `personal-api-key` scheme only (403 `API_KEY_SCOPE` elsewhere).',
   '- **Internal services** send a key from `INTERNAL_API_KEYS` as `X-API-Key`, on internal routes only.',
   '',
-  'Signed-in routes accept the bearer token **or** the personal key (two alternative security requirements): send one of them. A generated client should supply only the scheme it uses, e.g. with `@hey-api/client-fetch`: `auth: (security) => (security.scheme === \'bearer\' ? accessToken : undefined)`; with openapi-fetch, set the one header in a middleware. When a request carries both, the bearer token decides and the key is ignored.',
+  'Routes open to keys accept the bearer token **or** the personal key (two alternative security requirements): send one of them; every other signed-in route takes the bearer token only. A generated client should supply only the scheme it uses, e.g. with `@hey-api/client-fetch`: `auth: (security) => (security.scheme === \'bearer\' ? accessToken : undefined)`; with openapi-fetch, set the one header in a middleware. When a request carries both, the bearer token decides and the key is ignored.',
 ].join('\n');
 
 /**

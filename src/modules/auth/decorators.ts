@@ -40,6 +40,7 @@ export const API_KEY_SCOPE_RULE = 'uc:api-key-scope';
 /**
  * Opts a signed-in route IN to personal API keys that carry `scope` (the global guard reads it); a
  * key without it answers 403 API_KEY_SCOPE. Routes without this decorator never accept a key.
+ * Put it above @Auth(), so the document lists bearer first.
  */
 export const AllowApiKey = (scope: ApiKeyScope) => applyDecorators(SetMetadata(API_KEY_SCOPE_RULE, scope), ApiSecurity('personal-api-key'));
 

@@ -23,8 +23,8 @@ export class AvatarController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  @Auth()
   @AllowApiKey('profile:write')
+  @Auth()
   @Post('users/me/avatar')
   @MergeRouteConfig({ multipart: true } satisfies MultipartRouteConfig)
   @SuccessMessage('avatarUpdated')

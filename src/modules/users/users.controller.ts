@@ -68,8 +68,8 @@ export class UsersController {
     return this.registration.registerByPhone(dto, client);
   }
 
-  @Auth()
   @AllowApiKey('profile:read')
+  @Auth()
   @Get('me')
   @ApiOperation({ operationId: 'getMe', summary: 'The signed-in account' })
   @ApiEnvelope(UserResponseDto, { description: 'The account' })
@@ -77,8 +77,8 @@ export class UsersController {
     return this.users.getView(principal.userId);
   }
 
-  @Auth()
   @AllowApiKey('profile:write')
+  @Auth()
   @Patch('me')
   @SuccessMessage('updated')
   @ApiOperation({ operationId: 'updateMe', summary: 'Update profile fields', description: 'Send any of displayName, intro, github, school, website; omitted fields keep their values.' })
