@@ -232,7 +232,7 @@ describe('Sign-in with other identity providers (contract §11) against a real O
       const user = await signedInUser(t);
       const { apiKey } = (await t.http.post('/api/v1/users/me/api-key').set(user.auth).expect(201)).body.data;
       const viaKey = await t.http.post('/api/v1/users/me/identities/corp/url').set('X-API-Key', apiKey).send({ redirectUri: SPA_PROFILE });
-      expect([viaKey.status, viaKey.body.error]).toEqual([403, 'SESSION_REQUIRED']);
+      expect([viaKey.status, viaKey.body.error]).toEqual([403, 'API_KEY_SCOPE']);
       await t.passTime(61 * 60_000);
       const refreshed = (await t.http.post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }).expect(200)).body.data;
       const stale = await t.http.post('/api/v1/users/me/identities/corp/url').set(bearer(refreshed)).send({ redirectUri: SPA_PROFILE });
