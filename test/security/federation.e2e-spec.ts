@@ -1,3 +1,7 @@
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { avatarFileName } from '../factories/avatars';
+import { testImage } from '../factories/images';
 import { bearer } from '../factories/sessions';
 import { auditEvents, createAppWithAdmin, SignedInAdmin } from '../factories/admin';
 import { outbox } from '../factories/codes';
@@ -75,6 +79,33 @@ describe('Sign-in with other identity providers (contract §11) against a real O
     const events = await auditEvents(t, admin.auth, { userId: first.user.id });
     expect(events.filter((event) => event.type === 'sign_up').map((event) => event.detail)).toEqual([{ method: 'federated:corp' }]);
     expect(events.filter((event) => event.type === 'sign_in' && event.outcome === 'success')).toHaveLength(2);
+  });
+
+  it("the provider's name and picture seed the new profile: the picture re-encoded and stored as ours, never hot-linked; an unusable one is skipped", async () => {
+    const png = await testImage('png', 64, 64);
+    const pictures = createServer((req, res) => {
+      if (req.url === '/pic.png') res.writeHead(200, { 'Content-Type': 'image/png' }).end(png);
+      else res.writeHead(200, { 'Content-Type': 'image/png' }).end('not really a picture');
+    });
+    await new Promise<void>((resolve) => pictures.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(pictures.address() as AddressInfo).port}`;
+    try {
+      const person = await idpPerson(idp, { name: 'Grace Hopper', picture: `${origin}/pic.png` });
+      const signedIn = await federatedSignIn(t, idp, 'corp', person.id);
+      const me = (await t.http.get('/api/v1/users/me').set(bearer(signedIn)).expect(200)).body.data;
+      expect(me.displayName).toBe('Grace Hopper');
+      expect(me.avatarUrl).toEqual(expect.any(String));
+      expect(me.avatarUrl).not.toContain(origin);
+      const served = await t.http.get(`/api/v1/avatars/${avatarFileName(me.avatarUrl)}`).buffer(true).expect(200);
+      expect(served.headers['content-type']).toBe('image/webp');
+      expect(Buffer.from(served.body).subarray(8, 12).toString()).toBe('WEBP');
+
+      const broken = await idpPerson(idp, { picture: `${origin}/broken.png` });
+      const without = await federatedSignIn(t, idp, 'corp', broken.id);
+      expect((await t.http.get('/api/v1/users/me').set(bearer(without)).expect(200)).body.data.avatarUrl).toBeNull();
+    } finally {
+      await new Promise((resolve) => pictures.close(resolve));
+    }
   });
 
   describe('PKCE, state and nonce: single-use and bound to the request', () => {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '@/modules/auth/auth.module';
+import { AvatarModule } from '@/modules/avatar/avatar.module';
 import { UsersModule } from '@/modules/users/users.module';
 import { VerificationModule } from '@/modules/verification/verification.module';
 import { FederationController } from './federation.controller';
@@ -13,7 +14,7 @@ import { UserIdentity } from './user-identity.entity';
 
 /** Sign-in with other identity providers (contract §11): providers/ (one port, one adapter each), identities, the callback flow. */
 @Module({
-  imports: [TypeOrmModule.forFeature([UserIdentity]), AuthModule, UsersModule, VerificationModule],
+  imports: [TypeOrmModule.forFeature([UserIdentity]), AuthModule, UsersModule, VerificationModule, AvatarModule],
   controllers: [FederationController, IdentitiesController],
   providers: [IdentityProviders, IdentitiesRepository, IdentitiesService, FederationService],
   exports: [IdentitiesService],

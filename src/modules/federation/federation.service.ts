@@ -7,6 +7,7 @@ import { ClientInfo } from '@/common/http/decorators';
 import { Language } from '@/common/i18n';
 import { KvStore } from '@/common/kv/kv-store';
 import { AuditService } from '@/modules/audit/audit.service';
+import { AvatarService } from '@/modules/avatar/avatar.service';
 import { AuthErrors } from '@/modules/auth/auth.errors';
 import { AuthService } from '@/modules/auth/auth.service';
 import { TokenPairDto } from '@/modules/auth/dto/auth.dto';
@@ -18,6 +19,7 @@ import { UsersErrors } from '@/modules/users/users.errors';
 import { UsersService } from '@/modules/users/users.service';
 import { FederationErrors } from './federation.errors';
 import { IdentitiesService } from './identities.service';
+import { fetchProviderAvatar } from './provider-avatar';
 import { AuthorizationRequest, ProviderFailure, ProviderProfile } from './providers/identity-provider';
 import { IdentityProviders } from './providers/identity-providers';
 
@@ -69,6 +71,7 @@ export class FederationService {
     private readonly audit: AuditService,
     private readonly kv: KvStore,
     private readonly clock: Clock,
+    private readonly avatars: AvatarService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -186,8 +189,9 @@ export class FederationService {
       return new AppException(FederationErrors.ACCOUNT_EXISTS_LINK_REQUIRED);
     };
     if (profile.email && (await this.users.findByEmail(profile.email))) throw await linkRequired();
+    let user: User;
     try {
-      return await this.registration.registerFederated(
+      user = await this.registration.registerFederated(
         { method: `federated:${flow.provider}`, email: profile.email, emailVerified: profile.emailVerified, displayName: profile.displayName },
         flow.registrationKeyShown === true,
         client,
@@ -197,6 +201,19 @@ export class FederationService {
       // Lost races: the address was taken meanwhile, or the same identity signed up in parallel.
       if (error instanceof AppException && error.entry === UsersErrors.EMAIL_TAKEN) throw await linkRequired();
       throw error;
+    }
+    if (profile.avatarUrl) await this.seedAvatar(user, profile.avatarUrl);
+    return user;
+  }
+
+  /** The provider's picture becomes the new account's avatar: downloaded, re-encoded and stored as ours; best effort. */
+  private async seedAvatar(user: User, url: string): Promise<void> {
+    const bytes = await fetchProviderAvatar(url, this.config.avatars.maxBytes, this.config.federation.allowInsecureIssuers);
+    if (!bytes) return;
+    try {
+      await this.avatars.replace(user.id, bytes);
+    } catch (error) {
+      this.logger.warn(`The provider's avatar for a new account was not usable: ${(error as Error).message}`);
     }
   }
 
