@@ -29,10 +29,33 @@ function testTitles(file: string): string[] {
     if (ts.isCallExpression(callee)) return calleeName(callee.expression); // it.each(table)('title', …)
     return null;
   };
+  const declarations = new Map<string, ts.Expression>();
+  const collectDeclarations = (node: ts.Node) => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) declarations.set(node.name.text, node.initializer);
+    ts.forEachChild(node, collectDeclarations);
+  };
+  collectDeclarations(source);
+  // A table-driven title ('%s', '%s is refused') takes its text from the rows: their strings count as titles.
+  const rowStrings = (table: ts.Node): string[] => {
+    const node = ts.isIdentifier(table) ? declarations.get(table.text) : table;
+    const strings: string[] = [];
+    const walk = (child: ts.Node) => {
+      if (ts.isStringLiteral(child) || ts.isNoSubstitutionTemplateLiteral(child)) strings.push(child.text);
+      ts.forEachChild(child, walk);
+    };
+    if (node) walk(node);
+    return strings;
+  };
   const visit = (node: ts.Node) => {
     if (ts.isCallExpression(node) && TEST_FUNCTIONS.has(calleeName(node.expression) ?? '')) {
       const [first] = node.arguments;
-      if (first && (ts.isStringLiteral(first) || ts.isNoSubstitutionTemplateLiteral(first))) titles.push(first.text);
+      if (first && (ts.isStringLiteral(first) || ts.isNoSubstitutionTemplateLiteral(first))) {
+        titles.push(first.text);
+        const head = node.expression;
+        if (first.text.startsWith('%') && ts.isCallExpression(head) && ts.isPropertyAccessExpression(head.expression) && head.expression.name.text === 'each') {
+          titles.push(...head.arguments.flatMap(rowStrings));
+        }
+      }
     }
     ts.forEachChild(node, visit);
   };
