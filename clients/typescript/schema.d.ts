@@ -368,7 +368,7 @@ export interface paths {
         post?: never;
         /**
          * Delete your account
-         * @description Needs the current password (password-less phone accounts: `code`, an SMS code sent to the account phone with purpose login). Personal data is removed, every session revoked, and the username, email and phone become free.
+         * @description Needs the current password (password-less phone accounts: `code`, an SMS code sent to the account phone with purpose login; accounts made by another identity provider, with neither: a sign-in within RECENT_AUTH_SECONDS). Personal data is removed, every session revoked, linked identities removed, and the username, email and phone become free.
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -5108,9 +5108,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `FORBIDDEN`: You are not allowed to do this
+             * @description `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `FORBIDDEN`: You are not allowed to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -5121,7 +5121,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "API_KEY_SCOPE";
+                        error?: "FORBIDDEN" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };

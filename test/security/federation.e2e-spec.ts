@@ -329,6 +329,19 @@ describe('Sign-in with other identity providers (contract §11) against a real O
       expect(again.user.id).not.toBe(user.user.id);
     });
 
+    it('an account made by a provider (no password, no phone) deletes itself with a recent sign-in, which frees its identity', async () => {
+      const person = await idpPerson(idp);
+      const session = await federatedSignIn(t, idp, 'corp', person.id);
+      await t.passTime(61 * 60_000);
+      const refreshed = (await t.http.post('/api/v1/auth/refresh').send({ refreshToken: session.refreshToken }).expect(200)).body.data;
+      const stale = await t.http.delete('/api/v1/users/me').set(bearer(refreshed)).send({});
+      expect([stale.status, stale.body.error]).toEqual([403, 'RECENT_AUTH_REQUIRED']);
+      const fresh = await federatedSignIn(t, idp, 'corp', person.id);
+      expect(fresh.user.id).toBe(session.user.id);
+      await t.http.delete('/api/v1/users/me').set(bearer(fresh)).send({}).expect(200);
+      expect((await federatedSignIn(t, idp, 'corp', person.id)).user.id).not.toBe(session.user.id);
+    });
+
     it('a disabled account cannot sign in with its identity (error=INVALID_CREDENTIALS)', async () => {
       const person = await idpPerson(idp);
       const signedIn = await federatedSignIn(t, idp, 'corp', person.id);
@@ -351,6 +364,18 @@ describe('Federated sign-up honours the registration switches', () => {
     try {
       const back = await deliverCallback(t, await providerCallback(t, idp, 'corp', (await idpPerson(idp)).id));
       expect(back.searchParams.get('error')).toBe('REGISTRATION_DISABLED');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('federated sign-ups share the per-IP sign-up budget: 8 parallel new identities with REGISTRATION_PER_IP_PER_HOUR=3 make 3 accounts', async () => {
+    const t = await createTestApp({ ...federationEnv(idp, ['corp']), REGISTRATION_PER_IP_PER_HOUR: '3' });
+    try {
+      const callbacks = await Promise.all(Array.from({ length: 8 }, async () => providerCallback(t, idp, 'corp', (await idpPerson(idp)).id)));
+      const back = await Promise.all(callbacks.map((callback) => deliverCallback(t, callback)));
+      expect(back.filter((url) => url.searchParams.get('result'))).toHaveLength(3);
+      expect(back.filter((url) => url.searchParams.get('error') === 'TOO_MANY_REQUESTS')).toHaveLength(5);
     } finally {
       await t.close();
     }

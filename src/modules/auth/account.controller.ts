@@ -74,9 +74,9 @@ export class AccountController {
   @Auth()
   @Delete()
   @SuccessMessage('deleted')
-  @ApiOperation({ operationId: 'deleteMe', summary: 'Delete your account', description: 'Needs the current password (password-less phone accounts: `code`, an SMS code sent to the account phone with purpose login). Personal data is removed, every session revoked, and the username, email and phone become free.' })
+  @ApiOperation({ operationId: 'deleteMe', summary: 'Delete your account', description: 'Needs the current password (password-less phone accounts: `code`, an SMS code sent to the account phone with purpose login; accounts made by another identity provider, with neither: a sign-in within RECENT_AUTH_SECONDS). Personal data is removed, every session revoked, linked identities removed, and the username, email and phone become free.' })
   @ApiEnvelope(null, { description: 'Deleted' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, UsersErrors.PASSWORD_INCORRECT, CommonErrors.FORBIDDEN, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, UsersErrors.PASSWORD_INCORRECT, CommonErrors.FORBIDDEN, AuthErrors.RECENT_AUTH_REQUIRED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED)
   async deleteMe(@CurrentUser() principal: Principal, @Body() dto: DeleteAccountDto, @Client() client: ClientInfo): Promise<void> {
     await this.account.deleteAccount(principal, dto, client);
   }

@@ -174,12 +174,16 @@ export class AccountService {
    */
   async deleteAccount(principal: Principal, dto: DeleteAccountDto, client: ClientInfo): Promise<void> {
     const user = await this.users.getById(principal.userId);
+    // Accounts made by another identity provider have neither password nor phone: a recent sign-in (with the provider) proves them.
+    const byRecentSignIn = !user.passwordHash && !user.phone;
     const proven = user.passwordHash
       ? !!dto.password && (await this.currentPasswordMatches(user, dto.password, client))
-      : await this.provenBySmsCode(user, dto.code);
+      : byRecentSignIn
+        ? principal.sessionId !== null && this.auth.isRecentlyAuthenticated(principal, this.clock.now())
+        : await this.provenBySmsCode(user, dto.code);
     if (!proven) {
       await this.audit.record({ type: 'account_deleted', outcome: 'failure', userId: user.id, actorId: user.id, client });
-      throw new AppException(user.passwordHash ? UsersErrors.PASSWORD_INCORRECT : CommonErrors.FORBIDDEN);
+      throw new AppException(user.passwordHash ? UsersErrors.PASSWORD_INCORRECT : byRecentSignIn ? AuthErrors.RECENT_AUTH_REQUIRED : CommonErrors.FORBIDDEN);
     }
     // The sessions' revocation, the deletion and its event commit together; the guard's markers follow the commit.
     let revoked: string[] = [];

@@ -111,8 +111,8 @@ export class RegistrationService {
   }
 
   /**
-   * Sign-up through another identity provider (the provider was the human check, so no captcha).
-   * The switches hold: registration off refuses it, and a registration key must have been shown
+   * Sign-up through another identity provider (the provider was the human check, so no captcha,
+   * but the per-IP sign-up budget counts it like any other). The switches hold: registration off refuses it, and a registration key must have been shown
    * when the flow started. The provider's email is kept only when it is a usable address, and is
    * verified only when the provider says so; with REGISTRATION_EMAIL_CODE on, an unverified one is dropped.
    */
@@ -120,6 +120,7 @@ export class RegistrationService {
     const { enabled, key, emailCodeRequired } = this.config.registration;
     if (!enabled) throw new AppException(UsersErrors.REGISTRATION_DISABLED);
     if (key && !registrationKeyShown) throw new AppException(UsersErrors.REGISTRATION_KEY_INVALID);
+    await this.countAttempt(client.ip);
     const email = account.email && isEmailAddress(account.email) && (account.emailVerified || !emailCodeRequired) ? account.email : null;
     return this.users.create(
       {
