@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
+# Node 24 LTS (the supported range is Node 20.19+ and 24; CI runs the suite on both).
 # Build stage: all dependencies (native bcrypt/better-sqlite3 compile here), then the TypeScript build.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
@@ -9,7 +10,7 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies and dist/ only, as a non-root user.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production PORT=3000 DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
