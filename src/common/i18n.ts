@@ -31,6 +31,7 @@ export const successMessages = {
   updated: { en: 'Updated', 'zh-CN': '更新成功' },
   deleted: { en: 'Deleted', 'zh-CN': '已删除' },
   sessionRevoked: { en: 'Session revoked', 'zh-CN': '会话已注销' },
+  sessionsRevoked: { en: 'Sessions revoked', 'zh-CN': '会话已全部注销' },
   passwordChanged: { en: 'Password changed', 'zh-CN': '密码已修改' },
   passwordReset: { en: 'Password reset', 'zh-CN': '密码已重置' },
   codeSent: { en: 'Code sent', 'zh-CN': '验证码已发送' },

@@ -440,6 +440,9 @@ function readRealNameHttp(read: Reader): RealNameConfig['http'] {
   return { url, headers, timeoutMs: read.int('REAL_NAME_HTTP_TIMEOUT_MS', 5000, 100, 60_000) };
 }
 
+/** The longest a session can live, whatever REFRESH_TOKEN_TTL says now (a revoke-all marker outlives it). */
+export const MAX_REFRESH_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
+
 /** A `kid`: what JWT headers and JWKS entries carry, so printable and short. */
 export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -602,7 +605,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       issuer: read.string('JWT_ISSUER', 'user-centre'),
       audience: read.string('JWT_AUDIENCE', 'user-centre'),
       accessTtlSeconds: read.int('ACCESS_TOKEN_TTL', 900, 30, 24 * 3600),
-      refreshTtlSeconds: read.int('REFRESH_TOKEN_TTL', 30 * 24 * 3600, 300, 365 * 24 * 3600),
+      refreshTtlSeconds: read.int('REFRESH_TOKEN_TTL', 30 * 24 * 3600, 300, MAX_REFRESH_TOKEN_TTL_SECONDS),
     },
     passwords: {
       bcryptCost: read.int('BCRYPT_COST', 12, production ? 10 : 4, 15),

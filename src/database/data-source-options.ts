@@ -12,19 +12,22 @@ import { ApiKeys1732300010000 as MysqlApiKeys } from './migrations/mysql/1732300
 import { ApiKeys1732300010000 as SqliteApiKeys } from './migrations/sqlite/1732300010000-api-keys';
 import { UserIdentities1732300030000 as MysqlUserIdentities } from './migrations/mysql/1732300030000-user-identities';
 import { UserIdentities1732300030000 as SqliteUserIdentities } from './migrations/sqlite/1732300030000-user-identities';
+import { RevocationMarkers1732300040000 as MysqlRevocationMarkers } from './migrations/mysql/1732300040000-revocation-markers';
+import { RevocationMarkers1732300040000 as SqliteRevocationMarkers } from './migrations/sqlite/1732300040000-revocation-markers';
 import { User } from '@/modules/users/user.entity';
 import { UserIdentity } from '@/modules/federation/user-identity.entity';
 import { RefreshToken, Session } from '@/modules/auth/sessions/session.entity';
+import { RevocationMarker } from '@/modules/auth/sessions/revocation-marker.entity';
 import { AuditEvent } from '@/modules/audit/audit-event.entity';
 import { RealNameRecord } from '@/modules/real-name/real-name-record.entity';
 import { ApiKey } from '@/modules/account/api-key.entity';
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity, RevocationMarker];
 
 /** Migrations are listed per driver, oldest first; each feature appends its own. */
 export const MIGRATIONS = {
-  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUserIdentities],
-  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUserIdentities],
+  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUserIdentities, SqliteRevocationMarkers],
+  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUserIdentities, MysqlRevocationMarkers],
 };
 
 /**

@@ -57,6 +57,16 @@ describeOnRedis('RedisKvStore', () => {
     expect(await store.get('never-counted')).toBeNull();
   });
 
+  it('setMax keeps the largest of many parallel values, with the ttl of the value kept', async () => {
+    const values = Array.from({ length: 50 }, (_, i) => 1_733_000_000_000 + ((i * 37) % 50) * 1000);
+    await Promise.all(values.map((value, i) => store.setMax('cut-off', value, 60_000 + i)));
+    expect(await store.get('cut-off')).toBe(String(Math.max(...values)));
+    expect(await store.setMax('cut-off', 1, 1000)).toBe(Math.max(...values));
+    expect(await store.ttl('cut-off')).toBeGreaterThan(55_000); // the smaller value did not shorten it
+    expect(await store.setMax('cut-off', Math.max(...values) + 1, 120_000)).toBe(Math.max(...values) + 1);
+    expect(await store.ttl('cut-off')).toBeGreaterThan(115_000);
+  });
+
   it('lets exactly one of many parallel takers see a value', async () => {
     await store.set('once', 'secret', 60_000);
     const results = await Promise.all(Array.from({ length: 20 }, () => store.take('once')));

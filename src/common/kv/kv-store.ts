@@ -58,6 +58,11 @@ export abstract class KvStore {
   abstract expire(key: string, ttlMs: number): Promise<void>;
   /** Milliseconds the key has left, or 0 when it does not exist. */
   abstract ttl(key: string): Promise<number>;
+  /**
+   * Keeps the larger number: sets `value` (and its ttl) only when the key is absent or holds a smaller
+   * number, in one step; answers the number the key holds afterwards. A cut-off that only moves forward.
+   */
+  abstract setMax(key: string, value: number, ttlMs: number): Promise<number>;
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
 }

@@ -19,6 +19,16 @@ describe('MemoryKvStore', () => {
   });
   afterEach(() => store.close());
 
+  it('setMax keeps the larger number and its expiry; a smaller one changes nothing', async () => {
+    expect(await store.setMax('cut', 500, 1000)).toBe(500);
+    expect(await store.setMax('cut', 400, 5000)).toBe(500);
+    expect(await store.ttl('cut')).toBe(1000);
+    expect(await store.setMax('cut', 600, 2000)).toBe(600);
+    expect(await store.ttl('cut')).toBe(2000);
+    clock.advance(2000);
+    expect(await store.setMax('cut', 100, 1000)).toBe(100); // an expired value no longer counts
+  });
+
   it('expires keys by the clock', async () => {
     await store.set('k', 'v', 1000);
     clock.advance(999);

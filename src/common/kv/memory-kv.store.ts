@@ -106,6 +106,13 @@ export class MemoryKvStore extends KvStore {
     return slot ? slot.expiresAt - this.clock.now() : 0;
   }
 
+  async setMax(key: string, value: number, ttlMs: number): Promise<number> {
+    const slot = this.live(key);
+    if (slot && Number(slot.value) >= value) return Number(slot.value);
+    this.slots.set(key, { value: String(value), expiresAt: this.clock.now() + ttlMs });
+    return value;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {

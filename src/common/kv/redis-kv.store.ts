@@ -35,6 +35,12 @@ local value = tonumber(redis.call('GET', KEYS[1]) or '0')
 if value > 0 then return redis.call('DECR', KEYS[1]) end
 return 0`;
 
+const SET_MAX = `
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current and current >= tonumber(ARGV[1]) then return tostring(current) end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]`;
+
 /**
  * The shared store for several instances. Every command is bounded by REDIS_TIMEOUT_MS and
  * nothing is queued while Redis is away, so callers fail closed (503) at once and the client
@@ -60,6 +66,7 @@ export class RedisKvStore extends KvStore {
     this.client.defineCommand('incrementWindow', { numberOfKeys: 1, lua: INCREMENT_WINDOW });
     this.client.defineCommand('reserveAttempts', { lua: RESERVE_ATTEMPTS });
     this.client.defineCommand('releaseAttempt', { numberOfKeys: 1, lua: RELEASE_ATTEMPT });
+    this.client.defineCommand('setMax', { numberOfKeys: 1, lua: SET_MAX });
   }
 
   private async run<T>(operation: () => Promise<T>): Promise<T> {
@@ -144,6 +151,11 @@ export class RedisKvStore extends KvStore {
 
   async expire(key: string, ttlMs: number): Promise<void> {
     await this.run(() => this.client.pexpire(key, Math.max(1, Math.ceil(ttlMs))));
+  }
+
+  async setMax(key: string, value: number, ttlMs: number): Promise<number> {
+    const client = this.client as Redis & { setMax(key: string, value: string, ttl: number): Promise<string> };
+    return Number(await this.run(() => client.setMax(key, String(value), Math.max(1, Math.ceil(ttlMs)))));
   }
 
   async ttl(key: string): Promise<number> {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
 import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
@@ -7,9 +7,12 @@ import { Auth, CurrentUser } from '@/modules/auth/decorators';
 import type { Principal } from '@/modules/auth/principal';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 import { UsersErrors } from '@/modules/users/users.errors';
+import { AuthErrors } from '@/modules/auth/auth.errors';
+import { AdminErrors } from './admin.errors';
 import { AdminService } from './admin.service';
 import { AuditEventPageDto, ListAuditEventsQueryDto } from './dto/audit-events-query.dto';
 import { AdminUserDto, ListUsersQueryDto, UpdateUserByAdminDto, UserPageDto } from './dto/admin-users.dto';
+import { RevokeAllSessionsDto, RevokeAllSessionsResultDto } from './dto/revoke-all-sessions.dto';
 
 const userIdPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException(UsersErrors.USER_NOT_FOUND) });
 
@@ -54,6 +57,25 @@ export class AdminController {
     @Client() client: ClientInfo,
   ): Promise<UserResponseDto> {
     return this.admin.updateUser(principal, id, dto, client);
+  }
+
+  @Post('sessions/revoke-all')
+  @HttpCode(200)
+  @SuccessMessage('sessionsRevoked')
+  @ApiOperation({
+    operationId: 'adminRevokeAllSessions',
+    summary: 'Sign out every session started before a time (emergency)',
+    description:
+      'For a leaked signing key or a breach: every session of every user that started before `before` (default now) is signed out at once on every instance — its access tokens are refused on the next request, its refresh token no longer refreshes. ' +
+      'One marker in the shared store, compared with the session start each token carries: no write per session, no database query per request. ' +
+      'Needs a recent authentication (⏱, RECENT_AUTH_SECONDS; 403 RECENT_AUTH_REQUIRED otherwise). The caller\'s own session is signed out too when it started before the cut-off. ' +
+      'The cut-off only moves forward: a later call with an earlier `before` keeps the later one (the answer says which is in force). Audited as `sessions_revoked_all`. ' +
+      'After a key leak, first rotate the key (drop the leaked one), then call this.',
+  })
+  @ApiEnvelope(RevokeAllSessionsResultDto, { description: 'The cut-off in force' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, AdminErrors.REVOKE_BEFORE_IN_FUTURE, CommonErrors.FORBIDDEN, AuthErrors.RECENT_AUTH_REQUIRED)
+  revokeAllSessions(@CurrentUser() principal: Principal, @Body() dto: RevokeAllSessionsDto, @Client() client: ClientInfo): Promise<RevokeAllSessionsResultDto> {
+    return this.admin.revokeAllSessions(principal, dto, client);
   }
 
   @Get('audit-events')

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@/modules/auth/auth.module';
 import { SessionsModule } from '@/modules/auth/sessions/sessions.module';
 import { FederationModule } from '@/modules/federation/federation.module';
 import { UsersModule } from '@/modules/users/users.module';
@@ -8,7 +9,7 @@ import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
 
 @Module({
-  imports: [UsersModule, SessionsModule, FederationModule],
+  imports: [UsersModule, SessionsModule, FederationModule, AuthModule],
   controllers: [AdminController],
   providers: [AdminService, AdminAccountsService, AdminBootstrap],
   exports: [AdminAccountsService],

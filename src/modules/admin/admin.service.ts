@@ -5,15 +5,18 @@ import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { KvStore } from '@/common/kv/kv-store';
 import { AuditService } from '@/modules/audit/audit.service';
+import { AuthService } from '@/modules/auth/auth.service';
 import type { Principal } from '@/modules/auth/principal';
 import { SessionsService } from '@/modules/auth/sessions/sessions.service';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 import { User } from '@/modules/users/user.entity';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { UsersService } from '@/modules/users/users.service';
+import { AdminErrors } from './admin.errors';
 import { AuditEventPageDto, ListAuditEventsQueryDto } from './dto/audit-events-query.dto';
 import { AdminUserDto, ListUsersQueryDto, UpdateUserByAdminDto, UserPageDto } from './dto/admin-users.dto';
 import { IdentitiesService } from '@/modules/federation/identities.service';
+import { RevokeAllSessionsDto, RevokeAllSessionsResultDto } from './dto/revoke-all-sessions.dto';
 
 const LOCK_KEY = 'lock:admin-role-changes';
 const LOCK_TTL_MS = 10_000;
@@ -26,10 +29,38 @@ export class AdminService {
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
+    private readonly auth: AuthService,
     private readonly kv: KvStore,
     private readonly clock: Clock,
     private readonly identities: IdentitiesService,
   ) {}
+
+  /**
+   * Signs out every session, of every user, started before `before` (default now): for a leaked
+   * signing key or a breach. Needs a recent authentication (⏱); the caller's own session is covered
+   * too when it started before the cut-off. Audited, allowed or denied.
+   */
+  async revokeAllSessions(actor: Principal, dto: RevokeAllSessionsDto, client: ClientInfo): Promise<RevokeAllSessionsResultDto> {
+    const now = this.clock.now();
+    const requested = dto.before === undefined ? now : new Date(dto.before).getTime();
+    try {
+      this.auth.requireRecentAuthentication(actor, now);
+    } catch (error) {
+      await this.audit.record({ type: 'sessions_revoked_all', outcome: 'denied', actorId: actor.userId, client, detail: { reason: 'recent_auth_required' } });
+      throw error;
+    }
+    // A cut-off in the future would also refuse sessions that have not started yet: every sign-in until then.
+    if (requested > now) throw new AppException(AdminErrors.REVOKE_BEFORE_IN_FUTURE);
+    const { before, keptUntil } = await this.sessions.revokeAllStartedBefore(new Date(requested));
+    await this.audit.record({
+      type: 'sessions_revoked_all',
+      outcome: 'success',
+      actorId: actor.userId,
+      client,
+      detail: { requested: new Date(requested).toISOString(), before: before.toISOString() },
+    });
+    return { before: before.toISOString(), keptUntil: keptUntil.toISOString() };
+  }
 
   async listUsers(query: ListUsersQueryDto): Promise<UserPageDto> {
     const { items, total } = await this.users.search(query);

@@ -32,6 +32,7 @@ export const AUDIT_EVENT_TYPES = [
   'admin_created',
   'identity_linked',
   'identity_unlinked',
+  'sessions_revoked_all',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -13,7 +13,7 @@ import { AuthErrors } from './auth.errors';
 import { LoginDto, SessionDto, TokenPairDto } from './dto/auth.dto';
 import { IntrospectionDto } from './dto/introspect.dto';
 import { LoginThrottle } from './login-throttle.service';
-import { Principal } from './principal';
+import { Principal, sessionStartOf } from './principal';
 import { SessionsService } from './sessions/sessions.service';
 import { TokensService } from './tokens.service';
 
@@ -146,7 +146,7 @@ export class AuthService {
    */
   async introspect(token: string): Promise<IntrospectionDto> {
     const claims = await this.tokens.verify(token);
-    if (!claims || (await this.sessions.isRevoked(claims.sid))) return { active: false };
+    if (!claims || (await this.sessions.isRevoked(claims.sid, sessionStartOf(claims)))) return { active: false };
     const user = await this.users.getView(claims.sub).catch((error: unknown) => {
       if (error instanceof AppException) return null; // the account is gone
       throw error;
@@ -167,5 +167,10 @@ export class AuthService {
    */
   isRecentlyAuthenticated(principal: Principal, nowMs: number): boolean {
     return principal.authTime !== null && nowMs / 1000 - principal.authTime <= this.config.sessions.recentAuthSeconds;
+  }
+
+  /** Throws 403 RECENT_AUTH_REQUIRED unless isRecentlyAuthenticated: for ⏱ routes that offer no password alternative. */
+  requireRecentAuthentication(principal: Principal, nowMs: number): void {
+    if (!this.isRecentlyAuthenticated(principal, nowMs)) throw new AppException(AuthErrors.RECENT_AUTH_REQUIRED);
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AccessTokenClaims, Principal } from './principal';
+import { AccessTokenClaims, Principal, sessionStartOf } from './principal';
 import { SessionsService } from './sessions/sessions.service';
 import { TokensService } from './tokens.service';
 
@@ -11,7 +11,8 @@ const VERIFIED_CACHE_SIZE = 10_000;
 /**
  * Verifies bearer tokens: RS256 only (so `none` and HS256-with-the-public-key are refused), our
  * key only (a `jwk`/`jku`/`x5u` header is never followed), issuer and audience pinned, `exp`
- * required, and the session not revoked (one look-up in the shared store, no database query).
+ * required, and the session not revoked, by id or by a revoke-all cut-off (one round trip to the
+ * shared store, no database query).
  *
  * Deliberately not a Passport strategy: Passport keeps strategies in a process-wide registry, so a
  * second application in the same process (tests, the CLI) would replace this one's key and store.
@@ -35,7 +36,7 @@ export class JwtStrategy {
     const token = typeof authorization === 'string' ? BEARER.exec(authorization.trim())?.[1] : undefined;
     if (!token) return null;
     const claims = await this.verify(token);
-    if (!claims || (await this.sessions.isRevoked(claims.sid))) return null;
+    if (!claims || (await this.sessions.isRevoked(claims.sid, sessionStartOf(claims)))) return null;
     return {
       userId: claims.sub,
       role: claims.role,

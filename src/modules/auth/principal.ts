@@ -19,8 +19,21 @@ export interface AccessTokenClaims {
   sid: string;
   jti: string;
   auth_time: number;
+  /**
+   * When the session began (Unix milliseconds): what a revoke-all cut-off is compared with, without a
+   * database query. Unlike auth_time it never moves (a re-authentication renews auth_time, not the session).
+   */
+  session_start_ms?: number;
   iat: number;
   exp: number;
   iss: string;
   aud: string;
+}
+
+/**
+ * The session start a token claims. Tokens minted before the claim existed count as started at the
+ * epoch, so any revoke-all cut-off covers them (they expire within ACCESS_TOKEN_TTL anyway).
+ */
+export function sessionStartOf(claims: AccessTokenClaims): number {
+  return typeof claims.session_start_ms === 'number' ? claims.session_start_ms : 0;
 }

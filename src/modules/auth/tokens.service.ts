@@ -36,7 +36,14 @@ export class TokensService {
     const now = Math.floor(this.clock.now() / 1000);
     const { accessTtlSeconds, issuer, audience } = this.config.tokens;
     const accessToken = this.jwt.sign(
-      { role: user.role, sid: session.id, auth_time: Math.floor(session.authenticatedAt.getTime() / 1000), iat: now, exp: now + accessTtlSeconds },
+      {
+        role: user.role,
+        sid: session.id,
+        auth_time: Math.floor(session.authenticatedAt.getTime() / 1000),
+        session_start_ms: session.createdAt.getTime(),
+        iat: now,
+        exp: now + accessTtlSeconds,
+      },
       { subject: user.id, jwtid: randomUUID(), issuer, audience },
     );
     return {

@@ -1,14 +1,18 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, FindOptionsOrder, FindOptionsWhere, In, IsNull, LessThan, MoreThan, Repository } from 'typeorm';
+import { EntityManager, FindOptionsOrder, FindOptionsWhere, In, IsNull, LessThan, MoreThan, MoreThanOrEqual, Repository } from 'typeorm';
 import { AlsoWrite, inTransaction } from '@/database/transaction';
-import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { APP_CONFIG, AppConfig, MAX_REFRESH_TOKEN_TTL_SECONDS } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
 import { KvStore } from '@/common/kv/kv-store';
 import { deleteInBatches } from '@/database/batched-delete';
+import { RevocationMarker } from './revocation-marker.entity';
 import { RefreshToken, Session } from './session.entity';
+
+/** The revoke-all marker: one key in the shared store, one row in revocation_markers. */
+const REVOKE_ALL = 'sessions-started-before';
 
 export type RevokeReason = 'logout' | 'revoked' | 'refresh_reuse' | 'password_changed' | 'password_reset' | 'disabled' | 'deleted';
 
@@ -31,16 +35,23 @@ export class SessionsService implements OnApplicationBootstrap {
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @InjectRepository(RefreshToken) private readonly refreshTokens: Repository<RefreshToken>,
+    @InjectRepository(RevocationMarker) private readonly revocationMarkers: Repository<RevocationMarker>,
     private readonly kv: KvStore,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** The in-process store starts empty: re-mark sessions revoked recently enough to have live access tokens. */
+  /**
+   * The in-process store starts empty: re-mark sessions revoked recently enough to have live access
+   * tokens, and load the revoke-all marker from its row (on Redis both are there already; setting
+   * them again changes nothing).
+   */
   async onApplicationBootstrap(): Promise<void> {
     const since = new Date(this.clock.now() - this.markerTtlMs());
     const recent = await this.sessions.find({ select: { id: true }, where: { revokedAt: MoreThan(since) } });
     await this.markRevoked(recent.map(({ id }) => id));
+    const marker = await this.revocationMarkers.findOneBy({ name: REVOKE_ALL });
+    if (marker) await this.storeRevokeAllMarker(marker.beforeAt.getTime());
   }
 
   /** Opens a session with its first refresh token; `alsoWrite` (the sign-in's audit event) commits with them. */
@@ -79,6 +90,7 @@ export class SessionsService implements OnApplicationBootstrap {
     const session = await this.sessions.findOneBy({ id: stored.sessionId });
     const now = new Date(this.clock.now());
     if (!session || session.revokedAt || session.expiresAt.getTime() <= now.getTime()) return { outcome: 'invalid' };
+    if (session.createdAt.getTime() < (await this.revokedAllBefore())) return { outcome: 'invalid' };
     // Spending the old token and issuing its successor commit together, or not at all: a failure in
     // between cannot strand the session with every refresh token spent.
     const successor = await inTransaction(this.sessions.manager, async (tx) => {
@@ -118,13 +130,46 @@ export class SessionsService implements OnApplicationBootstrap {
     await Promise.all(sessionIds.map((id) => this.kv.set(this.markerKey(id), '1', this.markerTtlMs())));
   }
 
-  async isRevoked(sessionId: string): Promise<boolean> {
-    return (await this.kv.get(this.markerKey(sessionId))) !== null;
+  /**
+   * Whether the guard must refuse this session: revoked by id, or started (Unix ms) before the
+   * revoke-all marker. Both keys are read in one store round trip (one MGET on Redis), on every
+   * request: a marker cached in the process would let another instance's revoke-all go unseen for
+   * as long as the cache lives, and "every instance at once" means the next request.
+   */
+  async isRevoked(sessionId: string, sessionStartMs: number): Promise<boolean> {
+    const [revoked, revokedAllBefore] = await this.kv.getMany([this.markerKey(sessionId), REVOKE_ALL]);
+    return revoked !== null || (revokedAllBefore !== null && sessionStartMs < Number(revokedAllBefore));
   }
 
-  listActive(userId: string): Promise<Session[]> {
+  /** isRevoked for a session known only by its id (off the hot path: one look-up of its start). */
+  async isRevokedById(sessionId: string): Promise<boolean> {
+    const session = await this.sessions.findOne({ select: { id: true, createdAt: true }, where: { id: sessionId } });
+    return !session || (await this.isRevoked(sessionId, session.createdAt.getTime()));
+  }
+
+  /**
+   * Revokes every session (of every user) started before `before`, on every instance at once: one
+   * marker in the shared store, which the guard and the refresh route compare with the session's
+   * start, and no write per session. The row is written first (start-up reloads the marker from it,
+   * so an in-process store forgets nothing on a restart); both keep the later cut-off of two calls,
+   * each in one atomic step, so a call with an earlier time never weakens an earlier call.
+   */
+  async revokeAllStartedBefore(before: Date): Promise<{ before: Date; keptUntil: Date }> {
+    await this.revocationMarkers.createQueryBuilder().insert().values({ name: REVOKE_ALL, beforeAt: before }).orIgnore().execute();
+    await this.revocationMarkers.update({ name: REVOKE_ALL, beforeAt: LessThan(before) }, { beforeAt: before });
+    const stored = await this.revocationMarkers.findOneByOrFail({ name: REVOKE_ALL });
+    const effective = Math.max(await this.storeRevokeAllMarker(stored.beforeAt.getTime()), stored.beforeAt.getTime());
+    return { before: new Date(effective), keptUntil: new Date(this.revokeAllKeptUntil(effective)) };
+  }
+
+  /** The revoke-all cut-off (Unix ms), or 0 when there is none. */
+  async revokedAllBefore(): Promise<number> {
+    return Number((await this.kv.get(REVOKE_ALL)) ?? 0);
+  }
+
+  async listActive(userId: string): Promise<Session[]> {
     return this.sessions.find({
-      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date(this.clock.now())) },
+      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date(this.clock.now())), createdAt: MoreThanOrEqual(new Date(await this.revokedAllBefore())) },
       order: { createdAt: 'DESC' },
     });
   }
@@ -132,7 +177,8 @@ export class SessionsService implements OnApplicationBootstrap {
   /** A live session of this user, or null: another user's id is indistinguishable from a missing one. */
   async findOwned(userId: string, sessionId: string): Promise<Session | null> {
     const session = await this.sessions.findOneBy({ id: sessionId, userId, revokedAt: IsNull() });
-    return session && session.expiresAt.getTime() > this.clock.now() ? session : null;
+    if (!session || session.expiresAt.getTime() <= this.clock.now()) return null;
+    return session.createdAt.getTime() < (await this.revokedAllBefore()) ? null : session;
   }
 
   /**
@@ -165,6 +211,21 @@ export class SessionsService implements OnApplicationBootstrap {
     const token = `rt_${randomBytes(32).toString('base64url')}`;
     await tx.insert(RefreshToken, { tokenHash: hashToken(token), sessionId, createdAt: now, spentAt: null });
     return token;
+  }
+
+  /** Sets the marker in the shared store (keeping a later one); answers the cut-off in force. */
+  private storeRevokeAllMarker(beforeMs: number): Promise<number> {
+    const ttlMs = this.revokeAllKeptUntil(beforeMs) - this.clock.now();
+    return ttlMs > 0 ? this.kv.setMax(REVOKE_ALL, beforeMs, ttlMs) : this.revokedAllBefore();
+  }
+
+  /**
+   * A session started before the cut-off lives at most the longest REFRESH_TOKEN_TTL allowed (whatever
+   * it is set to now: the setting may have been longer when the session began), and its last access
+   * token one ACCESS_TOKEN_TTL more; after that nothing the marker covers is alive.
+   */
+  private revokeAllKeptUntil(beforeMs: number): number {
+    return beforeMs + MAX_REFRESH_TOKEN_TTL_SECONDS * 1000 + this.markerTtlMs();
   }
 
   private markerTtlMs(): number {
