@@ -1765,7 +1765,7 @@ export interface components {
         };
         TokenPairDto: {
             /**
-             * @description Short-lived RS256 JWT for the Authorization header
+             * @description Short-lived RS256 JWT for the Authorization header; its header `kid` names the /.well-known/jwks.json key that signed it. Claims: sub, role, sid, jti, auth_time, session_start_ms (when the session began, Unix ms: what POST /admin/sessions/revoke-all compares), iat, exp, iss, aud
              * @example eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...
              */
             accessToken: string;

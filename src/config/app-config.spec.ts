@@ -1,4 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadConfig } from './app-config';
+
+// loadConfig parses the key: a real one (2048-bit RSA), so the checks after it are reached.
+const SIGNING_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 describe('configuration', () => {
   it('has safe defaults', () => {
@@ -26,11 +30,11 @@ describe('configuration', () => {
   });
 
   it('refuses test-only settings in production and requires a signing key there', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', CAPTCHA_FIXED_TEXT: 'abc' })).toThrow(/CAPTCHA_FIXED_TEXT/);
-    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', OUTBOX_FILE: '/tmp/o' })).toThrow(/OUTBOX_FILE/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: SIGNING_KEY, CAPTCHA_FIXED_TEXT: 'abc' })).toThrow(/CAPTCHA_FIXED_TEXT/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: SIGNING_KEY, OUTBOX_FILE: '/tmp/o' })).toThrow(/OUTBOX_FILE/);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_PRIVATE_KEY/);
-    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', BCRYPT_COST: '4' })).toThrow(/BCRYPT_COST/);
-    const keys = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', REAL_NAME_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), REAL_NAME_INDEX_KEY: Buffer.alloc(32, 2).toString('base64') };
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: SIGNING_KEY, BCRYPT_COST: '4' })).toThrow(/BCRYPT_COST/);
+    const keys = { NODE_ENV: 'production', JWT_PRIVATE_KEY: SIGNING_KEY, REAL_NAME_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), REAL_NAME_INDEX_KEY: Buffer.alloc(32, 2).toString('base64') };
     expect(() => loadConfig(keys)).toThrow(/CODE_HMAC_KEY/);
     expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32) })).toThrow(/SMS_TRANSPORT/);
     expect(() => loadConfig({ ...keys, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'http' })).toThrow(/SMS_HTTP_URL/);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { RuntimeTuning } from '@/common/runtime-tuning';
+import { parseSigningKeys } from './signing-keys';
 
 /**
  * Every setting the service reads, parsed and validated once at start-up.
@@ -672,6 +673,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     federation: readFederation(read, production),
   };
 
+  // The keys themselves (PEM, RSA >= 2048 bits, distinct): here, so a bad key is one line before anything starts.
+  parseSigningKeys(config.tokens, null);
   if (config.passwords.minLength > config.passwords.maxLength) {
     throw new ConfigError('PASSWORD_MIN_LENGTH', 'must not be greater than PASSWORD_MAX_LENGTH');
   }

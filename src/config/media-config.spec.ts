@@ -1,5 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from './app-config';
+
+// loadConfig parses the key: a real one (2048-bit RSA), so the checks after it are reached.
+const SIGNING_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 const KEY = randomBytes(32).toString('base64');
 const HEX_KEY = randomBytes(32).toString('hex');
@@ -69,7 +72,7 @@ describe('avatar and real-name settings', () => {
   });
 
   it('requires real-name keys in production', () => {
-    const production = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x' };
+    const production = { NODE_ENV: 'production', JWT_PRIVATE_KEY: SIGNING_KEY };
     expect(() => loadConfig(production)).toThrow(/REAL_NAME_ENCRYPTION_KEY/);
     expect(() => loadConfig({ ...production, REAL_NAME_ENCRYPTION_KEY: KEY })).toThrow(/REAL_NAME_INDEX_KEY/);
     const complete = { ...production, REAL_NAME_ENCRYPTION_KEY: KEY, REAL_NAME_INDEX_KEY: HEX_KEY, CODE_HMAC_KEY: 'k'.repeat(32), SMS_TRANSPORT: 'http', SMS_HTTP_URL: 'https://sms.example.com', MAIL_TRANSPORT: 'smtp', SMTP_HOST: 'smtp.example.com', MAIL_FROM: 'no-reply@example.com' };

@@ -47,7 +47,7 @@ export class RefreshDto {
 }
 
 export class TokenPairDto {
-  @ApiProperty({ description: 'Short-lived RS256 JWT for the Authorization header', example: 'eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...' })
+  @ApiProperty({ description: 'Short-lived RS256 JWT for the Authorization header; its header `kid` names the /.well-known/jwks.json key that signed it. Claims: sub, role, sid, jti, auth_time, session_start_ms (when the session began, Unix ms: what POST /admin/sessions/revoke-all compares), iat, exp, iss, aud', example: 'eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...' })
   accessToken: string;
 
   @ApiProperty({ description: 'Always Bearer', example: 'Bearer', enum: ['Bearer'] })

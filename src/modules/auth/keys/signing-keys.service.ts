@@ -1,8 +1,11 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, AppConfig, ConfigError } from '@/config/app-config';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { MIN_RSA_BITS, parseSigningKeys } from '@/config/signing-keys';
+
+export { keyThumbprint, MIN_RSA_BITS } from '@/config/signing-keys';
 
 export interface PublicJwk {
   kty: string;
@@ -13,24 +16,9 @@ export interface PublicJwk {
   use: 'sig';
 }
 
-/** RS256 needs RSA; under 2048 bits is refused (NIST SP 800-131A). */
-export const MIN_RSA_BITS = 2048;
-
-/** RFC 7638 thumbprint of an RSA public key: stable for the key, so every instance sharing it announces the same kid. */
-export function keyThumbprint(publicKey: KeyObject): string {
-  const { e, kty, n } = publicKey.export({ format: 'jwk' }) as { kty: string; n: string; e: string };
-  return createHash('sha256').update(JSON.stringify({ e, kty, n })).digest('base64url');
-}
-
 export function publicJwk(publicKey: KeyObject, kid: string): PublicJwk {
   const { kty, n, e } = publicKey.export({ format: 'jwk' }) as { kty: string; n: string; e: string };
   return { kty, n, e, kid, alg: 'RS256', use: 'sig' };
-}
-
-function requireStrongRsa(key: KeyObject, setting: string, what: string): void {
-  if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
-    throw new ConfigError(setting, `${what} must be an RSA key of at least ${MIN_RSA_BITS} bits (RS256)`);
-  }
 }
 
 /**
@@ -41,7 +29,8 @@ function requireStrongRsa(key: KeyObject, setting: string, what: string): void {
  * rotation never invalidates a token in use. JWT_NEXT_PUBLIC_KEY is published (and verifies) before
  * any instance signs with it: during the rolling restart that makes it first, instances still on
  * the old order accept what the restarted ones sign, and verifiers caching the JWKS already hold it.
- * Without either, JWT_PRIVATE_KEY (or, in development, a key generated into DATA_DIR/keys) is the one key.
+ * Without either, JWT_PRIVATE_KEY (or, in development, a key generated into DATA_DIR/keys) is the one
+ * key. loadConfig has checked the configured keys already (parseSigningKeys).
  */
 @Injectable()
 export class SigningKeys {
@@ -51,22 +40,8 @@ export class SigningKeys {
   private readonly verifying: Map<string, KeyObject>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const { privateKeys, nextPublicKey, privateKeyPem, keyId } = config.tokens;
-    const signers = privateKeys
-      ? privateKeys.map(({ kid, privateKeyPem: pem }) => ({ kid, privateKey: this.readPrivate(pem, 'JWT_PRIVATE_KEYS', `key "${kid}"`) }))
-      : [this.singleKey(privateKeyPem ?? this.developmentKey(config.dataDir), keyId)];
-    const published = signers.map(({ kid, privateKey }) => ({ kid, publicKey: createPublicKey(privateKey), setting: 'JWT_PRIVATE_KEYS' }));
-    if (nextPublicKey) published.push({ kid: nextPublicKey.kid, publicKey: this.readPublic(nextPublicKey.publicKeyPem), setting: 'JWT_NEXT_PUBLIC_KEY' });
-
-    // The same key under two kids would make "drop the old key" keep it alive under its other name.
-    const byThumbprint = new Map<string, string>();
-    for (const { kid, publicKey, setting } of published) {
-      const other = byThumbprint.get(keyThumbprint(publicKey));
-      if (other !== undefined) {
-        throw new ConfigError(setting, setting === 'JWT_NEXT_PUBLIC_KEY' ? `is the key of signing key "${other}": the next key must be a new key` : `has the same key under kids "${other}" and "${kid}"`);
-      }
-      byThumbprint.set(keyThumbprint(publicKey), kid);
-    }
+    const configured = config.tokens.privateKeys || config.tokens.privateKeyPem;
+    const { signers, published } = parseSigningKeys(config.tokens, configured ? null : this.developmentKey(config.dataDir));
     this.signing = signers[0];
     this.verifying = new Map(published.map(({ kid, publicKey }) => [kid, publicKey]));
     this.jwks = { keys: published.map(({ kid, publicKey }) => publicJwk(publicKey, kid)) };
@@ -75,35 +50,6 @@ export class SigningKeys {
   /** The public key a token's `kid` names, or undefined: an unknown kid is never tried against another key. */
   verificationKey(kid: unknown): KeyObject | undefined {
     return typeof kid === 'string' ? this.verifying.get(kid) : undefined;
-  }
-
-  private singleKey(pem: string, keyId: string | null): { kid: string; privateKey: KeyObject } {
-    const privateKey = this.readPrivate(pem, 'JWT_PRIVATE_KEY', 'the key');
-    return { kid: keyId ?? keyThumbprint(createPublicKey(privateKey)), privateKey };
-  }
-
-  private readPrivate(pem: string, setting: string, what: string): KeyObject {
-    let key: KeyObject;
-    try {
-      key = createPrivateKey(pem);
-    } catch {
-      throw new ConfigError(setting, `${what} is not a readable PEM private key`);
-    }
-    requireStrongRsa(key, setting, what);
-    return key;
-  }
-
-  private readPublic(pem: string): KeyObject {
-    let key: KeyObject;
-    try {
-      key = createPublicKey(pem);
-    } catch {
-      throw new ConfigError('JWT_NEXT_PUBLIC_KEY', 'publicKey is not a readable PEM public key');
-    }
-    // createPublicKey also accepts a private PEM: refuse it, so a private key never ends up in the wrong setting.
-    if (/PRIVATE KEY/.test(pem)) throw new ConfigError('JWT_NEXT_PUBLIC_KEY', 'publicKey must be the public key (PEM "PUBLIC KEY"), never the private one');
-    requireStrongRsa(key, 'JWT_NEXT_PUBLIC_KEY', 'the next key');
-    return key;
   }
 
   private developmentKey(dataDir: string): string {

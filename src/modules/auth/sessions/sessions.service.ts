@@ -14,6 +14,9 @@ import { RefreshToken, Session } from './session.entity';
 /** The revoke-all marker: one key in the shared store, one row in revocation_markers. */
 const REVOKE_ALL = 'sessions-started-before';
 
+/** How long start-up waits for the shared store's connection: 50 × 100 ms. */
+const STORE_WAIT_ATTEMPTS = 50;
+
 export type RevokeReason = 'logout' | 'revoked' | 'refresh_reuse' | 'password_changed' | 'password_reset' | 'disabled' | 'deleted';
 
 export type RotationResult =
@@ -49,9 +52,26 @@ export class SessionsService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const since = new Date(this.clock.now() - this.markerTtlMs());
     const recent = await this.sessions.find({ select: { id: true }, where: { revokedAt: MoreThan(since) } });
-    await this.markRevoked(recent.map(({ id }) => id));
     const marker = await this.revocationMarkers.findOneBy({ name: REVOKE_ALL });
+    if (!recent.length && !marker) return;
+    await this.storeReachable();
+    await this.markRevoked(recent.map(({ id }) => id));
     if (marker) await this.storeRevokeAllMarker(marker.beforeAt.getTime());
+  }
+
+  /**
+   * At start-up the Redis connection may still be opening, and the store queues nothing meanwhile (it
+   * fails fast): wait for it, a bounded while, rather than fail the start.
+   */
+  private async storeReachable(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.kv.ping();
+      } catch (error) {
+        if (attempt >= STORE_WAIT_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   /** Opens a session with its first refresh token; `alsoWrite` (the sign-in's audit event) commits with them. */
