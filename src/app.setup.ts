@@ -9,6 +9,7 @@ import { AppConfig } from './config/app-config';
 import { allErrors } from './common/errors';
 import { AppLogger } from './common/logging/app-logger';
 import { clientErrorResponse, sendError } from './common/http/error-response';
+import { registerBoundedJsonParser } from './common/http/body-complexity';
 import { registerSecurityHeaders } from './common/http/security-headers';
 import { registerSuccessEnvelope } from './common/http/success-envelope';
 import { registerMultipart } from './modules/avatar/avatar-upload';
@@ -144,7 +145,7 @@ function documentGenericFailures(document: OpenApiDocument): void {
       add(500, ['INTERNAL_ERROR'], 'Unexpected error; quote the requestId');
       add(503, ['SERVICE_UNAVAILABLE'], 'A dependency (database, Redis) is unavailable; see Retry-After');
       // Any request may carry a body, even where none is expected: it is parsed (and refused) first.
-      add(400, ['VALIDATION_FAILED', 'MALFORMED_JSON'], 'The request is not valid');
+      add(400, ['VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_COMPLEX'], 'The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems)');
       add(413, ['PAYLOAD_TOO_LARGE'], 'The body is too large');
       add(415, ['UNSUPPORTED_MEDIA_TYPE'], 'Wrong content type');
       add(414, ['URI_TOO_LONG'], 'The URL is too long');
@@ -178,6 +179,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
+  registerBoundedJsonParser(fastify as unknown as import('fastify').FastifyInstance);
   // multipart/form-data for the avatar upload only; every other route still answers it with 415.
   await registerMultipart(app, config);
   registerRequestObservers(fastify, app.get(MetricsService), json);

@@ -57,6 +57,10 @@ export const CommonErrors = defineErrors({
     status: HttpStatus.UNAUTHORIZED,
     message: { en: 'Sign-in required or the token is not valid', 'zh-CN': '需要登录，或令牌无效' },
   },
+  PAYLOAD_TOO_COMPLEX: {
+    status: HttpStatus.BAD_REQUEST,
+    message: { en: 'The request body has too many keys or is nested too deeply', 'zh-CN': '请求体的字段过多或嵌套过深' },
+  },
   FORBIDDEN: {
     status: HttpStatus.FORBIDDEN,
     message: { en: 'You are not allowed to do this', 'zh-CN': '无权执行此操作' },

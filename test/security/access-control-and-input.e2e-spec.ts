@@ -210,6 +210,71 @@ describe('SECURITY: Access control and input', () => {
     });
   });
 
+  describe('Bounded work per request: a JSON body over 1,000 keys or 32 levels → 400 PAYLOAD_TOO_COMPLEX before validation; details ≤ 20', () => {
+    const login = (body: unknown) => t.http.post('/api/v1/auth/login').set('Content-Type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
+    /** `{identifier, password, x: {a: {a: …}}}` with `levels` objects in all (the top-level object is level 1), as JSON text. */
+    const nested = (levels: number, extra = '') =>
+      `{${extra}"identifier":"someone","password":"x","x":${'{"a":'.repeat(levels - 2)}{}${'}'.repeat(levels - 2)}}`;
+    const withKeys = (keys: number) => {
+      const body: Record<string, unknown> = { identifier: 'someone', password: 'x' };
+      for (let i = 2; i < keys; i++) body[i.toString(36)] = 1;
+      return body;
+    };
+
+    it('answers a 1 MB body of 120,000 keys with a small 400 PAYLOAD_TOO_COMPLEX', async () => {
+      const body = withKeys(120_000);
+      expect(Buffer.byteLength(JSON.stringify(body))).toBeLessThan(1024 * 1024);
+      const response = await login(body);
+      expect([response.status, response.body.error]).toEqual([400, 'PAYLOAD_TOO_COMPLEX']);
+      expect(response.text.length).toBeLessThan(1000);
+      // So are many keys spread over nested objects, and long arrays (their items count as keys).
+      const spread = { identifier: 'someone', password: 'x', a: withKeys(600), b: withKeys(600) };
+      expect((await login(spread)).body.error).toBe('PAYLOAD_TOO_COMPLEX');
+      expect((await login({ identifier: 'someone', password: 'x', list: Array.from({ length: 5000 }, () => 0) })).body.error).toBe('PAYLOAD_TOO_COMPLEX');
+    });
+
+    it('answers 400 PAYLOAD_TOO_COMPLEX, never 500, to a body nested 5,000 levels deep (objects or arrays)', async () => {
+      const deep = await login(nested(5000));
+      expect([deep.status, deep.body.error]).toEqual([400, 'PAYLOAD_TOO_COMPLEX']);
+      const arrays = await t.http.post('/api/v1/auth/login').set('Content-Type', 'application/json').send(`{"identifier":"a","password":"b","x":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+      expect([arrays.status, arrays.body.error]).toEqual([400, 'PAYLOAD_TOO_COMPLEX']);
+      // On every JSON route, signed in or not.
+      const user = await signedInUser(t);
+      const patched = await t.http.patch('/api/v1/users/me').set(user.auth).set('Content-Type', 'application/json').send(nested(5000, '"displayName":"x",'));
+      expect([patched.status, patched.body.error]).toEqual([400, 'PAYLOAD_TOO_COMPLEX']);
+    });
+
+    it('lets exactly 1,000 keys and exactly 32 levels through to validation, and 1,001 / 33 not', async () => {
+      const thousand = await login(withKeys(1000));
+      expect([thousand.status, thousand.body.error]).toEqual([400, 'VALIDATION_FAILED']);
+      expect((await login(withKeys(1001))).body.error).toBe('PAYLOAD_TOO_COMPLEX');
+      const levels32 = await login(nested(32));
+      expect([levels32.status, levels32.body.error]).toEqual([400, 'VALIDATION_FAILED']);
+      expect(levels32.body.details).toEqual([{ field: 'x', message: expect.stringContaining('should not exist') }]);
+      expect((await login(nested(33))).body.error).toBe('PAYLOAD_TOO_COMPLEX');
+      // A well-formed small body is untouched by the check.
+      expect((await login({ identifier: 'nobody-here', password: 'wrong password 1' })).body.error).toBe('INVALID_CREDENTIALS');
+    });
+
+    it('lists at most 20 validation details however many fields are wrong', async () => {
+      const response = await login(withKeys(1000));
+      expect(response.body.error).toBe('VALIDATION_FAILED');
+      expect(response.body.details).toHaveLength(20);
+      expect(response.text.length).toBeLessThan(5000);
+    });
+
+    it('keeps /health/live answering while several over-complex bodies are in flight', async () => {
+      const heavy = withKeys(120_000);
+      const [health, ...refused] = await Promise.all([
+        new Promise((resolve) => setImmediate(resolve)).then(() => t.http.get('/health/live')),
+        ...Array.from({ length: 4 }, () => login(heavy)),
+        ...Array.from({ length: 2 }, () => login(nested(5000))),
+      ]);
+      expect(health.status).toBe(200);
+      expect(refused.map((r) => [r.status, r.body.error])).toEqual(Array.from({ length: 6 }, () => [400, 'PAYLOAD_TOO_COMPLEX']));
+    });
+  });
+
   describe('Usernames compared after lower-casing and NFKC, zero-width characters refused, enforced by a unique index', () => {
     it.each([
       ['abcd', 'too short'],

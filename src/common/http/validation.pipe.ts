@@ -1,12 +1,24 @@
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { AppException, CommonErrors, FieldProblem } from '../errors';
 
-function flatten(errors: ValidationError[], parent = ''): FieldProblem[] {
-  return errors.flatMap((error) => {
+/** Contract §13: an error answer lists at most this many field problems, however many there are. */
+export const MAX_VALIDATION_DETAILS = 20;
+
+/** The field problems in document order, at most `limit`; a loop with its own stack, never recursion. */
+function flatten(errors: ValidationError[], limit = MAX_VALIDATION_DETAILS): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const pending: { error: ValidationError; parent: string }[] = errors.map((error) => ({ error, parent: '' })).reverse();
+  while (pending.length && problems.length < limit) {
+    const { error, parent } = pending.pop()!;
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
-    return [...own, ...flatten(error.children ?? [], field)];
-  });
+    for (const message of Object.values(error.constraints ?? {})) {
+      if (problems.length === limit) break;
+      problems.push({ field, message });
+    }
+    const children = error.children ?? [];
+    for (let i = children.length - 1; i >= 0; i--) pending.push({ error: children[i], parent: field });
+  }
+  return problems;
 }
 
 /**
