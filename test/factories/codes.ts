@@ -50,6 +50,22 @@ export async function requestEmailCode(t: TestApp, email: string, purpose: strin
   return settledOutbox(t, async () => t.http.post('/api/v1/verification/email-codes').set(headers).send({ email, purpose, ...captcha }));
 }
 
+/**
+ * How many codes of this channel and purpose ended with `outcome`, per /metrics, once that count
+ * reaches `atLeast` (or after a few seconds): code requests are answered before delivery, so a
+ * delivery's outcome is only known afterwards.
+ */
+export async function codeOutcomes(t: TestApp, channel: 'sms' | 'email', purpose: string, outcome: 'sent' | 'failed' | 'withheld', atLeast = 1): Promise<number> {
+  const pattern = new RegExp(`user_centre_codes_sent_total\\{channel="${channel}",purpose="${purpose}",outcome="${outcome}"\\} (\\d+)`);
+  let count = 0;
+  for (let waited = 0; waited < 5000; waited += 25) {
+    count = Number(pattern.exec((await t.http.get('/metrics')).text)?.[1] ?? 0);
+    if (count >= atLeast) break;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return count;
+}
+
 /** A phone account created through the API (code requested and used); returns its phone and view. */
 export async function phoneUser(t: TestApp, extra: { password?: string; displayName?: string } = {}) {
   const phone = uniquePhone();

@@ -1,7 +1,8 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { ConfigError, loadConfig } from '@/config/app-config';
-import { lastCode, outbox, phoneUser, requestEmailCode, requestSmsCode, uniquePhone, userWithEmailAndPhone } from '../factories/codes';
+import { codeOutcomes, lastCode, outbox, phoneUser, requestEmailCode, requestSmsCode, uniquePhone, userWithEmailAndPhone } from '../factories/codes';
 import { DEFAULT_PASSWORD, signedInUser, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import { CaptureLogger } from '../helpers/capture-logger';
 import { createTestApp, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
 
 /** shared/SECURITY.md, "Captcha and one-time codes": each requirement proven over HTTP against the real app. */
@@ -287,14 +288,22 @@ describe('SECURITY: Captcha and one-time codes', () => {
       expect((await requestSmsCode(t, phone, 'register')).status).toBe(202);
     });
 
-    it('answers 502 DELIVERY_FAILED when the transport fails, without burning the cooldown', async () => {
-      const failing = await createTestApp({ OUTBOX_FILE: '/' });
+    it('answers 202 before delivery even when the transport fails: the failure is logged and counted, the code dropped, the cooldown kept', async () => {
+      const logger = new CaptureLogger();
+      const failing = await createTestApp({ OUTBOX_FILE: '/' }, { logger }); // the log transport cannot write: every delivery fails
       try {
         const phone = uniquePhone();
         const first = await requestSmsCode(failing, phone, 'register');
-        expect([first.status, first.body.error]).toEqual([502, 'DELIVERY_FAILED']);
+        expect(first.status).toBe(202);
+        expect(await codeOutcomes(failing, 'sms', 'register', 'failed')).toBe(1);
+        expect(logger.text()).toMatch(/Delivery of sms purpose=register to .* failed/);
+        expect(logger.text()).not.toContain(phone.slice(3));
+        // The code that never went out is gone: nothing is pending for this number.
+        expect((await failing.http.post('/api/v1/users/phone').send({ phone, smsCode: '123456' })).body.error).toBe('CODE_EXPIRED');
         const second = await requestSmsCode(failing, phone, 'register');
-        expect(second.status).toBe(502);
+        expect([second.status, second.body.error]).toEqual([429, 'TOO_MANY_REQUESTS']);
+        await failing.passTime(61_000);
+        expect((await requestSmsCode(failing, phone, 'register')).status).toBe(202);
       } finally {
         await failing.close();
       }
@@ -361,6 +370,41 @@ describe('SECURITY: Captcha and one-time codes', () => {
         expect((await requestSmsCode(budget, uniquePhone(), 'register')).status).toBe(202);
       } finally {
         await budget.close();
+      }
+    });
+  });
+
+  describe('A switched-off feature sends nothing: reset and sign-up codes answer 403 PASSWORD_RESET_DISABLED / REGISTRATION_DISABLED while the switch is off', () => {
+    it('sends no reset code, by email or SMS, when PASSWORD_RESET_ENABLED=false (and other codes still go)', async () => {
+      const off = await createTestApp({ PASSWORD_RESET_ENABLED: 'false' });
+      try {
+        const account = await userWithEmailAndPhone(off);
+        const before = outbox(off).length;
+        for (const response of [await requestEmailCode(off, account.email, 'reset_password'), await requestSmsCode(off, account.phone, 'reset_password'), await requestEmailCode(off, 'nobody@example.com', 'reset_password')]) {
+          expect([response.status, response.body.error]).toEqual([403, 'PASSWORD_RESET_DISABLED']);
+        }
+        expect(outbox(off).length).toBe(before);
+        // The refusal comes before the captcha, which stays usable; other purposes are untouched.
+        const captcha = await solvedCaptcha(off);
+        await off.http.post('/api/v1/verification/email-codes').send({ email: account.email, purpose: 'reset_password', ...captcha }).expect(403);
+        expect((await off.http.post('/api/v1/verification/sms-codes').send({ phone: account.phone, purpose: 'login', ...captcha })).status).toBe(202);
+      } finally {
+        await off.close();
+      }
+    });
+
+    it('sends no sign-up code, by SMS or email, when REGISTRATION_ENABLED=false (and sign-in codes still go)', async () => {
+      const off = await createTestApp({ REGISTRATION_ENABLED: 'false' });
+      try {
+        const phone = uniquePhone();
+        for (const response of [await requestSmsCode(off, phone, 'register'), await requestEmailCode(off, `closed_${randomUUID()}@example.com`, 'register')]) {
+          expect([response.status, response.body.error]).toEqual([403, 'REGISTRATION_DISABLED']);
+        }
+        expect(outbox(off)).toEqual([]);
+        expect((await off.http.post('/api/v1/users/phone').send({ phone, smsCode: '123456' })).body.error).toBe('REGISTRATION_DISABLED');
+        expect((await requestSmsCode(off, uniquePhone(), 'login')).status).toBe(202);
+      } finally {
+        await off.close();
       }
     });
   });

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Response } from 'supertest';
@@ -372,7 +372,10 @@ describeOnBoth('Limits and revocations hold across two instances sharing MySQL a
     const captchaId = randomUUID();
     await a.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
     await a.http.post('/api/v1/verification/sms-codes').send({ phone, purpose: 'register', captchaId, captchaText: TEST_CAPTCHA }).expect(202);
-    const smsCode = readFileSync(outboxFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((entry) => entry.to === phone).pop()?.code;
+    // Answered before delivery: wait for the outbox line.
+    const sent = () => (existsSync(outboxFile) ? readFileSync(outboxFile, 'utf8') : '').split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((entry) => entry.to === phone).pop()?.code;
+    for (let waited = 0; waited < 5000 && !sent(); waited += 25) await new Promise((resolve) => setTimeout(resolve, 25));
+    const smsCode = sent();
     expect(smsCode).toMatch(/^\d{6}$/);
     await b.http.post('/api/v1/users/phone').send({ phone, smsCode }).expect(201);
   });

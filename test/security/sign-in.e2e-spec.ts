@@ -2,11 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { lastCode, outbox, phoneUser, requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
 import { DEFAULT_PASSWORD, signedInUser, signIn, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
 import { httpGateway } from '../helpers/http-gateway';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 /** An answer as a client sees it, minus the request id; whether a Retry-After came with it. */
 const seen = (response: Response) => ({ status: response.status, body: { ...response.body, requestId: undefined }, retryAfter: response.headers['retry-after'] !== undefined });
+
+/** Waits (a few seconds at most) for something a background delivery does. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; waited < 5000 && !condition(); waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 /** shared/SECURITY.md, "Sign-in throttling and enumeration": each requirement proven over HTTP against the real app. */
 describe('SECURITY: Sign-in throttling and enumeration', () => {
@@ -300,6 +307,62 @@ describe('SECURITY: Sign-in throttling and enumeration', () => {
         expect([identifier, answers.map((answer) => answer.body.error)]).toEqual([identifier, ['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS', 'INVALID_CREDENTIALS', 'CAPTCHA_REQUIRED']]);
       }
     });
+  });
+
+  describe('Answers reveal nothing: every code request (sign-up and contact changes too) is answered before any delivery, the same way whatever the address', () => {
+    it('answers sign-up and change code requests for known and free destinations alike while the gateway still holds the message', async () => {
+      // An SMS gateway and a mail server that, once told to hang, take the message and never answer.
+      let mode: 'ok' | 'hang' = 'ok';
+      const gateway = await httpGateway(() => (mode === 'ok' ? { status: 200, body: '{}' } : null));
+      const heldMails: string[] = [];
+      const mailServer = new SMTPServer({
+        disabledCommands: ['STARTTLS', 'AUTH'],
+        closeTimeout: 100,
+        onData(stream, session, callback) {
+          stream.resume();
+          if (mode === 'ok') stream.on('end', () => callback());
+          else heldMails.push(session.envelope.rcptTo.map((rcpt) => rcpt.address).join());
+        },
+      });
+      await new Promise<void>((resolve) => mailServer.listen(0, '127.0.0.1', resolve));
+      // Bounds far beyond any request here: an answer that waited for delivery would be a 502 after them.
+      const slow = await createTestApp({
+        SMS_TRANSPORT: 'http', SMS_HTTP_URL: gateway.url, SMS_TIMEOUT_MS: '8000',
+        MAIL_TRANSPORT: 'smtp', SMTP_HOST: '127.0.0.1', SMTP_PORT: String((mailServer.server.address() as AddressInfo).port), MAIL_FROM: 'no-reply@example.com', SMTP_TIMEOUT_MS: '8000',
+      });
+      const ask = async (channel: 'sms' | 'email', destination: string, purpose: string) =>
+        slow.http.post(`/api/v1/verification/${channel}-codes`).send({ [channel === 'sms' ? 'phone' : 'email']: destination, purpose, ...(await solvedCaptcha(slow)) });
+      try {
+        const known = await signUp(slow);
+        const knownPhone = uniquePhone();
+        expect((await ask('sms', knownPhone, 'register')).status).toBe(202);
+        await until(() => gateway.received.length === 1);
+        await slow.http.post('/api/v1/users/phone').send({ phone: knownPhone, smsCode: JSON.parse(gateway.received[0].body).code }).expect(201);
+        await slow.passTime(61_000); // past the sign-up code's resend cooldown
+        mode = 'hang';
+        const cases: ['sms' | 'email', string, string, string][] = [
+          ['email', 'register', known.email, `free_${randomUUID()}@example.com`],
+          ['email', 'change_email', known.email, `free_${randomUUID()}@example.com`],
+          ['sms', 'register', knownPhone, uniquePhone()],
+          ['sms', 'change_phone', knownPhone, uniquePhone()],
+        ];
+        // Known and free destinations in parallel: every answer arrives while the gateway still holds the free one's message.
+        const answers = await Promise.all(cases.flatMap(([channel, purpose, taken, free]) => [ask(channel, taken, purpose), ask(channel, free, purpose)]));
+        for (let i = 0; i < cases.length; i++) {
+          const [taken, free] = [seen(answers[2 * i]), seen(answers[2 * i + 1])];
+          expect([cases[i][1], taken]).toEqual([cases[i][1], expect.objectContaining({ status: 202 })]);
+          expect([cases[i][1], free]).toEqual([cases[i][1], taken]);
+        }
+        // The free destinations' messages did go out (and are still held): 2 SMS beyond the first, 2 mails.
+        await until(() => gateway.received.length >= 3 && heldMails.length >= 2);
+        expect(gateway.received.slice(1).map((request) => JSON.parse(request.body).phone).sort()).toEqual([cases[2][3], cases[3][3]].sort());
+        expect(heldMails.sort()).toEqual([cases[0][3], cases[1][3]].sort());
+      } finally {
+        await slow.close();
+        await gateway.close();
+        await new Promise<void>((resolve) => mailServer.close(() => resolve()));
+      }
+    }, 30_000);
   });
 
   describe('Unknown user, wrong password, locked and disabled answer alike (same status, body and about the same time — hash a dummy password for unknown users). Reset-code requests answer alike for known and unknown addresses, including their cooldowns. Public usernames cannot hide existence: sign-up is protected by captcha and rate limits instead', () => {

@@ -1,5 +1,6 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
 import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
@@ -10,6 +11,8 @@ import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { CodePurpose } from '@/modules/verification/senders/message';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { UsersErrors } from '@/modules/users/users.errors';
+import { AuthErrors } from './auth.errors';
 import { Public } from './decorators';
 import { CodeTicketDto, SendEmailCodeDto, SendSmsCodeDto } from './dto/codes.dto';
 
@@ -18,8 +21,13 @@ const CODE_ERRORS = [
   VerificationErrors.CAPTCHA_REQUIRED,
   VerificationErrors.CAPTCHA_INVALID,
   CommonErrors.TOO_MANY_REQUESTS,
-  VerificationErrors.DELIVERY_FAILED,
+  UsersErrors.REGISTRATION_DISABLED,
+  AuthErrors.PASSWORD_RESET_DISABLED,
 ];
+
+/** What every code request answers, in the OpenAPI document: the same for every address, before delivery. */
+const ANSWERED_BEFORE_DELIVERY =
+  'The answer is the same whether or not the destination has an account, and it comes before any delivery, for every purpose (so neither body nor timing reveals an account): reset and sign-in codes only reach existing accounts, sign-up and change codes only free destinations. A delivery that fails after the 202 is logged and dropped (request a new code after the cooldown); it is never answered with 502 and keeps the cooldown and the caps. A switched-off feature sends nothing: `register` answers 403 `REGISTRATION_DISABLED` when registration is off, `reset_password` 403 `PASSWORD_RESET_DISABLED` when password reset is off (before the captcha is checked, so it is not spent).';
 
 /**
  * The routes that send codes. They live beside sign-in because whether a code is delivered depends
@@ -33,6 +41,7 @@ export class CodeRequestsController {
     private readonly codes: VerificationCodesService,
     private readonly captchas: CaptchaService,
     private readonly users: UsersService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Public()
@@ -43,13 +52,14 @@ export class CodeRequestsController {
     operationId: 'sendSmsCode',
     summary: 'Send a 6-digit code by SMS',
     description:
-      'Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers. Reset and sign-in codes are answered before delivery (so timing reveals nothing either): their delivery failures are logged, not answered with 502, and keep the cooldown.',
+      `Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). ${ANSWERED_BEFORE_DELIVERY}`,
   })
-  @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted: the code is on its way (when the number may receive it)' })
+  @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted, before delivery: the code is on its way (when the number may receive it)' })
   @ApiErrors(...CODE_ERRORS, VerificationErrors.PHONE_NOT_ALLOWED)
   async sendSms(@Body() dto: SendSmsCodeDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<CodeTicketDto> {
     const phone = normalisePhone(dto.phone);
     if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
+    this.assertFeatureOn(dto.purpose);
     await this.captchas.require(dto.captchaId, dto.captchaText);
     const owner = await this.users.findByPhone(phone);
     return this.codes.send({ channel: 'sms', destination: phone, purpose: dto.purpose, ip: client.ip, language: pickLanguage(language), deliver: this.shouldDeliver(dto.purpose, !!owner) });
@@ -62,15 +72,22 @@ export class CodeRequestsController {
   @ApiOperation({
     operationId: 'sendEmailCode',
     summary: 'Send a 6-digit code by email',
-    description: 'Same rules as SMS codes. Reset codes only reach existing accounts, sign-up and change codes only free addresses; the answer is the same either way, and reset codes are answered before delivery so timing reveals nothing.',
+    description: `Same rules as SMS codes. ${ANSWERED_BEFORE_DELIVERY}`,
   })
-  @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted: the code is on its way (when the address may receive it)' })
+  @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted, before delivery: the code is on its way (when the address may receive it)' })
   @ApiErrors(...CODE_ERRORS)
   async sendEmail(@Body() dto: SendEmailCodeDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<CodeTicketDto> {
+    this.assertFeatureOn(dto.purpose);
     await this.captchas.require(dto.captchaId, dto.captchaText);
     const email = emailKey(dto.email);
     const owner = await this.users.findByEmail(email);
     return this.codes.send({ channel: 'email', destination: email, purpose: dto.purpose, ip: client.ip, language: pickLanguage(language), deliver: this.shouldDeliver(dto.purpose, !!owner) });
+  }
+
+  /** A switched-off feature sends nothing: its codes are refused here, as its own route refuses them. */
+  private assertFeatureOn(purpose: CodePurpose): void {
+    if (purpose === 'register' && !this.config.registration.enabled) throw new AppException(UsersErrors.REGISTRATION_DISABLED);
+    if (purpose === 'reset_password' && !this.config.passwordResetEnabled) throw new AppException(AuthErrors.PASSWORD_RESET_DISABLED);
   }
 
   private shouldDeliver(purpose: CodePurpose, hasAccount: boolean): boolean {

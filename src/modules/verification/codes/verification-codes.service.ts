@@ -12,8 +12,6 @@ import { loadCodeHmacKey } from './code-key';
 import { codeMessage, NoticeKind, noticeMessage } from './messages';
 
 const HOUR_MS = 3600_000;
-/** Purposes whose answers must not reveal whether an account exists, in body or in time. */
-const ENUMERATION_SENSITIVE = new Set<CodePurpose>(['reset_password', 'login']);
 const DAY_MS = 24 * HOUR_MS;
 
 export interface CodeRequest {
@@ -80,10 +78,6 @@ export class VerificationCodesService {
       ...(request.channel === 'sms' ? [{ key: `sms-budget:${new Date(this.clock.now()).toISOString().slice(0, 10)}`, limit: codes.smsDailyBudget, windowMs: DAY_MS }] : []),
     ];
     const counted: string[] = [];
-    const release = async () => {
-      await this.kv.delete(cooldownKey);
-      for (const key of counted) await this.kv.increment(key, DAY_MS, -1);
-    };
     for (const counter of counters) {
       const value = await this.kv.increment(counter.key, counter.windowMs);
       counted.push(counter.key);
@@ -107,24 +101,18 @@ export class VerificationCodesService {
       return ticket;
     }
     const message = codeMessage(code, request.purpose, request.language, Math.round(codes.ttlSeconds / 60));
-    const delivery = this.deliver({ channel: request.channel, to: request.destination, purpose: request.purpose, code, language: request.language, ...message }).then(
+    // Every code request is answered before any delivery, whatever the purpose: whether a code goes
+    // out depends on accounts (reset and sign-in codes only to known destinations, sign-up and change
+    // codes only to free ones), so waiting for a slow gateway would tell the two apart by time. A
+    // failure after the 202 is logged (in deliver) and counted; the code is dropped, but the cooldown
+    // and the caps stay spent, exactly as for a withheld code, so the next answer reveals nothing either.
+    void this.deliver({ channel: request.channel, to: request.destination, purpose: request.purpose, code, language: request.language, ...message }).then(
       () => this.metrics?.codeSent(request.channel, request.purpose, 'sent'),
-      async (error: unknown) => {
+      async () => {
         this.metrics?.codeSent(request.channel, request.purpose, 'failed');
-        await this.kv.delete(codeKey);
-        // A withheld code keeps its cooldown and counts; so must a failed one that was answered
-        // 202 already, or the next request's answer would tell a known address from an unknown one.
-        if (!ENUMERATION_SENSITIVE.has(request.purpose)) await release();
-        throw error;
+        await this.kv.delete(codeKey).catch(() => undefined);
       },
     );
-    if (ENUMERATION_SENSITIVE.has(request.purpose)) {
-      // Answered before delivery, so a real send to a known address takes no longer than a withheld
-      // one; a failure is logged (and keeps the cooldown), but cannot reach this caller.
-      delivery.catch(() => undefined);
-      return ticket;
-    }
-    await delivery;
     return ticket;
   }
 

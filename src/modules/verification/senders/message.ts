@@ -21,7 +21,7 @@ export interface OutgoingMessage {
   text: string;
 }
 
-/** Raised by a transport that could not hand the message over; the API answers 502 DELIVERY_FAILED. */
+/** Raised by a transport that could not hand the message over; logged and counted (code requests are answered before delivery). */
 export class DeliveryError extends Error {
   constructor(readonly transport: string, reason: string) {
     super(`${transport}: ${reason}`);
