@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QueryFailedError } from 'typeorm';
 import { UsersService } from '@/modules/users/users.service';
-import { AuditEventView, auditEvents, createAppWithAdmin, SignedInAdmin } from '../factories/admin';
+import { AuditEventView, auditEvents, createAppWithAdmin, FIRST_ADMIN, SignedInAdmin } from '../factories/admin';
 import { AccountJourney, JOURNEY_ENV, JOURNEY_USER_AGENT, runAccountJourney } from '../factories/audit-journey';
 import { uploadAvatar } from '../factories/avatars';
 import { lastCode, phoneUser, requestEmailCode, requestSmsCode } from '../factories/codes';
 import { idCardNumber, masked } from '../factories/id-cards';
 import { testImage } from '../factories/images';
-import { signedInUser, signIn, signUp } from '../factories/users';
+import { signedInUser, signIn, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import { routeTable } from '../helpers/routes';
 import { CaptureLogger } from '../helpers/capture-logger';
 import { httpGateway } from '../helpers/http-gateway';
 import { createTestApp, TestApp } from '../helpers/test-app';
@@ -320,6 +321,60 @@ describe('Headers: nosniff, HSTS, frame-ancestors / X-Frame-Options, Referrer-Po
       expect([what, headers['content-security-policy']]).toEqual([what, expect.stringContaining("frame-ancestors 'none'")]);
       expect([what, headers['referrer-policy']]).toEqual([what, 'no-referrer']);
       expect([what, headers['x-powered-by']]).toEqual([what, undefined]);
+    }
+  });
+});
+
+describe('Cache-Control: no-store on every answer that carries a token, a key, a code or personal data (no-store by default; public caching only where deliberate)', () => {
+  let t: TestApp;
+  let admin: SignedInAdmin;
+  beforeAll(async () => ({ t, admin } = await createAppWithAdmin()));
+  afterAll(() => t.close());
+
+  /** The only answers that may be cached, and how: public bytes that carry nothing about a caller. */
+  const DELIBERATELY_PUBLIC: Record<string, RegExp> = {
+    'get /.well-known/jwks.json': /^public, max-age=\d+$/,
+    'get /api/v1/avatars/{fileName}': /^public, max-age=\d+, immutable$/,
+  };
+
+  it('answers every route in the route table with no-store (as an admin, so most answers are successes), unless it deliberately serves public bytes', async () => {
+    const user = await signedInUser(t);
+    const avatar: string = (await uploadAvatar(t, user.auth, await testImage('png')).expect(201)).body.data.avatarUrl;
+    const routes = [...new Set(routeTable(t))].filter((route) => !route.startsWith('options '));
+    expect(routes).toEqual(expect.arrayContaining(['post /api/v1/auth/login', 'post /api/v1/auth/refresh', 'get /api/v1/users/me', 'get /api/v1/admin/users', ...Object.keys(DELIBERATELY_PUBLIC)]));
+    const seen: string[] = [];
+    for (const route of routes) {
+      const [method, path] = route.split(' ');
+      // A fresh session each time: some routes (sign-out, session revocation) end the one they are called with.
+      const { accessToken } = await signIn(t, FIRST_ADMIN.username, FIRST_ADMIN.password);
+      const url = route === 'get /api/v1/avatars/{fileName}' ? avatar : path.replace(/\{[^}]+\}/g, '0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c').replace('*', 'index.html');
+      const call = (t.http as unknown as Record<string, (url: string) => import('supertest').Test>)[method](url).set('Authorization', `Bearer ${accessToken}`);
+      const response = ['post', 'put', 'patch'].includes(method) ? await call.send({}) : await call;
+      const cacheControl = response.headers['cache-control'];
+      const expected = DELIBERATELY_PUBLIC[route] && response.status < 300 ? DELIBERATELY_PUBLIC[route] : /^no-store$/;
+      expect([route, response.status, cacheControl]).toEqual([route, response.status, expect.stringMatching(expected)]);
+      seen.push(`${route} ${response.status}`);
+    }
+    // The walk reached real answers, not only refusals.
+    expect(seen.filter((line) => / 2\d\d$/.test(line)).length).toBeGreaterThan(10);
+  });
+
+  it('marks the answers the review found without it no-store: sign-in, refresh, API-key creation, /users/me, /admin/users, sign-up', async () => {
+    const account = await signUp(t);
+    const login = await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: account.password }).expect(200);
+    const refreshed = await t.http.post('/api/v1/auth/refresh').send({ refreshToken: login.body.data.refreshToken }).expect(200);
+    const auth = { Authorization: `Bearer ${refreshed.body.data.accessToken}` };
+    const answers: [string, import('supertest').Response][] = [
+      ['sign-in', login],
+      ['refresh', refreshed],
+      ['API key', await t.http.post('/api/v1/users/me/api-key').set(auth).send({})],
+      ['me', await t.http.get('/api/v1/users/me').set(auth).expect(200)],
+      ['admin list', await t.http.get('/api/v1/admin/users').set(admin.auth).expect(200)],
+      ['sessions', await t.http.get('/api/v1/auth/sessions').set(auth).expect(200)],
+      ['sign-up', await t.http.post('/api/v1/users').send({ ...signUpBody(), ...(await solvedCaptcha(t)) }).expect(201)],
+    ];
+    for (const [what, response] of answers) {
+      expect([what, response.status < 300, response.headers['cache-control']]).toEqual([what, true, 'no-store']);
     }
   });
 });

@@ -35,6 +35,11 @@ export function computeSecurityHeaders(options: HelmetOptions = SECURITY_HEADER_
     getHeader: (name: string) => headers[name],
   };
   helmet(options)({} as never, recorder as never, () => undefined);
+  // Contract §10: no answer that carries a token, key, code or personal data may be stored by a
+  // browser or proxy. Nearly every answer does, so no-store is the default for all of them (errors
+  // included); a route that deliberately serves public, cacheable bytes (the JWKS, avatar images)
+  // sets its own Cache-Control, which replaces this one.
+  headers['Cache-Control'] = 'no-store';
   return headers;
 }
 
@@ -50,7 +55,7 @@ export function computePlainHttpSecurityHeaders(options: HelmetOptions = SECURIT
 }
 
 /**
- * Every answer carries the security headers and its request id (X-Request-Id, as given or
+ * Every answer carries the security headers (no-store included) and its request id (X-Request-Id, as given or
  * generated). `request.protocol` is https for a TLS socket, or as a trusted proxy's
  * X-Forwarded-Proto says (TRUSTED_PROXIES); from anyone else that header is ignored.
  */
