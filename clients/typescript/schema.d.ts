@@ -1241,6 +1241,7 @@ export interface components {
          *     | `PASSWORD_TOO_LONG` | 400 | Password is too long |
          *     | `PASSWORD_TOO_SHORT` | 400 | Password is too short |
          *     | `PASSWORD_UNCHANGED` | 400 | The new password must differ from the current one |
+         *     | `PAYLOAD_TOO_COMPLEX` | 400 | The request body has too many keys or is nested too deeply |
          *     | `PHONE_NOT_ALLOWED` | 400 | Text messages cannot be sent to this country |
          *     | `REAL_NAME_INVALID` | 400 | The name must be 2-30 Chinese characters (with "·" between parts) or Latin letters (with spaces or dots) |
          *     | `REDIRECT_URI_NOT_ALLOWED` | 400 | That redirectUri is not on the allow-list |
