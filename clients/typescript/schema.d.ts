@@ -694,7 +694,7 @@ export interface paths {
         put?: never;
         /**
          * Send a 6-digit code by email
-         * @description Same rules as SMS codes. Reset codes only reach existing accounts, sign-up and change codes only free addresses; the answer is the same either way, and reset codes are answered before delivery so timing reveals nothing.
+         * @description Same rules as SMS codes. The answer is the same whether or not the destination has an account, and it comes before any delivery, for every purpose (so neither body nor timing reveals an account): reset and sign-in codes only reach existing accounts, sign-up and change codes only free destinations. A delivery that fails after the 202 is logged and dropped (request a new code after the cooldown); it is never answered with 502 and keeps the cooldown and the caps. A switched-off feature sends nothing: `register` answers 403 `REGISTRATION_DISABLED` when registration is off, `reset_password` 403 `PASSWORD_RESET_DISABLED` when password reset is off (before the captcha is checked, so it is not spent).
          */
         post: operations["sendEmailCode"];
         delete?: never;
@@ -714,7 +714,7 @@ export interface paths {
         put?: never;
         /**
          * Send a 6-digit code by SMS
-         * @description Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers. Reset and sign-in codes are answered before delivery (so timing reveals nothing either): their delivery failures are logged, not answered with 502, and keep the cooldown.
+         * @description Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the destination has an account, and it comes before any delivery, for every purpose (so neither body nor timing reveals an account): reset and sign-in codes only reach existing accounts, sign-up and change codes only free destinations. A delivery that fails after the 202 is logged and dropped (request a new code after the cooldown); it is never answered with 502 and keeps the cooldown and the caps. A switched-off feature sends nothing: `register` answers 403 `REGISTRATION_DISABLED` when registration is off, `reset_password` 403 `PASSWORD_RESET_DISABLED` when password reset is off (before the captcha is checked, so it is not spent).
          */
         post: operations["sendSmsCode"];
         delete?: never;
@@ -1305,7 +1305,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "OAUTH_STATE_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "FORBIDDEN" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "OAUTH_STATE_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "FORBIDDEN" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -1967,7 +1967,7 @@ export interface operations {
                     "application/json": components["schemas"]["JwksEnvelopeDto"];
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1977,7 +1977,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2117,7 +2117,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2280,7 +2280,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REVOKE_BEFORE_IN_FUTURE" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "REVOKE_BEFORE_IN_FUTURE" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2450,7 +2450,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2602,7 +2602,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2612,7 +2612,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2792,7 +2792,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2983,7 +2983,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3136,7 +3136,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3285,7 +3285,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3434,7 +3434,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "OAUTH_STATE_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "OAUTH_STATE_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3574,7 +3574,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "OAUTH_STATE_INVALID" | "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "OAUTH_STATE_INVALID" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3712,7 +3712,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3893,7 +3893,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4028,7 +4028,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4038,7 +4038,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4173,7 +4173,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4312,7 +4312,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4322,7 +4322,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4475,7 +4475,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4485,7 +4485,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4641,7 +4641,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4651,7 +4651,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4811,7 +4811,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4821,7 +4821,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4970,7 +4970,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "USERNAME_INVALID" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "USERNAME_INVALID" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5119,7 +5119,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5129,7 +5129,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5296,7 +5296,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5463,7 +5463,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5612,7 +5612,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5622,7 +5622,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5789,7 +5789,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5799,7 +5799,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5962,7 +5962,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6135,7 +6135,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6145,7 +6145,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6328,7 +6328,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "AVATAR_FILE_REQUIRED" | "AVATAR_UPLOAD_MALFORMED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_SMALL" | "AVATAR_TOO_MANY_PIXELS" | "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "AVATAR_FILE_REQUIRED" | "AVATAR_UPLOAD_MALFORMED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_SMALL" | "AVATAR_TOO_MANY_PIXELS" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6491,7 +6491,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6658,7 +6658,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6668,7 +6668,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6828,7 +6828,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6838,7 +6838,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7036,7 +7036,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7235,7 +7235,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "PASSWORD_UNCHANGED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "PASSWORD_UNCHANGED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7398,7 +7398,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7565,7 +7565,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7575,7 +7575,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7756,7 +7756,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REAL_NAME_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "REAL_NAME_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7947,7 +7947,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8099,7 +8099,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8109,7 +8109,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8244,7 +8244,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8347,7 +8347,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: the code is on its way (when the address may receive it) */
+            /** @description Accepted, before delivery: the code is on its way (when the address may receive it) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -8379,7 +8379,21 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `REGISTRATION_DISABLED`: Registration is closed; `PASSWORD_RESET_DISABLED`: Password reset is turned off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "REGISTRATION_DISABLED" | "PASSWORD_RESET_DISABLED";
                     };
                 };
             };
@@ -8450,20 +8464,6 @@ export interface operations {
                         code?: 500;
                         /** @enum {string} */
                         error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description `DELIVERY_FAILED`: The message could not be delivered; try again later */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 502;
-                        /** @enum {string} */
-                        error?: "DELIVERY_FAILED";
                     };
                 };
             };
@@ -8496,7 +8496,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: the code is on its way (when the number may receive it) */
+            /** @description Accepted, before delivery: the code is on its way (when the number may receive it) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -8528,7 +8528,21 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "PHONE_NOT_ALLOWED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "PHONE_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `REGISTRATION_DISABLED`: Registration is closed; `PASSWORD_RESET_DISABLED`: Password reset is turned off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "REGISTRATION_DISABLED" | "PASSWORD_RESET_DISABLED";
                     };
                 };
             };
@@ -8599,20 +8613,6 @@ export interface operations {
                         code?: 500;
                         /** @enum {string} */
                         error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description `DELIVERY_FAILED`: The message could not be delivered; try again later */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 502;
-                        /** @enum {string} */
-                        error?: "DELIVERY_FAILED";
                     };
                 };
             };
@@ -8663,7 +8663,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8673,7 +8673,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8794,7 +8794,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8804,7 +8804,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8915,7 +8915,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8925,7 +8925,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
