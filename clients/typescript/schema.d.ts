@@ -2298,7 +2298,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /** @description `FORBIDDEN`: You are not allowed to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2308,7 +2308,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "RECENT_AUTH_REQUIRED";
+                        error?: "FORBIDDEN" | "API_KEY_SCOPE" | "RECENT_AUTH_REQUIRED";
                     };
                 };
             };

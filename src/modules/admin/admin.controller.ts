@@ -8,6 +8,7 @@ import type { Principal } from '@/modules/auth/principal';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { AuthErrors } from '@/modules/auth/auth.errors';
+import { AccountErrors } from '@/modules/account/account.errors';
 import { AdminErrors } from './admin.errors';
 import { AdminService } from './admin.service';
 import { AuditEventPageDto, ListAuditEventsQueryDto } from './dto/audit-events-query.dto';
@@ -73,7 +74,8 @@ export class AdminController {
       'After a key leak, first rotate the key (drop the leaked one), then call this.',
   })
   @ApiEnvelope(RevokeAllSessionsResultDto, { description: 'The cut-off in force' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, AdminErrors.REVOKE_BEFORE_IN_FUTURE, CommonErrors.FORBIDDEN, AuthErrors.RECENT_AUTH_REQUIRED)
+  // Every 403 of the route in one list: a method's 403 replaces the class's (@Auth: FORBIDDEN, API_KEY_SCOPE).
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, AdminErrors.REVOKE_BEFORE_IN_FUTURE, CommonErrors.FORBIDDEN, AccountErrors.API_KEY_SCOPE, AuthErrors.RECENT_AUTH_REQUIRED)
   revokeAllSessions(@CurrentUser() principal: Principal, @Body() dto: RevokeAllSessionsDto, @Client() client: ClientInfo): Promise<RevokeAllSessionsResultDto> {
     return this.admin.revokeAllSessions(principal, dto, client);
   }
