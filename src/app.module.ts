@@ -1,4 +1,4 @@
-import { DynamicModule, Global, LoggerService, Module, Provider } from '@nestjs/common';
+import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from './config/app-config';
@@ -25,8 +25,8 @@ import { RateLimitGuard } from './modules/operations/rate-limit';
 export interface AppOverrides {
   /** Tests pass a controllable clock to prove TTLs without sleeping. */
   clock?: Clock;
-  /** Tests capture the log output (access lines, errors) with their own logger. */
-  logger?: LoggerService;
+  /** Tests capture the log output (access lines, errors): pino's JSON lines go here instead of stdout/stderr. */
+  logDestination?: import('pino').DestinationStream;
   /** Tests instrument the HTTP layer (e.g. check every answer against the OpenAPI document). */
   instrumentHttp?: (fastify: import('fastify').FastifyInstance) => void;
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { LogLevel, RequestMethod } from '@nestjs/common';
+import { RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppModule, AppOverrides } from './app.module';
 import { AppConfig } from './config/app-config';
 import { allErrors } from './common/errors';
-import { AppLogger } from './common/logging/app-logger';
+import { AppLogger, createLogDestination, createRootLogger, REQUEST_REDACT_PATHS } from './common/logging/app-logger';
 import { clientErrorResponse, sendError } from './common/http/error-response';
 import { registerBoundedJsonParser } from './common/http/body-complexity';
 import { registerSecurityHeaders } from './common/http/security-headers';
@@ -17,14 +17,6 @@ import { MetricsService } from './modules/operations/metrics.service';
 import { registerRequestObservers } from './modules/operations/request-observer';
 
 export const API_PREFIX = 'api/v1';
-
-const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  warn: ['fatal', 'error', 'warn'],
-  error: ['fatal', 'error'],
-  silent: [],
-};
 
 function requestIdOf(request: { headers: Record<string, unknown> }): string {
   const given = request.headers['x-request-id'];
@@ -157,7 +149,14 @@ function documentGenericFailures(document: OpenApiDocument): void {
 
 /** Builds the whole application (HTTP adapter, security headers, envelope, docs); main.ts and the tests share it. */
 export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<NestFastifyApplication> {
+  const json = config.operations.logFormat === 'json';
+  const logDestination = overrides.logDestination ?? createLogDestination(json);
+  const rootLogger = createRootLogger(config.logLevel, logDestination);
   const adapter = new FastifyAdapter({
+    // Fastify gives each request a child of this logger bound to its request id (request.log);
+    // the access line is written through it (request-observer.ts), Fastify's own lines are off.
+    loggerInstance: createRootLogger(config.logLevel, logDestination, REQUEST_REDACT_PATHS),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustedProxies.length ? config.http.trustedProxies : false,
     genReqId: requestIdOf,
@@ -171,8 +170,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       else socket.destroy();
     },
   });
-  const json = config.operations.logFormat === 'json';
-  const logger = overrides.logger ?? (LEVELS[config.logLevel].length ? new AppLogger({ json, logLevels: LEVELS[config.logLevel] }) : false);
+  const logger = new AppLogger(rootLogger);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, overrides), adapter, {
     logger,
     bufferLogs: false,

@@ -15,6 +15,9 @@ async function bootstrap(): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   if (poolThreads.length) new Logger('Bootstrap').log(`libuv pool: ${poolThreads.length} threads at niceness ${config.runtime.threadPoolNiceness}`);
   new Logger('Bootstrap').log(`User Centre listening on http://${config.host}:${config.port} (docs at /docs)`);
+  // Test-only settings that give away captchas or codes: said loudly, last, so nobody runs them by mistake.
+  if (config.captcha.fixedText) new Logger('Bootstrap').warn(`TEST-ONLY SETTING: CAPTCHA_FIXED_TEXT is set, so every captcha's answer is "${config.captcha.fixedText}". Never use it where real people sign up.`);
+  if (config.delivery.outboxFile) new Logger('Bootstrap').warn(`TEST-ONLY SETTING: OUTBOX_FILE is set, so every SMS and mail, verification codes included, is also written to ${config.delivery.outboxFile}. Never use it where real people sign in.`);
   // Nest's shutdown hooks (see app.setup.ts) drain and exit 0; a request that never ends cannot hold the exit past this bound.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

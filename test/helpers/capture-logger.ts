@@ -1,24 +1,21 @@
-import { LoggerService } from '@nestjs/common';
+/**
+ * Keeps every line the service logs, so a test can read them: a pino destination (createApp's
+ * `logDestination`), so the lines are the real ones, after the redaction paths, as JSON.
+ */
+export class CaptureLogger {
+  readonly lines: { level: string; message: unknown; context?: string; raw: string }[] = [];
 
-/** A logger that keeps every line, so a test can read what the service logged. */
-export class CaptureLogger implements LoggerService {
-  readonly lines: { level: string; message: unknown; context?: string }[] = [];
-
-  private keep(level: string, message: unknown, rest: unknown[]): void {
-    const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
-    this.lines.push({ level, message, context });
+  /** pino writes one JSON line per call. */
+  write(raw: string): void {
+    const { level, time: _time, pid: _pid, hostname: _hostname, context, msg, ...fields } = JSON.parse(raw) as Record<string, unknown>;
+    // A line with a message is that message; a line of fields only (an access line in JSON) is those fields.
+    const message = msg !== undefined ? msg : fields;
+    this.lines.push({ level: String(level), message, context: typeof context === 'string' ? context : undefined, raw });
   }
 
-  log(message: unknown, ...rest: unknown[]) { this.keep('log', message, rest); }
-  error(message: unknown, ...rest: unknown[]) { this.keep('error', message, rest); }
-  warn(message: unknown, ...rest: unknown[]) { this.keep('warn', message, rest); }
-  debug(message: unknown, ...rest: unknown[]) { this.keep('debug', message, rest); }
-  verbose(message: unknown, ...rest: unknown[]) { this.keep('verbose', message, rest); }
-  fatal(message: unknown, ...rest: unknown[]) { this.keep('fatal', message, rest); }
-
-  /** Everything logged, as one searchable text. */
+  /** Everything logged, as one searchable text (each line as written). */
   text(): string {
-    return this.lines.map((line) => JSON.stringify(line)).join('\n');
+    return this.lines.map((line) => line.raw).join('\n');
   }
 
   access(): Record<string, unknown>[] {

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -14,6 +13,7 @@ import { ResponseValidator } from './response-validator';
 import { AppConfig, loadConfig } from '@/config/app-config';
 import { KvStore } from '@/common/kv/kv-store';
 import { FakeClock } from './fake-clock';
+import type { CaptureLogger } from './capture-logger';
 
 export const TEST_CAPTCHA = 'abcde';
 
@@ -89,8 +89,8 @@ export async function freshMysqlDatabase(baseUrl: string): Promise<{ url: string
 }
 
 export interface TestAppOptions {
-  /** A logger that receives everything the app logs (access lines, errors). */
-  logger?: LoggerService;
+  /** Receives everything the app logs (access lines, errors) as pino's JSON lines; LOG_LEVEL defaults to info with it. */
+  logger?: CaptureLogger;
   /** Every answer is checked against the OpenAPI document unless this is false. */
   validateResponses?: boolean;
   /** Reach the fresh MariaDB database through this host:port (a fault-test proxy) instead of DATABASE_URL's. */
@@ -109,7 +109,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     DATA_DIR: dataDir,
     BCRYPT_COST: '4',
     CAPTCHA_FIXED_TEXT: TEST_CAPTCHA,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: options.logger ? 'info' : 'silent',
     OUTBOX_FILE: join(dataDir, 'outbox.jsonl'),
     LOGIN_PER_IP_PER_MINUTE: '1000',
     REGISTRATION_PER_IP_PER_HOUR: '1000000',
@@ -138,7 +138,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
       return payload;
     });
   };
-  const app = await createApp(config, { clock, logger: options.logger, instrumentHttp }).catch(async (error: unknown) => {
+  const app = await createApp(config, { clock, logDestination: options.logger, instrumentHttp }).catch(async (error: unknown) => {
     await mysql?.drop();
     rmSync(dataDir, { recursive: true, force: true });
     throw error;

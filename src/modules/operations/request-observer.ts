@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MetricsService } from './metrics.service';
 
@@ -10,17 +9,22 @@ export function routeOf(request: FastifyRequest): string {
 /**
  * One access-log line and one metrics observation per answered request. The line holds the method,
  * route template, status, duration, request id and user id (when a caller signed in): never a body,
- * a query string, Authorization, X-API-Key or a cookie.
+ * a query string, Authorization, X-API-Key or a cookie. It goes through the request's own pino
+ * child logger (`request.log`, bound to the request id), so the id is never copied by hand.
  */
 export function registerRequestObservers(fastify: FastifyInstance, metrics: MetricsService, json: boolean): void {
-  const logger = new Logger('Access');
-  fastify.addHook('onResponse', async (request, reply) => {
+  // The level is fixed at start-up (LOG_LEVEL): below info, the line is not even built.
+  const accessLog = (fastify.log as unknown as import('pino').Logger).isLevelEnabled('info');
+  fastify.addHook('onResponse', (request, reply, done) => {
     const route = routeOf(request);
     const ms = reply.elapsedTime;
     metrics.observeRequest(request.method, route, reply.statusCode, ms / 1000);
-    const userId = (request as FastifyRequest & { user?: { userId?: string } }).user?.userId ?? null;
-    const line = { method: request.method, route, status: reply.statusCode, durationMs: Math.round(ms * 10) / 10, requestId: String(request.id), userId };
-    if (json) logger.log(line);
-    else logger.log(`${line.method} ${line.route} ${line.status} ${line.durationMs}ms req=${line.requestId}${userId ? ` user=${userId}` : ''}`);
+    if (accessLog) {
+      const userId = (request as FastifyRequest & { user?: { userId?: string } }).user?.userId ?? null;
+      const durationMs = Math.round(ms * 10) / 10;
+      if (json) request.log.info({ context: 'Access', method: request.method, route, status: reply.statusCode, durationMs, userId });
+      else request.log.info({ context: 'Access' }, `${request.method} ${route} ${reply.statusCode} ${durationMs}ms req=${String(request.id)}${userId ? ` user=${userId}` : ''}`);
+    }
+    done();
   });
 }
