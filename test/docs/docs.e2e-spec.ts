@@ -59,8 +59,16 @@ describe('Documentation links', () => {
     expect(broken).toEqual([]);
   });
 
-  it('no page refers to files outside the repository (the contract and security brief are not part of it)', () => {
-    const outside = files.filter((file) => /\.\.\/shared|shared\/(contract|SECURITY)/.test(readFileSync(file, 'utf8')));
+  it('no page, source or test refers to files outside the repository (the contract and security brief are not part of it)', () => {
+    const sources = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => {
+        const path = join(dir, name);
+        if (SKIP.has(name)) return [];
+        return statSync(path).isDirectory() ? sources(path) : /\.(ts|js|md|json|yml|yaml)$|^Dockerfile$|^run$|^node24$/.test(name) && path !== __filename ? [path] : [];
+      });
+    const everything = [...files, ...['src', 'test', 'scripts', '.ci', 'deploy'].filter((dir) => existsSync(join(ROOT, dir))).flatMap((dir) => sources(join(ROOT, dir))), join(ROOT, 'Dockerfile')];
+    expect(everything.length).toBeGreaterThan(100);
+    const outside = everything.filter((file) => /\.\.\/shared\/|\bshared\/(contract|SECURITY|STYLE)/.test(readFileSync(file, 'utf8')));
     expect(outside.map((file) => relative(ROOT, file))).toEqual([]);
   });
 });

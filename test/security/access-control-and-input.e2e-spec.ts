@@ -9,7 +9,7 @@ import { decodePart } from '../helpers/jwt-forge';
 import { callOperation, documentedOperations, routeTable } from '../helpers/routes';
 import type { TestApp } from '../helpers/test-app';
 
-/** shared/SECURITY.md › Access control and input: one describe per promise, over HTTP against the real app. */
+/** SECURITY.md › Access control and input: one describe per promise, over HTTP against the real app. */
 const SERVICE_KEY = 'svc-access-tests-0123456789abcdef0123';
 const SERVER_OWNED = ['role', 'id', 'emailVerified', 'status', 'realNameVerified'] as const;
 

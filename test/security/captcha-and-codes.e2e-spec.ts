@@ -5,7 +5,7 @@ import { DEFAULT_PASSWORD, signedInUser, signUp, signUpBody, solvedCaptcha } fro
 import { CaptureLogger } from '../helpers/capture-logger';
 import { createTestApp, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
 
-/** shared/SECURITY.md, "Captcha and one-time codes": each requirement proven over HTTP against the real app. */
+/** SECURITY.md, "Captcha and one-time codes": each requirement proven over HTTP against the real app. */
 describe('SECURITY: Captcha and one-time codes', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import { signedInUser } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 /**
- * shared/SECURITY.md › Files: "Avatars: magic bytes and a full decode, JPEG/PNG/WebP/GIF only (no SVG),
+ * SECURITY.md › Files: "Avatars: magic bytes and a full decode, JPEG/PNG/WebP/GIF only (no SVG),
  * ≤ 5 MiB, ≤ 16.7 megapixels, rate limited; re-encoded, metadata stripped, stored under a random name;
  * served as image/* with nosniff." Every limit here is the default.
  */

@@ -8,7 +8,7 @@ import { createTestApp, TestApp } from '../helpers/test-app';
 
 const NEW_PASSWORD = 'amber meadow 77';
 
-/** shared/SECURITY.md, "Passwords": each requirement proven over HTTP against the real app. */
+/** SECURITY.md, "Passwords": each requirement proven over HTTP against the real app. */
 describe('SECURITY: Passwords', () => {
   let t: TestApp;
   beforeAll(async () => {

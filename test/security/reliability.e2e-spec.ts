@@ -11,7 +11,7 @@ import { eventually, TcpProxy } from '../helpers/tcp-proxy';
 import { backend, createTestApp, freshMysqlDatabase, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
 
 /**
- * shared/SECURITY.md › Reliability. Faults need the networked services (the embedded SQLite and
+ * SECURITY.md › Reliability. Faults need the networked services (the embedded SQLite and
  * in-process store cannot "go away"), so the database legs run in the MariaDB + Redis pass of
  * `npm test` (DATABASE_URL) and the Redis leg when REDIS_URL is set; the machine's own services are
  * never stopped — a TCP proxy in front of them is cut or stalled instead. SIGTERM runs on both passes.

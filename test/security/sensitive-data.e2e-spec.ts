@@ -15,7 +15,7 @@ import { CaptureLogger } from '../helpers/capture-logger';
 import { httpGateway } from '../helpers/http-gateway';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
-/** shared/SECURITY.md › Sensitive data, errors, headers, audit: one describe per promise, over HTTP against the real app. */
+/** SECURITY.md › Sensitive data, errors, headers, audit: one describe per promise, over HTTP against the real app. */
 const ROUTE = '/api/v1/users/me/real-name';
 
 async function rows(t: TestApp, sql: string, ...params: unknown[]): Promise<Record<string, unknown>[]> {

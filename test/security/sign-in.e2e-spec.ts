@@ -15,7 +15,7 @@ async function until(condition: () => boolean): Promise<void> {
   for (let waited = 0; waited < 5000 && !condition(); waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-/** shared/SECURITY.md, "Sign-in throttling and enumeration": each requirement proven over HTTP against the real app. */
+/** SECURITY.md, "Sign-in throttling and enumeration": each requirement proven over HTTP against the real app. */
 describe('SECURITY: Sign-in throttling and enumeration', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import { createTestApp, TestApp } from '../helpers/test-app';
 
 const NEW_PASSWORD = 'amber meadow 77';
 
-/** shared/SECURITY.md, "Tokens and sessions": each requirement proven over HTTP against the real app. */
+/** SECURITY.md, "Tokens and sessions": each requirement proven over HTTP against the real app. */
 describe('SECURITY: Tokens and sessions', () => {
   let t: TestApp;
   let admin: Awaited<ReturnType<typeof signedInAdmin>>;
