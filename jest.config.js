@@ -26,8 +26,10 @@ const common = {
 };
 
 module.exports = {
+  // A global option: Jest ignores testTimeout inside a project, so the e2e specs ran with the 5 s default.
+  testTimeout: 30000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testTimeout: 30000, slowTestThreshold: 15 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], slowTestThreshold: 15 },
   ],
 };

@@ -7,8 +7,7 @@ const base = require('./jest.config');
 const [unit, e2e] = base.projects;
 const only = process.env.MUTATE_TESTS;
 module.exports = {
-  // Stryker's runner does not apply a project's own testTimeout; the e2e specs need theirs.
-  testTimeout: 30000,
+  testTimeout: base.testTimeout,
   // Timing comparisons measure the machine under instrumentation, not the rule; every other test judges.
   testNamePattern: '^(?!.*(about the same time|in the same time|in time)).*$',
   projects: [
