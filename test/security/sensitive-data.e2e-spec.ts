@@ -359,7 +359,7 @@ describe('Cache-Control: no-store on every answer that carries a token, a key, a
     }
     // The walk reached real answers, not only refusals.
     expect(seen.filter((line) => / 2\d\d$/.test(line)).length).toBeGreaterThan(10);
-  });
+  }, 60_000); // a sign-in per route: about 6 s on MariaDB, past Jest's default 5 s
 
   it('marks the answers the review found without it no-store: sign-in, refresh, API-key creation, /users/me, /admin/users, sign-up', async () => {
     const account = await signUp(t);
