@@ -11,6 +11,7 @@ import { dataSourceOptions } from './database/data-source-options';
 import { takeTurnsOnSqlite } from './database/transaction';
 import { AdminModule } from './modules/admin/admin.module';
 import { AuditModule } from './modules/audit/audit.module';
+import { EventsModule } from './modules/events/events.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { FederationModule } from './modules/federation/federation.module';
 import { AvatarModule } from './modules/avatar/avatar.module';
@@ -59,6 +60,7 @@ export class AppModule {
           dataSourceFactory: async (options) => takeTurnsOnSqlite(await new DataSource(options!).initialize()),
         }),
         AuditModule,
+        EventsModule,
         VerificationModule,
         UsersModule,
         AuthModule,

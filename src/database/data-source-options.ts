@@ -14,6 +14,8 @@ import { UserIdentities1732300030000 as MysqlUserIdentities } from './migrations
 import { UserIdentities1732300030000 as SqliteUserIdentities } from './migrations/sqlite/1732300030000-user-identities';
 import { RevocationMarkers1732300040000 as MysqlRevocationMarkers } from './migrations/mysql/1732300040000-revocation-markers';
 import { RevocationMarkers1732300040000 as SqliteRevocationMarkers } from './migrations/sqlite/1732300040000-revocation-markers';
+import { EventOutbox1732300060000 as MysqlEventOutbox } from './migrations/mysql/1732300060000-event-outbox';
+import { EventOutbox1732300060000 as SqliteEventOutbox } from './migrations/sqlite/1732300060000-event-outbox';
 import { User } from '@/modules/users/user.entity';
 import { UserIdentity } from '@/modules/federation/user-identity.entity';
 import { RefreshToken, Session } from '@/modules/auth/sessions/session.entity';
@@ -21,13 +23,14 @@ import { RevocationMarker } from '@/modules/auth/sessions/revocation-marker.enti
 import { AuditEvent } from '@/modules/audit/audit-event.entity';
 import { RealNameRecord } from '@/modules/real-name/real-name-record.entity';
 import { ApiKey } from '@/modules/account/api-key.entity';
+import { OutboxEvent } from '@/modules/events/outbox-event.entity';
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity, RevocationMarker];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity, RevocationMarker, OutboxEvent];
 
 /** Migrations are listed per driver, oldest first; each feature appends its own. */
 export const MIGRATIONS = {
-  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUserIdentities, SqliteRevocationMarkers],
-  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUserIdentities, MysqlRevocationMarkers],
+  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUserIdentities, SqliteRevocationMarkers, SqliteEventOutbox],
+  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUserIdentities, MysqlRevocationMarkers, MysqlEventOutbox],
 };
 
 /**

@@ -186,6 +186,28 @@ describeOnMysql('Database down: /health/ready 503, /health/live 200, the API ans
       expect(await eventsOf(user.user.id, 'phone_changed')).toBe(1);
     });
 
+    it('an event and its change commit together: a profile change cut at its outbox event changes nothing and reports nothing, the next one both', async () => {
+      const user = await signedInUser(t, { displayName: 'Before Cut' });
+      const updated = () => count(`SELECT COUNT(*) AS n FROM events WHERE user_id = ? AND type = 'user.updated'`, user.user.id);
+      await dyingAt('INSERT INTO `events`', () => t.http.patch('/api/v1/users/me').set(user.auth).send({ displayName: 'After Cut' }));
+      expect(await count('SELECT COUNT(*) AS n FROM users WHERE id = ? AND display_name = ?', user.user.id, 'Before Cut')).toBe(1);
+      expect(await updated()).toBe(0);
+      await t.http.patch('/api/v1/users/me').set(user.auth).send({ displayName: 'After Cut' }).expect(200);
+      expect(await count('SELECT COUNT(*) AS n FROM users WHERE id = ? AND display_name = ?', user.user.id, 'After Cut')).toBe(1);
+      expect(await updated()).toBe(1);
+    });
+
+    it('an account deletion cut after its user.deleted event was written keeps the account and loses the event with it', async () => {
+      const user = await signedInUser(t);
+      const deleted = () => count(`SELECT COUNT(*) AS n FROM events WHERE user_id = ? AND type = 'user.deleted'`, user.user.id);
+      await dyingAt('DELETE FROM `users`', () => t.http.delete('/api/v1/users/me').set(user.auth).send({ password: DEFAULT_PASSWORD }));
+      expect(await count('SELECT COUNT(*) AS n FROM users WHERE id = ?', user.user.id)).toBe(1);
+      expect(await deleted()).toBe(0);
+      await t.http.delete('/api/v1/users/me').set(user.auth).send({ password: DEFAULT_PASSWORD }).expect(200);
+      expect(await count('SELECT COUNT(*) AS n FROM users WHERE id = ?', user.user.id)).toBe(0);
+      expect(await deleted()).toBe(1);
+    });
+
     it('a password change cut while revoking the other sessions keeps the old password and every session', async () => {
       const user = await signedInUser(t);
       const second = (await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200)).body.data;

@@ -6,6 +6,7 @@ import { ClientInfo } from '@/common/http/decorators';
 import { KvStore } from '@/common/kv/kv-store';
 import { AuditService } from '@/modules/audit/audit.service';
 import { AuthService } from '@/modules/auth/auth.service';
+import { EventsService } from '@/modules/events/events.service';
 import type { Principal } from '@/modules/auth/principal';
 import { SessionsService } from '@/modules/auth/sessions/sessions.service';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
@@ -30,6 +31,7 @@ export class AdminService {
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
     private readonly auth: AuthService,
+    private readonly events: EventsService,
     private readonly kv: KvStore,
     private readonly clock: Clock,
     private readonly identities: IdentitiesService,
@@ -105,9 +107,11 @@ export class AdminService {
         if (changes.status === 'disabled') revoked = await this.sessions.revokeAllForUser(target.id, 'disabled', undefined, tx);
         if (changes.role) {
           await this.audit.record({ type: 'role_changed', outcome: 'success', userId: target.id, actorId: actor.userId, client, detail: { from: target.role, to: changes.role } }, tx);
+          await this.events.emit(tx, 'user.role_changed', { userId: target.id, from: target.role, to: changes.role });
         }
         if (changes.status) {
           await this.audit.record({ type: 'status_changed', outcome: 'success', userId: target.id, actorId: actor.userId, client, detail: { from: target.status, to: changes.status } }, tx);
+          await this.events.emit(tx, changes.status === 'disabled' ? 'user.disabled' : 'user.enabled', { userId: target.id });
         }
       });
       await this.sessions.markRevoked(revoked);

@@ -7,6 +7,7 @@ import { CreateApiKeyDto, CreatedApiKeyDto, DEFAULT_KEY_DAYS } from '@/modules/a
 import { AccountErrors } from '@/modules/account/account.errors';
 import { AuditService } from '@/modules/audit/audit.service';
 import { AvatarService } from '@/modules/avatar/avatar.service';
+import { EventsService } from '@/modules/events/events.service';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { UsersService } from '@/modules/users/users.service';
@@ -32,6 +33,7 @@ export class AccountService {
     private readonly auth: AuthService,
     private readonly apiKeys: ApiKeysService,
     private readonly audit: AuditService,
+    private readonly events: EventsService,
     private readonly clock: Clock,
     private readonly avatars: AvatarService,
     private readonly codes: VerificationCodesService,
@@ -53,6 +55,7 @@ export class AccountService {
       revoked = await this.sessions.revokeAllForUser(user.id, 'password_changed', principal.sessionId ?? undefined, tx);
       await this.apiKeys.deleteAllForUser(user.id, tx);
       await this.audit.record({ type: 'password_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
+      await this.events.emit(tx, 'user.password_changed', { userId: user.id, via: 'change' });
     });
     await this.sessions.markRevoked(revoked);
     await this.afterCredentialChange(user, 'password_changed', language);
@@ -75,6 +78,7 @@ export class AccountService {
       revoked = await this.sessions.revokeAllForUser(user.id, 'password_reset', undefined, tx);
       await this.apiKeys.deleteAllForUser(user.id, tx);
       await this.audit.record({ type: 'password_reset', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { channel: dto.channel } }, tx);
+      await this.events.emit(tx, 'user.password_changed', { userId: user.id, via: 'reset' });
     });
     await this.sessions.markRevoked(revoked);
     await this.throttle.clearAccount(user);
@@ -89,9 +93,10 @@ export class AccountService {
     // like a wrong code and a signed-in caller cannot probe which addresses have accounts.
     await this.codes.consume({ channel: 'email', destination: email, purpose: 'change_email' }, dto.code);
     if (await this.users.findByEmail(email)) throw new AppException(UsersErrors.EMAIL_TAKEN);
-    const changed = await this.users.update(user.id, { email: dto.email.trim(), emailKey: email, emailVerified: true }, (tx) =>
-      this.audit.record({ type: 'email_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx),
-    );
+    const changed = await this.users.update(user.id, { email: dto.email.trim(), emailKey: email, emailVerified: true }, async (tx) => {
+      await this.audit.record({ type: 'email_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
+      await this.events.emit(tx, 'user.email_changed', { userId: user.id });
+    });
     if (user.emailKey) await this.codes.notify({ channel: 'email', destination: user.emailKey }, 'email_changed', language);
     return changed;
   }
@@ -102,7 +107,10 @@ export class AccountService {
     const phone = this.phoneOrFail(dto.phone);
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'change_phone' }, dto.code);
     if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
-    const changed = await this.users.update(user.id, { phone }, (tx) => this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx));
+    const changed = await this.users.update(user.id, { phone }, async (tx) => {
+      await this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
+      await this.events.emit(tx, 'user.phone_changed', { userId: user.id });
+    });
     if (user.phone) await this.codes.notify({ channel: 'sms', destination: user.phone }, 'phone_changed', language);
     return changed;
   }
@@ -190,6 +198,7 @@ export class AccountService {
     await this.users.delete(user.id, async (tx) => {
       revoked = await this.sessions.revokeAllForUser(user.id, 'deleted', undefined, tx);
       await this.audit.record({ type: 'account_deleted', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
+      await this.events.emit(tx, 'user.deleted', { userId: user.id });
     });
     await this.sessions.markRevoked(revoked);
     await this.avatars.removeFor(user);

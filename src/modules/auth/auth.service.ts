@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
+import { EventsService } from '@/modules/events/events.service';
 import { MetricsService } from '@/modules/operations/metrics.service';
 import { classifyIdentifier, normalisePhone } from '@/modules/users/identity';
 import { User } from '@/modules/users/user.entity';
@@ -26,6 +27,7 @@ export class AuthService {
     private readonly throttle: LoginThrottle,
     private readonly captchas: CaptchaService,
     private readonly audit: AuditService,
+    private readonly events: EventsService,
     private readonly codes: VerificationCodesService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
@@ -117,8 +119,10 @@ export class AuthService {
 
   async logout(principal: Principal, client: ClientInfo): Promise<void> {
     const sessionId = this.requireSession(principal);
-    await this.sessions.revoke(sessionId, 'logout');
-    await this.audit.record({ type: 'sign_out', outcome: 'success', userId: principal.userId, actorId: principal.userId, client, detail: { sessionId } });
+    await this.sessions.revoke(sessionId, 'logout', async (tx) => {
+      await this.audit.record({ type: 'sign_out', outcome: 'success', userId: principal.userId, actorId: principal.userId, client, detail: { sessionId } }, tx);
+      await this.events.emit(tx, 'session.revoked', { userId: principal.userId, sessionId, reason: 'logout' });
+    });
   }
 
   async listSessions(principal: Principal): Promise<SessionDto[]> {
@@ -136,8 +140,10 @@ export class AuthService {
   async revokeSession(principal: Principal, sessionId: string, client: ClientInfo): Promise<void> {
     const session = await this.sessions.findOwned(principal.userId, sessionId);
     if (!session) throw new AppException(AuthErrors.SESSION_NOT_FOUND);
-    await this.sessions.revoke(session.id, 'revoked');
-    await this.audit.record({ type: 'session_revoked', outcome: 'success', userId: principal.userId, actorId: principal.userId, client, detail: { sessionId } });
+    await this.sessions.revoke(session.id, 'revoked', async (tx) => {
+      await this.audit.record({ type: 'session_revoked', outcome: 'success', userId: principal.userId, actorId: principal.userId, client, detail: { sessionId } }, tx);
+      await this.events.emit(tx, 'session.revoked', { userId: principal.userId, sessionId, reason: 'revoked' });
+    });
   }
 
   /**

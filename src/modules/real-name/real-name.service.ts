@@ -5,6 +5,7 @@ import { KvStore } from '@/common/kv/kv-store';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { ClientInfo } from '@/common/http/decorators';
 import { AuditService } from '@/modules/audit/audit.service';
+import { EventsService } from '@/modules/events/events.service';
 import { AuthErrors } from '@/modules/auth/auth.errors';
 import { AuthService } from '@/modules/auth/auth.service';
 import type { Principal } from '@/modules/auth/principal';
@@ -42,6 +43,7 @@ export class RealNameService {
     private readonly users: UsersService,
     private readonly auth: AuthService,
     private readonly audit: AuditService,
+    private readonly events: EventsService,
     private readonly clock: Clock,
     private readonly kv: KvStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -92,7 +94,7 @@ export class RealNameService {
       if (error instanceof AppException) await this.recordSubmission(userId, client, 'failure', { reason: error.entry.code.toLowerCase() });
       throw error;
     }
-    if (status === 'verified') await this.users.update(userId, { realNameVerified: true });
+    if (status === 'verified') await this.users.update(userId, { realNameVerified: true }, (tx) => this.events.emit(tx, 'user.real_name_verified', { userId }));
     await this.recordSubmission(userId, client, status === 'rejected' ? 'failure' : 'success', { status, provider: this.provider.name });
     return toRecordDto(status, realName, idCardNumber, record.verifiedAt);
   }

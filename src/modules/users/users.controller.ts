@@ -85,7 +85,7 @@ export class UsersController {
   @ApiEnvelope(UserResponseDto, { description: 'The updated account' })
   @ApiErrors(CommonErrors.VALIDATION_FAILED)
   async updateMe(@CurrentUser() principal: Principal, @Body() dto: UpdateProfileDto): Promise<UserResponseDto> {
-    const user = await this.users.update(principal.userId, dto);
+    const user = await this.users.updateProfile(principal.userId, dto);
     return this.users.toResponse(user);
   }
 

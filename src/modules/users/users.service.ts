@@ -6,6 +6,8 @@ import { AppException } from '@/common/errors';
 import { KvStore } from '@/common/kv/kv-store';
 import type { EntityManager } from 'typeorm';
 import { AlsoWrite } from '@/database/transaction';
+import { EventsService } from '@/modules/events/events.service';
+import { PROFILE_FIELDS } from '@/modules/events/event-types';
 import { AvatarUrlOf, toUserResponse, UserResponseDto } from './dto/user-response.dto';
 import { emailKey, IdentifierKind, normaliseUsername, usernameKey } from './identity';
 import { assertAcceptablePassword } from './password/password-policy';
@@ -39,6 +41,7 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
     private readonly kv: KvStore,
     private readonly clock: Clock,
+    private readonly events: EventsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(AVATAR_URL_OF) private readonly avatarUrl: AvatarUrlOf,
   ) {}
@@ -86,7 +89,11 @@ export class UsersService {
       createdAt: now,
       updatedAt: now,
     });
-    return this.users.insert(user, alsoWrite && ((tx) => alsoWrite(tx, user)));
+    // Every way in (sign-up by email, phone or provider, the first admin) reports user.created here, once.
+    return this.users.insert(user, async (tx) => {
+      await alsoWrite?.(tx, user);
+      await this.events.emit(tx, 'user.created', { userId: user.id });
+    });
   }
 
   findById(id: string): Promise<User | null> {
@@ -129,6 +136,16 @@ export class UsersService {
     await this.users.update(id, { ...changes, updatedAt: new Date(this.clock.now()) }, alsoWrite);
     await this.kv.delete(this.viewKey(id));
     return this.getById(id);
+  }
+
+  /**
+   * The owner's profile change (PATCH /users/me); user.updated names the fields whose values changed
+   * (never the values) and commits with them. Sending the current values changes nothing and reports nothing.
+   */
+  async updateProfile(id: string, changes: Partial<Pick<User, (typeof PROFILE_FIELDS)[number]>>): Promise<User> {
+    const current = await this.getById(id);
+    const fields = PROFILE_FIELDS.filter((field) => changes[field] !== undefined && changes[field] !== current[field]);
+    return this.update(id, changes, fields.length ? (tx) => this.events.emit(tx, 'user.updated', { userId: id, fields }) : undefined);
   }
 
   /** Deletes the account; `beforeDelete` (e.g. revoking its sessions, which the delete cascades away) commits with it. */

@@ -126,8 +126,17 @@ export class SessionsService implements OnApplicationBootstrap {
     return { outcome: 'rotated', session, refreshToken: successor };
   }
 
-  async revoke(sessionId: string, reason: RevokeReason): Promise<void> {
-    await this.sessions.update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: new Date(this.clock.now()), revokedReason: reason });
+  /** Revokes one session; `alsoWrite` (its events) commits with the revocation, and only when this call revoked it. */
+  async revoke(sessionId: string, reason: RevokeReason, alsoWrite?: AlsoWrite): Promise<void> {
+    const live = { id: sessionId, revokedAt: IsNull() };
+    const revoked = { revokedAt: new Date(this.clock.now()), revokedReason: reason };
+    if (alsoWrite) {
+      await inTransaction(this.sessions.manager, async (tx) => {
+        if ((await tx.update(Session, live, revoked)).affected) await alsoWrite(tx);
+      });
+    } else {
+      await this.sessions.update(live, revoked);
+    }
     await this.markRevoked([sessionId]);
   }
 

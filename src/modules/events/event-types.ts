@@ -1,0 +1,49 @@
+/**
+ * The event catalogue of contract §12 (the part built so far) and the data each type carries.
+ * Receivers read current values from the service; an event only says what changed, so it never
+ * carries a password, code, token, email address, phone number, ID number or real name — the
+ * types below admit ids, field names and small enumerations only.
+ */
+export interface EventDataByType {
+  'user.created': { userId: string };
+  /** `fields`: names of the profile fields whose values changed (PATCH /users/me). */
+  'user.updated': { userId: string; fields: ProfileField[] };
+  'user.email_changed': { userId: string };
+  'user.phone_changed': { userId: string };
+  /** `via`: a change by the user (old password known) or a reset by code. */
+  'user.password_changed': { userId: string; via: 'change' | 'reset' };
+  'user.role_changed': { userId: string; from: string; to: string };
+  'user.disabled': { userId: string };
+  'user.enabled': { userId: string };
+  'user.deleted': { userId: string };
+  'user.real_name_verified': { userId: string };
+  /** `reason`: the user signed out of it (logout) or revoked it from the session list (revoked). */
+  'session.revoked': { userId: string; sessionId: string; reason: 'logout' | 'revoked' };
+}
+
+export type EventType = keyof EventDataByType;
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'user.created',
+  'user.updated',
+  'user.email_changed',
+  'user.phone_changed',
+  'user.password_changed',
+  'user.role_changed',
+  'user.disabled',
+  'user.enabled',
+  'user.deleted',
+  'user.real_name_verified',
+  'session.revoked',
+];
+
+export const PROFILE_FIELDS = ['displayName', 'intro', 'github', 'school', 'website'] as const;
+export type ProfileField = (typeof PROFILE_FIELDS)[number];
+
+/** An event as receivers get it: `{id, type, timestamp, data: {userId, ...}}`. */
+export interface EventBody<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  timestamp: string;
+  data: EventDataByType[T];
+}
