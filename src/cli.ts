@@ -83,8 +83,8 @@ function createAdmin(config: AppConfig, args: string[]): Promise<CliResult> {
 /** What the server's retention job does, once, now (whatever RETENTION_INTERVAL_MINUTES says). */
 function purge(config: AppConfig): Promise<CliResult> {
   return withApplication(config, async (context) => {
-    const { sessions, refreshTokens, auditEvents } = await context.get(RetentionService).purge();
-    return { exitCode: 0, line: `Purged ${sessions} session(s), ${refreshTokens} refresh token(s) and ${auditEvents} audit event(s)` };
+    const { sessions, refreshTokens, auditEvents, events } = await context.get(RetentionService).purge();
+    return { exitCode: 0, line: `Purged ${sessions} session(s), ${refreshTokens} refresh token(s), ${auditEvents} audit event(s) and ${events} outbox event(s)` };
   });
 }
 

@@ -220,6 +220,8 @@ export interface RetentionConfig {
   sessionDays: number;
   /** Audit events older than this are deleted; 0 keeps them forever. */
   auditDays: number;
+  /** Outbox events (contract §12) older than this are deleted. */
+  eventDays: number;
   /** How often each instance runs the purge; 0: never in the server (the CLI's `purge` still works). */
   intervalMinutes: number;
   /** Rows per DELETE statement, so a large backlog never holds a table lock for long. */
@@ -667,6 +669,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retention: {
       sessionDays: read.int('SESSION_RETENTION_DAYS', 30, 1, 3650),
       auditDays: read.int('AUDIT_RETENTION_DAYS', 365, 0, 36_500),
+      eventDays: read.int('EVENT_RETENTION_DAYS', 30, 1, 3650),
       intervalMinutes: read.int('RETENTION_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
       batchSize: read.int('RETENTION_BATCH_SIZE', 1000, 1, 100_000),
     },

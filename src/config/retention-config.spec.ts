@@ -1,8 +1,8 @@
 import { loadConfig } from './app-config';
 
 describe('retention settings', () => {
-  it('defaults to a 30-day grace for ended sessions, a year of audit events and an hourly purge', () => {
-    expect(loadConfig({}).retention).toEqual({ sessionDays: 30, auditDays: 365, intervalMinutes: 60, batchSize: 1000 });
+  it('defaults to a 30-day grace for ended sessions, a year of audit events, 30 days of outbox events and an hourly purge', () => {
+    expect(loadConfig({}).retention).toEqual({ sessionDays: 30, auditDays: 365, eventDays: 30, intervalMinutes: 60, batchSize: 1000 });
   });
 
   it('reads 0 as "keep audit events forever" and "no purge in the server"', () => {
@@ -15,6 +15,7 @@ describe('retention settings', () => {
     [{ SESSION_RETENTION_DAYS: '1', ACCESS_TOKEN_TTL: '86400' }, 'SESSION_RETENTION_DAYS must be longer than ACCESS_TOKEN_TTL + 60 seconds'],
     [{ AUDIT_RETENTION_DAYS: '-1' }, 'AUDIT_RETENTION_DAYS must be between 0 and 36500 (got -1)'],
     [{ RETENTION_INTERVAL_MINUTES: '20000' }, 'RETENTION_INTERVAL_MINUTES must be between 0 and 10080 (got 20000)'],
+    [{ EVENT_RETENTION_DAYS: '0' }, 'EVENT_RETENTION_DAYS must be between 1 and 3650 (got 0)'],
     [{ RETENTION_BATCH_SIZE: '0' }, 'RETENTION_BATCH_SIZE must be between 1 and 100000 (got 0)'],
   ])('refuses %j in one line naming the setting', (env, message) => {
     expect(() => loadConfig(env)).toThrow(`Invalid configuration: ${message}`);

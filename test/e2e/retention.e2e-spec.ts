@@ -1,6 +1,7 @@
 import { LessThan } from 'typeorm';
 import { runCli } from '@/cli';
 import { AuditEvent } from '@/modules/audit/audit-event.entity';
+import { OutboxEvent } from '@/modules/events/outbox-event.entity';
 import { RefreshToken, Session } from '@/modules/auth/sessions/session.entity';
 import { SessionsService } from '@/modules/auth/sessions/sessions.service';
 import { RetentionService } from '@/modules/retention/retention.service';
@@ -52,11 +53,11 @@ async function deletesDuring<T>(t: TestApp, work: () => Promise<T>): Promise<{ r
   }
 }
 
-describe('Retention: ended sessions and old audit events are purged', () => {
-  describe('with a 7-day grace, 15 days of audit events and 2 rows per statement', () => {
+describe('Retention: ended sessions, old audit events and old outbox events are purged', () => {
+  describe('with a 7-day grace, 15 days of audit events, 10 days of outbox events and 2 rows per statement', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await createTestApp({ REFRESH_TOKEN_TTL: String(10 * 24 * 3600), SESSION_RETENTION_DAYS: '7', AUDIT_RETENTION_DAYS: '15', RETENTION_BATCH_SIZE: '2' });
+      t = await createTestApp({ REFRESH_TOKEN_TTL: String(10 * 24 * 3600), SESSION_RETENTION_DAYS: '7', AUDIT_RETENTION_DAYS: '15', EVENT_RETENTION_DAYS: '10', RETENTION_BATCH_SIZE: '2' });
     });
     afterAll(() => t.close());
 
@@ -79,21 +80,28 @@ describe('Retention: ended sessions and old audit events are purged', () => {
       const oldEvents = await events.countBy({ createdAt: LessThan(cutoff) });
       const recentEvents = (await events.count()) - oldEvents;
       expect(oldEvents).toBeGreaterThan(0);
+      const outbox = t.db.getRepository(OutboxEvent);
+      const outboxCutoff = new Date(t.clock.now() - 10 * DAY);
+      const oldOutbox = await outbox.countBy({ createdAt: LessThan(outboxCutoff) });
+      const recentOutbox = (await outbox.count()) - oldOutbox;
+      expect([oldOutbox > 0, recentOutbox > 0]).toEqual([true, true]);
       const tokensBefore = await tokenCount(t);
 
       // Two instances at once: every row goes exactly once, and the counts add up.
       const retention = t.app.get(RetentionService);
       const { result, deletes } = await deletesDuring(t, () => Promise.all([retention.purge(), retention.purge()]));
-      const total = (key: 'sessions' | 'refreshTokens' | 'auditEvents') => result[0][key] + result[1][key];
-      expect([total('sessions'), total('refreshTokens'), total('auditEvents')]).toEqual([4, 5, oldEvents]);
+      const total = (key: 'sessions' | 'refreshTokens' | 'auditEvents' | 'events') => result[0][key] + result[1][key];
+      expect([total('sessions'), total('refreshTokens'), total('auditEvents'), total('events')]).toEqual([4, 5, oldEvents, oldOutbox]);
 
       expect(await sessionIds(t)).toEqual([signedOutRecently.id, live.id, justSignedOut.id].sort());
       expect(await tokenCount(t)).toBe(tokensBefore - 5);
       expect(await events.countBy({ createdAt: LessThan(cutoff) })).toBe(0);
       expect(await events.count()).toBe(recentEvents);
+      expect(await outbox.count()).toBe(recentOutbox);
       expect(deletes.length).toBeGreaterThan(0);
       for (const statement of deletes) expect(statement.keys).toBeLessThanOrEqual(2);
       expect(deletes.filter(({ table }) => table === 'sessions').length).toBeGreaterThanOrEqual(2);
+      expect(deletes.filter(({ table }) => table === 'events').length).toBeGreaterThanOrEqual(2);
       // A purged session's refresh token is refused, as it was before its rows went.
       expect((await refresh(t, signedOutLongAgo.pair.refreshToken).expect(401)).body.error).toBe('REFRESH_TOKEN_INVALID');
 
@@ -110,7 +118,7 @@ describe('Retention: ended sessions and old audit events are purged', () => {
       expect(await meStatus(t, justSignedOut.pair)).toBe(401);
 
       // Nothing left to do: a second run deletes nothing.
-      expect(await retention.purge()).toEqual({ sessions: 0, refreshTokens: 0, auditEvents: 0 });
+      expect(await retention.purge()).toEqual({ sessions: 0, refreshTokens: 0, auditEvents: 0, events: 0 });
     });
   });
 
@@ -134,13 +142,19 @@ describe('Retention: ended sessions and old audit events are purged', () => {
       const eventCount = await events.count();
       const oldEvents = await events.countBy({ createdAt: LessThan(new Date(Date.now() - 365 * DAY)) });
       expect(oldEvents).toBeGreaterThan(0);
+      // The outbox keeps 30 days by default: the old user's user.created goes, the current one's stays.
+      const outbox = t.db.getRepository(OutboxEvent);
+      const outboxCount = await outbox.count();
+      const oldOutbox = await outbox.countBy({ createdAt: LessThan(new Date(Date.now() - 30 * DAY)) });
+      expect(oldOutbox).toBeGreaterThan(0);
 
-      expect(await runCli(['purge'], { ...env, AUDIT_RETENTION_DAYS: '0' })).toEqual({ exitCode: 0, line: 'Purged 1 session(s), 1 refresh token(s) and 0 audit event(s)' });
+      expect(await runCli(['purge'], { ...env, AUDIT_RETENTION_DAYS: '0' })).toEqual({ exitCode: 0, line: `Purged 1 session(s), 1 refresh token(s), 0 audit event(s) and ${oldOutbox} outbox event(s)` });
+      expect(await outbox.count()).toBe(outboxCount - oldOutbox);
       expect(await sessionIds(t)).toEqual([current.id]);
       expect(await sessionIds(t)).not.toContain(old.id);
       expect(await events.count()).toBe(eventCount);
 
-      expect(await runCli(['purge'], env)).toEqual({ exitCode: 0, line: `Purged 0 session(s), 0 refresh token(s) and ${oldEvents} audit event(s)` });
+      expect(await runCli(['purge'], env)).toEqual({ exitCode: 0, line: `Purged 0 session(s), 0 refresh token(s), ${oldEvents} audit event(s) and 0 outbox event(s)` });
       expect(await events.count()).toBe(eventCount - oldEvents);
       expect(await meStatus(t, current.pair)).toBe(200);
     });

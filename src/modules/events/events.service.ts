@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager, LessThan, Repository } from 'typeorm';
 import { Clock } from '@/common/clock';
+import { deleteInBatches } from '@/database/batched-delete';
 import { OutboxEvent } from './outbox-event.entity';
 import { EventBody, EventDataByType, EventType } from './event-types';
 
@@ -32,6 +33,13 @@ export class EventsService {
   async listForUser(userId: string): Promise<EventBody[]> {
     const rows = await this.events.find({ where: { userId }, order: { seq: 'ASC' } });
     return rows.map(toEventBody);
+  }
+
+  /** Deletes events written before `before`, oldest first, `batchSize` rows per statement; returns how many (the retention job). */
+  purgeOlderThan(before: Date, batchSize: number): Promise<number> {
+    return deleteInBatches(this.events, 'id', batchSize, async (limit) =>
+      (await this.events.find({ select: { id: true }, where: { createdAt: LessThan(before) }, order: { seq: 'ASC' }, take: limit })).map(({ id }) => id),
+    );
   }
 }
 

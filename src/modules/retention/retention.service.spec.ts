@@ -4,6 +4,7 @@ import { Clock } from '@/common/clock';
 import { MemoryKvStore } from '@/common/kv/memory-kv.store';
 import type { AuditService } from '@/modules/audit/audit.service';
 import type { SessionsService } from '@/modules/auth/sessions/sessions.service';
+import type { EventsService } from '@/modules/events/events.service';
 import { RetentionService } from './retention.service';
 
 const MINUTE = 60_000;
@@ -15,8 +16,9 @@ const clock: Clock = { now: () => Date.now() };
 function instance(kv: MemoryKvStore, env: Record<string, string> = {}) {
   const sessions = { purgeEnded: jest.fn().mockResolvedValue({ sessions: 2, refreshTokens: 5 }) };
   const audit = { purgeOlderThan: jest.fn().mockResolvedValue(3) };
-  const service = new RetentionService(sessions as unknown as SessionsService, audit as unknown as AuditService, kv, clock, loadConfig(env));
-  return { service, sessions, audit };
+  const events = { purgeOlderThan: jest.fn().mockResolvedValue(4) };
+  const service = new RetentionService(sessions as unknown as SessionsService, audit as unknown as AuditService, events as unknown as EventsService, kv, clock, loadConfig(env));
+  return { service, sessions, audit, events };
 }
 
 describe('RetentionService', () => {
@@ -34,11 +36,12 @@ describe('RetentionService', () => {
   });
 
   it('purges with cut-offs taken from the clock and answers the counts', async () => {
-    const { service, sessions, audit } = instance(kv, { SESSION_RETENTION_DAYS: '7', AUDIT_RETENTION_DAYS: '90', RETENTION_BATCH_SIZE: '50' });
+    const { service, sessions, audit, events } = instance(kv, { SESSION_RETENTION_DAYS: '7', AUDIT_RETENTION_DAYS: '90', EVENT_RETENTION_DAYS: '20', RETENTION_BATCH_SIZE: '50' });
     const now = Date.now();
-    expect(await service.purge()).toEqual({ sessions: 2, refreshTokens: 5, auditEvents: 3 });
+    expect(await service.purge()).toEqual({ sessions: 2, refreshTokens: 5, auditEvents: 3, events: 4 });
     expect(sessions.purgeEnded).toHaveBeenCalledWith(new Date(now - 7 * DAY), 50);
     expect(audit.purgeOlderThan).toHaveBeenCalledWith(new Date(now - 90 * DAY), 50);
+    expect(events.purgeOlderThan).toHaveBeenCalledWith(new Date(now - 20 * DAY), 50);
   });
 
   it('never deletes audit events when AUDIT_RETENTION_DAYS=0', async () => {

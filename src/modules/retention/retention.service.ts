@@ -4,11 +4,14 @@ import { Clock } from '@/common/clock';
 import { KvStore } from '@/common/kv/kv-store';
 import { AuditService } from '@/modules/audit/audit.service';
 import { SessionsService } from '@/modules/auth/sessions/sessions.service';
+import { EventsService } from '@/modules/events/events.service';
 
 export interface PurgeCounts {
   sessions: number;
   refreshTokens: number;
   auditEvents: number;
+  /** Outbox events (contract §12). */
+  events: number;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -18,7 +21,7 @@ const LOCK_KEY = 'retention-lock';
 
 /**
  * Deletes what the retention settings no longer keep: ended sessions with their refresh tokens, and
- * old audit events. Every instance runs it each RETENTION_INTERVAL_MINUTES; a short lock in the shared
+ * old audit events and outbox events. Every instance runs it each RETENTION_INTERVAL_MINUTES; a short lock in the shared
  * store lets one of them do the work per interval, and the deletes are idempotent if two ever overlap.
  */
 @Injectable()
@@ -31,17 +34,19 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
+    private readonly events: EventsService,
     private readonly kv: KvStore,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async purge(): Promise<PurgeCounts> {
-    const { sessionDays, auditDays, batchSize } = this.config.retention;
+    const { sessionDays, auditDays, eventDays, batchSize } = this.config.retention;
     const now = this.clock.now();
     const ended = await this.sessions.purgeEnded(new Date(now - sessionDays * DAY_MS), batchSize);
     const auditEvents = auditDays ? await this.audit.purgeOlderThan(new Date(now - auditDays * DAY_MS), batchSize) : 0;
-    return { ...ended, auditEvents };
+    const events = await this.events.purgeOlderThan(new Date(now - eventDays * DAY_MS), batchSize);
+    return { ...ended, auditEvents, events };
   }
 
   onApplicationBootstrap(): void {
@@ -70,7 +75,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       // A little shorter than the interval, so the holder's own next run never finds its old lock.
       if (!(await this.kv.setIfAbsent(LOCK_KEY, '1', Math.floor(this.intervalMs() * 0.9)))) return;
       const counts = await this.purge();
-      if (counts.sessions || counts.refreshTokens || counts.auditEvents) this.logger.log(JSON.stringify({ retention: counts }));
+      if (counts.sessions || counts.refreshTokens || counts.auditEvents || counts.events) this.logger.log(JSON.stringify({ retention: counts }));
     } catch (error) {
       this.logger.warn(`Retention purge failed (retried next interval): ${(error as Error).message}`);
     }
