@@ -67,7 +67,7 @@ describe('The command line (src/cli.ts)', () => {
     [['create-admin', '--username', 'cli_other', '--role', 'admin'], 2, 'Unknown argument "--role"'],
     [['create-admin', '--username'], 2, '--username needs a value.'],
     [['purge', '--all'], 2, 'Usage: cli migrate | cli create-admin'],
-    [['purge'], 0, 'Purged 0 session(s), 0 refresh token(s) and '],
+    [['purge'], 0, 'Purged 0 session(s), 0 refresh token(s), '],
     [['drop-database'], 2, 'Usage: cli migrate | cli create-admin'],
     [[], 2, 'Usage: cli migrate | cli create-admin'],
   ])('%j exits %i with one line: %s', async (argv, exitCode, line) => {
