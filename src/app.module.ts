@@ -20,6 +20,7 @@ import { RetentionModule } from './modules/retention/retention.module';
 import { GlobalAuthGuard } from './modules/auth/auth.guard';
 import { UsersModule } from './modules/users/users.module';
 import { VerificationModule } from './modules/verification/verification.module';
+import { HumanCheckModule } from './modules/human-check/human-check.module';
 import { OperationsModule } from './modules/operations/operations.module';
 import { RateLimitGuard } from './modules/operations/rate-limit';
 
@@ -62,6 +63,7 @@ export class AppModule {
         AuditModule,
         EventsModule,
         VerificationModule,
+        HumanCheckModule,
         UsersModule,
         AuthModule,
         FederationModule,

@@ -31,7 +31,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
       [
         'Accounts, sign-in, tokens, verification codes, real-name checks and avatars.',
         '',
-        'Every JSON answer is an envelope: `{code, data, msg}` on success and `{code, msg, error, requestId, details?}` on failure; `code` always equals the HTTP status and `msg` follows `Accept-Language` (`en`, `zh-CN`). Binary answers (captcha image, avatar bytes) are not wrapped. Program against `error`, a stable code: each operation lists the codes it can answer, and the `ErrorEnvelopeDto` schema (under Schemas, at the end of this page) lists them all.',
+        'Every JSON answer is an envelope: `{code, data, msg}` on success and `{code, msg, error, requestId, details?}` on failure; `code` always equals the HTTP status and `msg` follows `Accept-Language` (`en`, `zh-CN`). Binary answers (captcha image, avatar bytes) and the ALTCHA challenge (`GET /verification/challenge`, read by the widget as it is) are not wrapped. Program against `error`, a stable code: each operation lists the codes it can answer, and the `ErrorEnvelopeDto` schema (under Schemas, at the end of this page) lists them all.',
         '',
         'Every answer carries `Cache-Control: no-store` (tokens, keys, codes and personal data must never be cached), except the deliberately public ones: the JWKS (`public, max-age=…`) and avatar images (`public, max-age=31536000, immutable`).',
         '',

@@ -2,6 +2,7 @@ import { allErrors, defineErrors } from './errors';
 import '@/modules/users/users.errors';
 import '@/modules/auth/auth.errors';
 import '@/modules/verification/verification.errors';
+import '@/modules/human-check/human-check.errors';
 
 describe('the error catalog', () => {
   it('has unique UPPER_SNAKE codes with both languages', () => {

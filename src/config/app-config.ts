@@ -16,6 +16,17 @@ export type DatabaseConfig =
   | { driver: 'sqlite'; file: string }
   | { driver: 'mysql'; url: string };
 
+export const HUMAN_CHECK_KINDS = ['image', 'pow', 'image+pow', 'provider'] as const;
+
+export interface HumanCheckConfig {
+  /** Which check the protected flows ask for (contract §9). */
+  kind: (typeof HUMAN_CHECK_KINDS)[number];
+  /** ALTCHA proof of work: the HMAC key that signs challenges (unset: generated into DATA_DIR outside production). */
+  pow: { hmacKey: string | null; maxNumber: number; ttlSeconds: number };
+  /** A siteverify-style service (Turnstile, hCaptcha, reCAPTCHA, or a gateway to GeeTest/Tencent). */
+  provider: { url: string; secret: string; siteKey: string | null; timeoutMs: number } | null;
+}
+
 export interface CodesConfig {
   /** HMAC key for stored codes; null in development means "generate one into DATA_DIR". */
   hmacKey: string | null;
@@ -152,6 +163,7 @@ export interface AppConfig {
     perIpPerMinute: number;
   };
   captcha: { ttlSeconds: number; fixedText: string | null };
+  humanCheck: HumanCheckConfig;
   sessions: { recentAuthSeconds: number };
   apiKeys: { maxPerUser: number };
   admin: { username: string; email: string; password: string } | null;
@@ -348,6 +360,23 @@ class Reader {
   list(name: string): string[] {
     return (this.raw(name) ?? '').split(',').map((item) => item.trim()).filter(Boolean);
   }
+}
+
+function readHumanCheck(read: Reader, production: boolean): HumanCheckConfig {
+  const kind = read.oneOf('HUMAN_CHECK', 'image', HUMAN_CHECK_KINDS);
+  const pow = {
+    hmacKey: read.optional('HUMAN_CHECK_POW_HMAC_KEY'),
+    maxNumber: read.int('HUMAN_CHECK_POW_MAX_NUMBER', 100_000, 1000, 10_000_000),
+    ttlSeconds: read.int('HUMAN_CHECK_POW_TTL', 300, 10, 300),
+  };
+  if (pow.hmacKey && pow.hmacKey.length < 32) throw new ConfigError('HUMAN_CHECK_POW_HMAC_KEY', 'must be at least 32 characters');
+  if (production && kind.includes('pow') && !pow.hmacKey) throw new ConfigError('HUMAN_CHECK_POW_HMAC_KEY', `is required when NODE_ENV=production and HUMAN_CHECK=${kind} (32+ random characters)`);
+  if (kind !== 'provider') return { kind, pow, provider: null };
+  const url = read.httpUrl('HUMAN_CHECK_PROVIDER_URL', null, ' when HUMAN_CHECK=provider');
+  if (!url) throw new ConfigError('HUMAN_CHECK_PROVIDER_URL', 'is required when HUMAN_CHECK=provider (the siteverify URL)');
+  const secret = read.optional('HUMAN_CHECK_PROVIDER_SECRET');
+  if (!secret) throw new ConfigError('HUMAN_CHECK_PROVIDER_SECRET', 'is required when HUMAN_CHECK=provider');
+  return { kind, pow, provider: { url, secret, siteKey: read.optional('HUMAN_CHECK_PROVIDER_SITE_KEY'), timeoutMs: read.int('HUMAN_CHECK_PROVIDER_TIMEOUT_MS', 3000, 100, 30_000) } };
 }
 
 function readDatabase(read: Reader, dataDir: string): DatabaseConfig {
@@ -635,6 +664,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ttlSeconds: read.int('CAPTCHA_TTL', 300, 10, 300),
       fixedText: read.optional('CAPTCHA_FIXED_TEXT'),
     },
+    humanCheck: readHumanCheck(read, production),
     sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400) },
     apiKeys: { maxPerUser: read.int('API_KEYS_PER_USER', 10, 1, 100) },
     admin: readAdmin(read),

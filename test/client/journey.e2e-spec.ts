@@ -23,8 +23,8 @@ describe('The generated TypeScript client', () => {
 
   async function captcha() {
     const captchaId = randomUUID();
-    const { response } = await api.GET('/api/v1/verification/captcha/{captchaId}', { params: { path: { captchaId } }, parseAs: 'text' });
-    expect(response.headers.get('content-type')).toContain('image/svg+xml');
+    const { response } = await api.GET('/api/v1/verification/captcha/{captchaId}', { params: { path: { captchaId } }, parseAs: 'arrayBuffer' });
+    expect(response.headers.get('content-type')).toBe('image/png');
     return { captchaId, captchaText: TEST_CAPTCHA };
   }
 

@@ -26,9 +26,10 @@ describe('Sign-up (POST /users)', () => {
     expect(response.body.error).toBe('VALIDATION_FAILED');
   });
 
-  it('serves the captcha as an SVG image, not wrapped', async () => {
-    const response = await t.http.get(`/api/v1/verification/captcha/${randomUUID()}`).expect(200);
-    expect(response.headers['content-type']).toContain('image/svg+xml');
+  it('serves the captcha as a PNG image, not wrapped', async () => {
+    const response = await t.http.get(`/api/v1/verification/captcha/${randomUUID()}`).responseType('blob').expect(200);
+    expect(response.headers['content-type']).toBe('image/png');
+    expect((response.body as Buffer).subarray(1, 4).toString('latin1')).toBe('PNG');
     expect(response.headers['cache-control']).toBe('no-store');
   });
 

@@ -19,9 +19,9 @@ describe('Verification codes', () => {
     expect(metrics.text).toMatch(/user_centre_codes_sent_total\{channel="email",purpose="reset_password",outcome="withheld"\} [1-9]/);
   });
 
-  it('needs a solved captcha', async () => {
+  it('needs a solved captcha: none is CAPTCHA_REQUIRED (as on every route with a human check), a wrong one CAPTCHA_INVALID', async () => {
     const response = await t.http.post('/api/v1/verification/sms-codes').send({ phone: uniquePhone(), purpose: 'register' }).expect(400);
-    expect(response.body.error).toBe('VALIDATION_FAILED');
+    expect(response.body.error).toBe('CAPTCHA_REQUIRED');
     const wrong = await t.http.post('/api/v1/verification/sms-codes').send({ phone: uniquePhone(), purpose: 'register', captchaId: (await solvedCaptcha(t)).captchaId, captchaText: 'nope' }).expect(400);
     expect(wrong.body.error).toBe('CAPTCHA_INVALID');
   });

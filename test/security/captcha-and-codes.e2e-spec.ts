@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
+import sharp from 'sharp';
 import { ConfigError, loadConfig } from '@/config/app-config';
 import { codeOutcomes, lastCode, outbox, phoneUser, requestEmailCode, requestSmsCode, uniquePhone, userWithEmailAndPhone } from '../factories/codes';
 import { DEFAULT_PASSWORD, signedInUser, signUp, signUpBody, solvedCaptcha } from '../factories/users';
@@ -20,12 +21,12 @@ describe('SECURITY: Captcha and one-time codes', () => {
     it('is checked server-side: the image carries no answer, no cookie, and the store keeps only a hash', async () => {
       const captchaId = randomUUID();
       const image = await t.http.get(`/api/v1/verification/captcha/${captchaId}`).responseType('blob').expect(200);
-      expect(image.headers['content-type']).toContain('image/svg+xml');
+      expect(image.headers['content-type']).toBe('image/png');
       expect(image.headers['set-cookie']).toBeUndefined();
-      // svg-captcha draws each character as a path: there is no text to read out of the image.
-      const svg = (image.body as Buffer).toString('utf8');
-      expect(svg).toContain('<path');
-      expect(svg).not.toMatch(/<text|abcde/i);
+      // Pixels only (a PNG sharp can decode), with neither the answer nor any outline in it.
+      const png = image.body as Buffer;
+      expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 200, height: 70 });
+      expect(png.toString('latin1')).not.toMatch(/<svg|<path|abcde/i);
       const stored = await t.kv.get(`captcha:${captchaId}`);
       expect(stored).toMatch(/^[0-9a-f]{64}$/);
       expect(stored).not.toContain(TEST_CAPTCHA);

@@ -3,6 +3,7 @@ import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
 import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
+import { HumanCheckErrors } from '@/modules/human-check/human-check.errors';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { AuthErrors } from './auth.errors';
 import { AuthService } from './auth.service';
@@ -31,7 +32,7 @@ export class AuthController {
   @SuccessMessage('signedIn')
   @ApiOperation({ operationId: 'login', summary: 'Sign in with a password', description: 'The identifier is a username, email or phone. Every attempt is counted before the password is compared, so parallel attempts are judged as if sent one by one. Counters are kept per identifier as typed (case and width variants are one identifier; known and unknown identifiers alike): after 3 failures on an identifier a captcha is required, after 10 that identifier is locked for 15 minutes (429 + Retry-After). The account also has its own bound — 10 failures over all its identifiers and current-password checks lock it for 15 minutes, and at most 100 failures an hour — but at sign-in that bound answers exactly as a wrong password does (401 INVALID_CREDENTIALS, even for the right password), so no identifier reveals what was tried through another. A password reset lifts every lock of the account.' })
   @ApiEnvelope(TokenPairDto, { description: 'Signed in: a token pair' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CAPTCHA_REQUIRED, VerificationErrors.CAPTCHA_INVALID, AuthErrors.INVALID_CREDENTIALS, CommonErrors.TOO_MANY_REQUESTS)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, HumanCheckErrors.CAPTCHA_REQUIRED, HumanCheckErrors.CAPTCHA_INVALID, AuthErrors.INVALID_CREDENTIALS, CommonErrors.TOO_MANY_REQUESTS)
   login(@Body() dto: LoginDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
     return this.auth.login(dto, client);
   }

@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AvatarModule } from '@/modules/avatar/avatar.module';
 import { UsersModule } from '@/modules/users/users.module';
 import { VerificationModule } from '@/modules/verification/verification.module';
+import { HumanCheckModule } from '@/modules/human-check/human-check.module';
 import { AccountController } from './account.controller';
 import { CodeRequestsController } from './code-requests.controller';
 import { AccountService } from './account.service';
@@ -36,6 +37,7 @@ import { TokensService } from './tokens.service';
     SessionsModule,
     UsersModule,
     VerificationModule,
+    HumanCheckModule,
     AvatarModule,
     ApiKeysModule,
   ],

@@ -8,7 +8,8 @@ import { MetricsService } from '@/modules/operations/metrics.service';
 import { classifyIdentifier, normalisePhone } from '@/modules/users/identity';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
-import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
+import { offersHumanCheck } from '@/modules/human-check/human-check.port';
+import { HumanCheckService } from '@/modules/human-check/human-check.service';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { AuthErrors } from './auth.errors';
 import { LoginDto, SessionDto, TokenPairDto } from './dto/auth.dto';
@@ -25,7 +26,7 @@ export class AuthService {
     private readonly tokens: TokensService,
     private readonly sessions: SessionsService,
     private readonly throttle: LoginThrottle,
-    private readonly captchas: CaptchaService,
+    private readonly humanCheck: HumanCheckService,
     private readonly audit: AuditService,
     private readonly events: EventsService,
     private readonly codes: VerificationCodesService,
@@ -69,10 +70,10 @@ export class AuthService {
     // Case and width variants of one identifier are one identifier, for the lookup and for the counters.
     const identifier = classifyIdentifier(dto.identifier.normalize('NFKC'));
     const user = await this.users.findByIdentifierKind(identifier);
-    const attempt = await this.throttle.beginSignIn(identifier, user?.id ?? null, client.ip, dto.captchaId !== undefined || dto.captchaText !== undefined);
+    const attempt = await this.throttle.beginSignIn(identifier, user?.id ?? null, client.ip, offersHumanCheck(dto));
     if (attempt.captchaRequired) {
       try {
-        await this.captchas.require(dto.captchaId, dto.captchaText);
+        await this.humanCheck.require(dto, client);
       } catch (error) {
         await attempt.abandon();
         throw error;

@@ -7,7 +7,8 @@ import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { pickLanguage } from '@/common/i18n';
 import { emailKey, normalisePhone } from '@/modules/users/identity';
 import { UsersService } from '@/modules/users/users.service';
-import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
+import { HumanCheckErrors } from '@/modules/human-check/human-check.errors';
+import { HumanCheckService } from '@/modules/human-check/human-check.service';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { CodePurpose } from '@/modules/verification/senders/message';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
@@ -18,8 +19,8 @@ import { CodeTicketDto, SendEmailCodeDto, SendSmsCodeDto } from './dto/codes.dto
 
 const CODE_ERRORS = [
   CommonErrors.VALIDATION_FAILED,
-  VerificationErrors.CAPTCHA_REQUIRED,
-  VerificationErrors.CAPTCHA_INVALID,
+  HumanCheckErrors.CAPTCHA_REQUIRED,
+  HumanCheckErrors.CAPTCHA_INVALID,
   CommonErrors.TOO_MANY_REQUESTS,
   UsersErrors.REGISTRATION_DISABLED,
   AuthErrors.PASSWORD_RESET_DISABLED,
@@ -39,7 +40,7 @@ const ANSWERED_BEFORE_DELIVERY =
 export class CodeRequestsController {
   constructor(
     private readonly codes: VerificationCodesService,
-    private readonly captchas: CaptchaService,
+    private readonly humanCheck: HumanCheckService,
     private readonly users: UsersService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -52,7 +53,7 @@ export class CodeRequestsController {
     operationId: 'sendSmsCode',
     summary: 'Send a 6-digit code by SMS',
     description:
-      `Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). ${ANSWERED_BEFORE_DELIVERY}`,
+      `Needs a passed human check (HUMAN_CHECK: image captcha, proof of work or provider token). The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). ${ANSWERED_BEFORE_DELIVERY}`,
   })
   @ApiEnvelope(CodeTicketDto, { status: 202, description: 'Accepted, before delivery: the code is on its way (when the number may receive it)' })
   @ApiErrors(...CODE_ERRORS, VerificationErrors.PHONE_NOT_ALLOWED)
@@ -60,7 +61,7 @@ export class CodeRequestsController {
     const phone = normalisePhone(dto.phone);
     if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
     this.assertFeatureOn(dto.purpose);
-    await this.captchas.require(dto.captchaId, dto.captchaText);
+    await this.humanCheck.require(dto, client);
     const owner = await this.users.findByPhone(phone);
     return this.codes.send({ channel: 'sms', destination: phone, purpose: dto.purpose, ip: client.ip, language: pickLanguage(language), deliver: this.shouldDeliver(dto.purpose, !!owner) });
   }
@@ -78,7 +79,7 @@ export class CodeRequestsController {
   @ApiErrors(...CODE_ERRORS)
   async sendEmail(@Body() dto: SendEmailCodeDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<CodeTicketDto> {
     this.assertFeatureOn(dto.purpose);
-    await this.captchas.require(dto.captchaId, dto.captchaText);
+    await this.humanCheck.require(dto, client);
     const email = emailKey(dto.email);
     const owner = await this.users.findByEmail(email);
     return this.codes.send({ channel: 'email', destination: email, purpose: dto.purpose, ip: client.ip, language: pickLanguage(language), deliver: this.shouldDeliver(dto.purpose, !!owner) });

@@ -3,7 +3,7 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
 import { AttemptReservation, AttemptSlot, KvStore } from '@/common/kv/kv-store';
 import { classifyIdentifier, IdentifierKind } from '@/modules/users/identity';
-import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { HumanCheckErrors } from '@/modules/human-check/human-check.errors';
 
 const HOUR_MS = 3600_000;
 const MINUTE_MS = 60_000;
@@ -62,7 +62,7 @@ export class LoginThrottle {
     const release = () => this.release(slots, reservations);
     if (ipLeft !== null || !streak.granted) {
       await release();
-      if (ipLeft === null && streak.count < lockAfterFailures) throw new AppException(VerificationErrors.CAPTCHA_REQUIRED);
+      if (ipLeft === null && streak.count < lockAfterFailures) throw new AppException(HumanCheckErrors.CAPTCHA_REQUIRED);
       throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: (ipLeft ?? Math.max(streak.ttlMs, 1000)) / 1000 });
     }
     return {

@@ -5,7 +5,7 @@ import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { KvStore } from '@/common/kv/kv-store';
 import { AuditService } from '@/modules/audit/audit.service';
-import { CaptchaService } from '@/modules/verification/captcha/captcha.service';
+import { HumanCheckService } from '@/modules/human-check/human-check.service';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import type { EntityManager } from 'typeorm';
@@ -40,7 +40,7 @@ export interface FederatedAccount {
 export class RegistrationService {
   constructor(
     private readonly users: UsersService,
-    private readonly captchas: CaptchaService,
+    private readonly humanCheck: HumanCheckService,
     private readonly audit: AuditService,
     private readonly codes: VerificationCodesService,
     private readonly kv: KvStore,
@@ -67,7 +67,7 @@ export class RegistrationService {
   async register(dto: CreateUserDto, client: ClientInfo): Promise<UserResponseDto> {
     this.assertOpen(dto.registrationKey);
     await this.countAttempt(client.ip);
-    if (this.config.registration.captchaRequired) await this.captchas.require(dto.captchaId, dto.captchaText);
+    if (this.config.registration.captchaRequired) await this.humanCheck.require(dto, client);
     const emailProven = this.config.registration.emailCodeRequired;
     if (emailProven) {
       // Conflicts first, so that a taken name does not burn the emailed code.

@@ -5,6 +5,7 @@ import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { AllowApiKey, Auth, CurrentUser, Public } from '@/modules/auth/decorators';
 import type { Principal } from '@/modules/auth/principal';
+import { HumanCheckErrors } from '@/modules/human-check/human-check.errors';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { CreatePhoneUserDto, CreateUserDto, UpdateProfileDto } from './dto/create-user.dto';
 import { PublicProfileDto, toPublicProfile, UserResponseDto } from './dto/user-response.dto';
@@ -37,8 +38,8 @@ export class UsersController {
     CommonErrors.VALIDATION_FAILED,
     UsersErrors.USERNAME_INVALID,
     ...PASSWORD_ERRORS,
-    VerificationErrors.CAPTCHA_REQUIRED,
-    VerificationErrors.CAPTCHA_INVALID,
+    HumanCheckErrors.CAPTCHA_REQUIRED,
+    HumanCheckErrors.CAPTCHA_INVALID,
     UsersErrors.REGISTRATION_DISABLED,
     UsersErrors.REGISTRATION_KEY_INVALID,
     UsersErrors.USERNAME_TAKEN,

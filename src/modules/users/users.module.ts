@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { VerificationModule } from '@/modules/verification/verification.module';
+import { HumanCheckModule } from '@/modules/human-check/human-check.module';
 import { AvatarStorage } from '@/modules/avatar/storage/avatar-storage';
 import { AvatarStorageModule } from '@/modules/avatar/storage/avatar-storage.module';
 import { AvatarUrlOf } from './dto/user-response.dto';
@@ -15,7 +16,7 @@ import { AVATAR_URL_OF, UsersService } from './users.service';
 const avatarUrlOf = (storage: AvatarStorage): AvatarUrlOf => (key) => (key ? storage.urlOf(key) : null);
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), VerificationModule, AvatarStorageModule],
+  imports: [TypeOrmModule.forFeature([User]), VerificationModule, HumanCheckModule, AvatarStorageModule],
   controllers: [UsersController],
   providers: [UsersRepository, UsersService, PasswordHasher, RegistrationService, { provide: AVATAR_URL_OF, useFactory: avatarUrlOf, inject: [AvatarStorage] }],
   exports: [UsersService, RegistrationService],

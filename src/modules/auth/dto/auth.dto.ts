@@ -1,8 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { HumanCheckAnswerDto } from '@/modules/human-check/dto/human-check-answer.dto';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 
-export class LoginDto {
+/** The human check is asked for after LOGIN_CAPTCHA_AFTER (3) failures on the identifier, or always with LOGIN_CAPTCHA_ALWAYS (400 CAPTCHA_REQUIRED until given). */
+export class LoginDto extends HumanCheckAnswerDto {
   @ApiProperty({ description: 'Username, email or phone number', example: 'alice_01' })
   @IsString()
   @MinLength(1)
@@ -14,17 +16,6 @@ export class LoginDto {
   @MinLength(1)
   @MaxLength(1024)
   password: string;
-
-  @ApiPropertyOptional({ description: 'Captcha id; required after 3 failed sign-ins on this identifier (400 CAPTCHA_REQUIRED)', example: '0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c' })
-  @IsOptional()
-  @IsUUID()
-  captchaId?: string;
-
-  @ApiPropertyOptional({ description: 'The captcha answer', example: 'x7Kp' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 16)
-  captchaText?: string;
 }
 
 export class SmsLoginDto {

@@ -1,20 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsIn, IsString, MaxLength } from 'class-validator';
+import { HumanCheckAnswerDto } from '@/modules/human-check/dto/human-check-answer.dto';
 import { CODE_PURPOSES, EmailPurpose, SmsPurpose } from '@/modules/verification/senders/message';
 import { IsEmailAddress } from '@/modules/users/email-address';
 
-class CaptchaAnswer {
-  @ApiProperty({ description: 'Id of the captcha fetched from GET /verification/captcha/{captchaId}', example: '0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c' })
-  @IsUUID()
-  captchaId: string;
-
-  @ApiProperty({ description: 'The captcha answer (case-insensitive)', example: 'x7Kp' })
-  @IsString()
-  @Length(1, 16)
-  captchaText: string;
-}
-
-export class SendSmsCodeDto extends CaptchaAnswer {
+export class SendSmsCodeDto extends HumanCheckAnswerDto {
   @ApiProperty({ description: 'Mobile number: E.164, or a bare 11-digit Chinese mobile number', example: '+8613800138000' })
   @IsString()
   @MaxLength(32)
@@ -25,7 +15,7 @@ export class SendSmsCodeDto extends CaptchaAnswer {
   purpose: SmsPurpose;
 }
 
-export class SendEmailCodeDto extends CaptchaAnswer {
+export class SendEmailCodeDto extends HumanCheckAnswerDto {
   @ApiProperty({ description: 'Email address', example: 'alice@example.com' })
   @IsEmailAddress()
   email: string;

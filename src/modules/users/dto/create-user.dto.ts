@@ -1,8 +1,10 @@
 import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUrl, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { IsOptional, IsString, IsUrl, Length, Matches, MaxLength } from 'class-validator';
 import { IsEmailAddress } from '@/modules/users/email-address';
+import { HumanCheckAnswerDto } from '@/modules/human-check/dto/human-check-answer.dto';
 
-export class CreateUserDto {
+/** The human check is required unless the operator turns REGISTRATION_CAPTCHA off. */
+export class CreateUserDto extends HumanCheckAnswerDto {
   @ApiProperty({ description: '5-32 letters, digits, "_", "." or "-"; compared case-insensitively after NFKC', example: 'alice_01' })
   @IsString()
   @MaxLength(64)
@@ -50,17 +52,6 @@ export class CreateUserDto {
   @IsOptional()
   @Matches(/^\d{6}$/, { message: 'emailCode must be 6 digits' })
   emailCode?: string;
-
-  @ApiPropertyOptional({ description: 'Id of the captcha fetched from GET /verification/captcha/{captchaId}; required unless the operator turns REGISTRATION_CAPTCHA off', example: '0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c' })
-  @IsOptional()
-  @IsUUID()
-  captchaId?: string;
-
-  @ApiPropertyOptional({ description: 'The captcha answer (case-insensitive)', example: 'x7Kp' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 16)
-  captchaText?: string;
 
   @ApiPropertyOptional({ description: 'Required when the operator sets REGISTRATION_KEY', example: 'team-invite-2026' })
   @IsOptional()

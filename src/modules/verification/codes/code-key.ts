@@ -1,7 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { loadOrCreateDevKey } from '@/common/dev-key';
 
 /**
  * The HMAC key for stored codes: CODE_HMAC_KEY in production (required there), otherwise one
@@ -9,11 +7,5 @@ import { Logger } from '@nestjs/common';
  */
 export function loadCodeHmacKey(configured: string | null, dataDir: string): Buffer {
   if (configured) return createHash('sha256').update(configured).digest();
-  const file = join(dataDir, 'keys', 'code-hmac.key');
-  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-  mkdirSync(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
-  const key = randomBytes(32);
-  writeFileSync(file, key.toString('base64'), { mode: 0o600 });
-  new Logger('VerificationCodes').warn(`Generated a development code key in ${file}; set CODE_HMAC_KEY in production`);
-  return key;
+  return loadOrCreateDevKey(dataDir, 'code-hmac.key', 'CODE_HMAC_KEY', 'VerificationCodes');
 }

@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { KvStore } from '@/common/kv/kv-store';
+import { HumanCheck, HumanCheckAnswer, HumanCheckOutcome } from '../human-check.port';
+import { RasterCaptchaRenderer } from './raster-captcha.renderer';
+
+function digest(answer: string): string {
+  return createHash('sha256').update(answer.trim().toLowerCase()).digest('hex');
+}
+
+/**
+ * Image captchas bound to a client-chosen id. Only a hash of the answer is kept, in the shared
+ * store, so any instance can check it; any attempt that names the id takes it (right, wrong or no
+ * answer), so every captcha is single-use and cannot be probed.
+ */
+@Injectable()
+export class ImageCaptchaService implements HumanCheck {
+  constructor(
+    private readonly kv: KvStore,
+    private readonly renderer: RasterCaptchaRenderer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Draws a new captcha for the id (replacing any pending one) and returns the PNG. */
+  async issue(captchaId: string): Promise<Buffer> {
+    const answer = this.config.captcha.fixedText ?? this.renderer.randomText();
+    const png = await this.renderer.render(answer);
+    await this.kv.set(this.key(captchaId), digest(answer), this.config.captcha.ttlSeconds * 1000);
+    return png;
+  }
+
+  /** A named captcha is gone afterwards whatever the outcome, even when no answer came with it. */
+  async verify({ captchaId, captchaText }: HumanCheckAnswer): Promise<HumanCheckOutcome> {
+    const expected = captchaId ? await this.kv.take(this.key(captchaId)) : null;
+    if (!captchaId || !captchaText) return 'missing';
+    return expected !== null && expected === digest(captchaText) ? 'passed' : 'failed';
+  }
+
+  private key(captchaId: string): string {
+    return `captcha:${captchaId.toLowerCase()}`;
+  }
+}

@@ -1,0 +1,160 @@
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Injectable } from '@nestjs/common';
+import * as opentype from 'opentype.js';
+import sharp from 'sharp';
+
+/**
+ * Font families shipped inside their npm packages (SIL OFL 1.1 / Apache 2.0): a slab serif, a
+ * condensed sans, a typewriter face, a hand-drawn face and a serif, in two weights each where they
+ * differ enough, so one character never has one reference shape.
+ */
+export const CAPTCHA_FONT_FILES = [
+  '@expo-google-fonts/roboto-slab/400Regular/RobotoSlab_400Regular.ttf',
+  '@expo-google-fonts/roboto-slab/700Bold/RobotoSlab_700Bold.ttf',
+  '@expo-google-fonts/oswald/400Regular/Oswald_400Regular.ttf',
+  '@expo-google-fonts/oswald/600SemiBold/Oswald_600SemiBold.ttf',
+  '@expo-google-fonts/courier-prime/700Bold/CourierPrime_700Bold.ttf',
+  '@expo-google-fonts/courier-prime/700Bold_Italic/CourierPrime_700Bold_Italic.ttf',
+  '@expo-google-fonts/patrick-hand/400Regular/PatrickHand_400Regular.ttf',
+  '@expo-google-fonts/bitter/500Medium/Bitter_500Medium.ttf',
+  '@expo-google-fonts/bitter/800ExtraBold_Italic/Bitter_800ExtraBold_Italic.ttf',
+];
+
+/** Characters a person cannot confuse once case is ignored (no 0/o, 1/i/l, 5/s, 2/z, 6/8/b, 9/g/q). */
+export const CAPTCHA_ALPHABET = 'abcdefhjkmnprtuvwxy347';
+
+export const CAPTCHA_WIDTH = 200;
+export const CAPTCHA_HEIGHT = 70;
+
+type Point = [number, number];
+type Warp = (point: Point) => Point;
+
+/** A uniform draw in [min, max) from the CSPRNG, so nothing about one image predicts the next. */
+function uniform(min: number, max: number): number {
+  return min + (randomInt(0, 1 << 24) / (1 << 24)) * (max - min);
+}
+
+function pick<T>(items: readonly T[]): T {
+  return items[randomInt(0, items.length)];
+}
+
+const fmt = (value: number) => value.toFixed(1);
+
+/** An opentype path as SVG path data, every point moved through `warp` (the outline never leaves the server). */
+function warpedPathData(path: opentype.Path, warp: Warp): string {
+  const parts: string[] = [];
+  const at = (x: number, y: number) => warp([x, y]).map(fmt).join(' ');
+  for (const command of path.commands) {
+    switch (command.type) {
+      case 'M':
+      case 'L':
+        parts.push(`${command.type}${at(command.x, command.y)}`);
+        break;
+      case 'Q':
+        parts.push(`Q${at(command.x1, command.y1)} ${at(command.x, command.y)}`);
+        break;
+      case 'C':
+        parts.push(`C${at(command.x1, command.y1)} ${at(command.x2, command.y2)} ${at(command.x, command.y)}`);
+        break;
+      case 'Z':
+        parts.push('Z');
+        break;
+    }
+  }
+  return parts.join('');
+}
+
+let parsedFonts: opentype.Font[] | null = null;
+
+/** The fonts, parsed on first use and then kept for the life of the process (every app instance in it shares them). */
+function captchaFonts(): opentype.Font[] {
+  parsedFonts ??= CAPTCHA_FONT_FILES.map((file) => {
+    const bytes = readFileSync(require.resolve(file));
+    return opentype.parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  });
+  return parsedFonts;
+}
+
+/**
+ * Draws a captcha as a PNG. Each character gets its own font, size, case, rotation, shear and
+ * baseline; the whole line is then bent by two random waves, crossed by strokes in the text's own
+ * colours and sprinkled with specks, and only the rasterised pixels leave the server. So no
+ * character has a fixed shape or place to match against a reference set, and the glyphs touch, so
+ * they do not come apart into one blob each.
+ */
+@Injectable()
+export class RasterCaptchaRenderer {
+
+  /** A random answer of `length` characters from the alphabet. */
+  randomText(length = 5): string {
+    return Array.from({ length }, () => pick([...CAPTCHA_ALPHABET])).join('');
+  }
+
+  /** About 3 ms of CPU (rasterising in libvips' threads, off the event loop), ~11 kB; a quantised palette would cost 3× the CPU to save bytes. */
+  async render(text: string): Promise<Buffer> {
+    return sharp(Buffer.from(this.svg(text))).png({ compressionLevel: 3 }).toBuffer();
+  }
+
+  /** The scene as SVG: only ever an intermediate step towards the PNG. */
+  svg(text: string): string {
+    const hue = randomInt(0, 360);
+    const ink = () => `hsl(${(hue + randomInt(-40, 41) + 360) % 360},${randomInt(45, 80)}%,${randomInt(18, 38)}%)`;
+    const waveA = { amp: uniform(2.5, 5), freq: uniform(0.02, 0.045), phase: uniform(0, 2 * Math.PI) };
+    const waveB = { amp: uniform(2, 4.5), freq: uniform(0.04, 0.08), phase: uniform(0, 2 * Math.PI) };
+    const bend: Warp = ([x, y]) => [x + waveB.amp * Math.sin(y * waveB.freq + waveB.phase), y + waveA.amp * Math.sin(x * waveA.freq + waveA.phase)];
+
+    const glyphs: string[] = [];
+    const chars = [...text];
+    const start = uniform(6, 14);
+    const slot = (CAPTCHA_WIDTH - start - uniform(6, 14)) / Math.max(chars.length, 1);
+    for (const [index, char] of chars.entries()) {
+      const font = pick(captchaFonts());
+      const shown = randomInt(0, 2) === 0 ? char.toUpperCase() : char.toLowerCase();
+      const size = uniform(40, 52);
+      const path = font.getPath(shown, 0, 0, size);
+      const box = path.getBoundingBox();
+      // Centre of the glyph box, so rotation and shear turn it in place.
+      const cx = (box.x1 + box.x2) / 2;
+      const cy = (box.y1 + box.y2) / 2;
+      const angle = (uniform(-28, 28) * Math.PI) / 180;
+      const shear = uniform(-0.3, 0.3);
+      const squeeze = uniform(0.85, 1.2);
+      // Evenly spaced slots with jitter; the glyphs are wider than their slot, so neighbours touch or overlap.
+      const originX = start + slot * (index + 0.5) + uniform(-4, 4);
+      const originY = CAPTCHA_HEIGHT / 2 + uniform(-7, 7);
+      const cos = Math.cos(angle);
+      const sin = Math.sin(angle);
+      const place: Warp = ([x, y]) => {
+        const dx = (x - cx) * squeeze + (y - cy) * shear;
+        const dy = y - cy;
+        return bend([originX + dx * cos - dy * sin, originY + dx * sin + dy * cos]);
+      };
+      const data = warpedPathData(path, place);
+      const colour = ink();
+      // Some glyphs are drawn as thick outlines, so filled and hollow shapes of one letter differ.
+      glyphs.push(randomInt(0, 4) === 0 ? `<path d="${data}" fill="none" stroke="${colour}" stroke-width="2.6"/>` : `<path d="${data}" fill="${colour}"/>`);
+    }
+
+    const strokes: string[] = [];
+    for (let i = randomInt(2, 4); i > 0; i--) {
+      const points = [0, 1, 2, 3].map((k) => bend([(k * CAPTCHA_WIDTH) / 3 + uniform(-15, 15), uniform(12, CAPTCHA_HEIGHT - 12)]));
+      const [p0, p1, p2, p3] = points.map((p) => p.map(fmt).join(' '));
+      strokes.push(`<path d="M${p0}C${p1} ${p2} ${p3}" fill="none" stroke="${ink()}" stroke-width="${fmt(uniform(1.8, 3.2))}" stroke-linecap="round"/>`);
+    }
+    const specks: string[] = [];
+    for (let i = randomInt(40, 70); i > 0; i--) {
+      const x = uniform(0, CAPTCHA_WIDTH);
+      const y = uniform(0, CAPTCHA_HEIGHT);
+      specks.push(randomInt(0, 2) === 0 ? `<circle cx="${fmt(x)}" cy="${fmt(y)}" r="${fmt(uniform(0.6, 1.8))}" fill="${ink()}"/>` : `<path d="M${fmt(x)} ${fmt(y)}l${fmt(uniform(-9, 9))} ${fmt(uniform(-9, 9))}" stroke="${ink()}" stroke-width="${fmt(uniform(0.8, 1.6))}"/>`);
+    }
+    const blobs: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      blobs.push(`<ellipse cx="${fmt(uniform(0, CAPTCHA_WIDTH))}" cy="${fmt(uniform(0, CAPTCHA_HEIGHT))}" rx="${fmt(uniform(15, 45))}" ry="${fmt(uniform(8, 25))}" fill="hsl(${randomInt(0, 360)},60%,${randomInt(78, 92)}%)" fill-opacity="0.7"/>`);
+    }
+    return (
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${CAPTCHA_WIDTH}" height="${CAPTCHA_HEIGHT}" viewBox="0 0 ${CAPTCHA_WIDTH} ${CAPTCHA_HEIGHT}">` +
+      `<rect width="100%" height="100%" fill="hsl(${(hue + 180) % 360},40%,95%)"/>${blobs.join('')}${specks.join('')}${glyphs.join('')}${strokes.join('')}</svg>`
+    );
+  }
+}
