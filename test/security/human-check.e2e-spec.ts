@@ -25,14 +25,17 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
     afterAll(() => t.close());
 
     it('serves the challenge as the ALTCHA widget reads it, not wrapped, with its expiry inside the salt', async () => {
+      const before = t.clock.now();
       const response = await t.http.get('/api/v1/verification/challenge').expect(200);
+      const after = t.clock.now();
       expect(response.headers['content-type']).toContain('application/json');
       expect(response.headers['cache-control']).toBe('no-store');
       expect(Object.keys(response.body).sort()).toEqual(['algorithm', 'challenge', 'maxnumber', 'salt', 'signature']);
       expect(response.body).toMatchObject({ algorithm: 'SHA-256', maxnumber: 2000 });
       const expires = Number(/\?expires=(\d+)&$/.exec(response.body.salt)?.[1]);
-      expect(expires * 1000).toBeGreaterThan(t.clock.now() + 299_000);
-      expect(expires * 1000).toBeLessThanOrEqual(t.clock.now() + 300_000);
+      // Whole seconds, HUMAN_CHECK_POW_TTL (300 s) after the request by the app's clock.
+      expect(expires * 1000).toBeGreaterThan(before + 299_000);
+      expect(expires * 1000).toBeLessThanOrEqual(after + 300_000);
     });
 
     it('tells the SPA to show the proof of work', async () => {
@@ -42,8 +45,9 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
 
     it('asks every protected route for a solution: sign-up, code requests and sign-in after failures', async () => {
       expect((await t.http.post('/api/v1/users').send(signUpBody()).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
-      // An image captcha is not what this mode asks for.
-      expect((await t.http.post('/api/v1/users').send({ ...signUpBody(), ...(await solvedCaptcha(t)) }).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
+      // An image captcha is not what this mode asks for: its route is off, and its fields alone are not enough.
+      expect((await t.http.get(`/api/v1/verification/captcha/${randomUUID()}`).expect(404)).body.error).toBe('NOT_FOUND');
+      expect((await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaId: randomUUID(), captchaText: 'abcde' }).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
       const account = { ...signUpBody() };
       await t.http.post('/api/v1/users').send({ ...account, ...(await solvedAltcha(t)) }).expect(201);
       expect((await t.http.post('/api/v1/verification/sms-codes').send({ phone: uniquePhone(), purpose: 'register' }).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
@@ -88,6 +92,7 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
     });
 
     it('signs challenges with a key generated into DATA_DIR outside production, and refuses those signed with another key', async () => {
+      await challengeOf(t);
       expect(existsSync(join(t.dataDir, 'keys', 'altcha-hmac.key'))).toBe(true);
       const key = randomBytes(32).toString('hex');
       const other = await createTestApp({ HUMAN_CHECK: 'pow', ...POW, HUMAN_CHECK_POW_HMAC_KEY: key });
@@ -156,10 +161,12 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
     });
     afterAll(() => t.close());
 
-    it('tells the SPA to show the image captcha, and ignores a proof of work', async () => {
+    it('tells the SPA to show the image captcha; the challenge route is off and makes no key; a proof of work alone is not enough', async () => {
       const response = await t.http.get('/api/v1/verification/human-check').expect(200);
       expect(response.body.data).toEqual({ kind: 'image', imageUrlTemplate: '/api/v1/verification/captcha/{captchaId}' });
-      expect((await codeRequest(t, await solvedAltcha(t)).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
+      expect((await t.http.get('/api/v1/verification/challenge').expect(404)).body.error).toBe('NOT_FOUND');
+      expect(existsSync(join(t.dataDir, 'keys', 'altcha-hmac.key'))).toBe(false);
+      expect((await codeRequest(t, { altcha: Buffer.from('{}').toString('base64') }).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
     });
   });
 
@@ -209,7 +216,7 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
     it('asks for a token on sign-up and code requests (CAPTCHA_REQUIRED) and never sends an image answer or an oversized token', async () => {
       const before = gateway.received.length;
       expect((await t.http.post('/api/v1/users').send(signUpBody()).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
-      expect((await codeRequest(t, await solvedCaptcha(t)).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
+      expect((await codeRequest(t, { captchaId: randomUUID(), captchaText: 'abcde' }).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
       expect((await codeRequest(t, { captchaToken: 'x'.repeat(4097) }).expect(400)).body.error).toBe('VALIDATION_FAILED');
       expect(gateway.received.length).toBe(before);
       await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaToken: 'good-token' }).expect(201);

@@ -44,10 +44,10 @@ export class HumanCheckController {
     operationId: 'getChallenge',
     summary: 'An ALTCHA proof-of-work challenge',
     description:
-      'Not wrapped in the envelope: the ALTCHA widget reads it as it is (its `challengeurl`). The expiry (HUMAN_CHECK_POW_TTL, 300 s) is inside `salt`. Send the widget\'s base64 solution as `altcha` where a route asks for a human check and HUMAN_CHECK is `pow` or `image+pow`; each solution is accepted once, on any instance.',
+      'Not wrapped in the envelope: the ALTCHA widget reads it as it is (its `challengeurl`). The expiry (HUMAN_CHECK_POW_TTL, 300 s) is inside `salt`. Send the widget\'s base64 solution as `altcha` where a route asks for a human check and HUMAN_CHECK is `pow` or `image+pow`; each solution is accepted once, on any instance. 404 when HUMAN_CHECK asks for no proof of work.',
   })
   @ApiOkResponse({ description: 'The challenge (no envelope)', type: AltchaChallengeDto })
-  @ApiErrors(CommonErrors.TOO_MANY_REQUESTS)
+  @ApiErrors(CommonErrors.NOT_FOUND, CommonErrors.TOO_MANY_REQUESTS)
   challenge(): Promise<AltchaChallengeDto> {
     return this.pow.challenge() as Promise<AltchaChallengeDto>;
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { AppException, CommonErrors } from '@/common/errors';
 import { KvStore } from '@/common/kv/kv-store';
 import { HumanCheck, HumanCheckAnswer, HumanCheckOutcome } from '../human-check.port';
 import { RasterCaptchaRenderer } from './raster-captcha.renderer';
@@ -22,8 +23,14 @@ export class ImageCaptchaService implements HumanCheck {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Whether HUMAN_CHECK asks for it; otherwise the image route is 404, so it costs no rendering. */
+  get enabled(): boolean {
+    return this.config.humanCheck.kind.includes('image');
+  }
+
   /** Draws a new captcha for the id (replacing any pending one) and returns the PNG. */
   async issue(captchaId: string): Promise<Buffer> {
+    if (!this.enabled) throw new AppException(CommonErrors.NOT_FOUND);
     const answer = this.config.captcha.fixedText ?? this.renderer.randomText();
     const png = await this.renderer.render(answer);
     await this.kv.set(this.key(captchaId), digest(answer), this.config.captcha.ttlSeconds * 1000);

@@ -4,6 +4,7 @@ import { createChallenge, extractParams, verifySolution } from 'altcha-lib/v1';
 import type { Challenge } from 'altcha-lib/v1/types';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
+import { AppException, CommonErrors } from '@/common/errors';
 import { loadOrCreateDevKey } from '@/common/dev-key';
 import { KvStore } from '@/common/kv/kv-store';
 import { HumanCheck, HumanCheckAnswer, HumanCheckOutcome, MAX_ALTCHA_PAYLOAD } from '../human-check.port';
@@ -16,18 +17,26 @@ import { HumanCheck, HumanCheckAnswer, HumanCheckOutcome, MAX_ALTCHA_PAYLOAD } f
  */
 @Injectable()
 export class ProofOfWorkService implements HumanCheck {
-  private readonly hmacKey: string;
+  private key: string | null = null;
 
   constructor(
     private readonly kv: KvStore,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    const configured = config.humanCheck.pow.hmacKey;
-    this.hmacKey = configured ?? loadOrCreateDevKey(config.dataDir, 'altcha-hmac.key', 'HUMAN_CHECK_POW_HMAC_KEY', 'HumanCheck').toString('hex');
+  ) {}
+
+  /** Whether HUMAN_CHECK asks for it; otherwise the challenge route is 404 and no key is made. */
+  get enabled(): boolean {
+    return this.config.humanCheck.kind.includes('pow');
+  }
+
+  private get hmacKey(): string {
+    this.key ??= this.config.humanCheck.pow.hmacKey ?? loadOrCreateDevKey(this.config.dataDir, 'altcha-hmac.key', 'HUMAN_CHECK_POW_HMAC_KEY', 'HumanCheck').toString('hex');
+    return this.key;
   }
 
   challenge(): Promise<Challenge> {
+    if (!this.enabled) throw new AppException(CommonErrors.NOT_FOUND);
     const { maxNumber, ttlSeconds } = this.config.humanCheck.pow;
     return createChallenge({ hmacKey: this.hmacKey, algorithm: 'SHA-256', maxNumber, expires: new Date(this.clock.now() + ttlSeconds * 1000) });
   }
