@@ -7,6 +7,11 @@ const ROOT = join(__dirname, '..');
 const PEERS: Record<string, string> = {
   '@fastify/static': "@nestjs/swagger serves Swagger UI's assets with it on Fastify",
   rxjs: "a peer dependency of @nestjs/common and @nestjs/core",
+  '@expo-google-fonts/bitter': 'a .ttf the raster captcha reads from disk (CAPTCHA_FONT_FILES, src/modules/human-check/image/raster-captcha.renderer.ts)',
+  '@expo-google-fonts/courier-prime': 'a .ttf the raster captcha reads from disk (CAPTCHA_FONT_FILES, src/modules/human-check/image/raster-captcha.renderer.ts)',
+  '@expo-google-fonts/oswald': 'a .ttf the raster captcha reads from disk (CAPTCHA_FONT_FILES, src/modules/human-check/image/raster-captcha.renderer.ts)',
+  '@expo-google-fonts/patrick-hand': 'a .ttf the raster captcha reads from disk (CAPTCHA_FONT_FILES, src/modules/human-check/image/raster-captcha.renderer.ts)',
+  '@expo-google-fonts/roboto-slab': 'a .ttf the raster captcha reads from disk (CAPTCHA_FONT_FILES, src/modules/human-check/image/raster-captcha.renderer.ts)',
 };
 
 function sources(dir: string): string[] {
