@@ -672,9 +672,29 @@ export interface paths {
         };
         /**
          * Fetch an image captcha
-         * @description Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one).
+         * @description Returns a PNG image (a raster: several fonts, each character rotated and warped, crossed by strokes and noise). The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one). 404 when HUMAN_CHECK asks for no image captcha.
          */
         get: operations["getCaptcha"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/verification/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An ALTCHA proof-of-work challenge
+         * @description Not wrapped in the envelope: the ALTCHA widget reads it as it is (its `challengeurl`). The expiry (HUMAN_CHECK_POW_TTL, 300 s) is inside `salt`. Send the widget's base64 solution as `altcha` where a route asks for a human check and HUMAN_CHECK is `pow` or `image+pow`; each solution is accepted once, on any instance. 404 when HUMAN_CHECK asks for no proof of work.
+         */
+        get: operations["getChallenge"];
         put?: never;
         post?: never;
         delete?: never;
@@ -703,6 +723,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/verification/human-check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which human check to show
+         * @description Set by HUMAN_CHECK: `image` (captchaId + captchaText), `pow` (altcha), `image+pow` (all three) or `provider` (captchaToken from the provider widget). Every route that needs a human check (sign-up, sign-in after failures, code requests) takes these fields; a missing answer is 400 CAPTCHA_REQUIRED, a wrong, used or expired one 400 CAPTCHA_INVALID.
+         */
+        get: operations["getHumanCheck"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/verification/sms-codes": {
         parameters: {
             query?: never;
@@ -714,7 +754,7 @@ export interface paths {
         put?: never;
         /**
          * Send a 6-digit code by SMS
-         * @description Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the destination has an account, and it comes before any delivery, for every purpose (so neither body nor timing reveals an account): reset and sign-in codes only reach existing accounts, sign-up and change codes only free destinations. A delivery that fails after the 202 is logged and dropped (request a new code after the cooldown); it is never answered with 502 and keeps the cooldown and the caps. A switched-off feature sends nothing: `register` answers 403 `REGISTRATION_DISABLED` when registration is off, `reset_password` 403 `PASSWORD_RESET_DISABLED` when password reset is off (before the captcha is checked, so it is not spent).
+         * @description Needs a passed human check (HUMAN_CHECK: image captcha, proof of work or provider token). The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the destination has an account, and it comes before any delivery, for every purpose (so neither body nor timing reveals an account): reset and sign-in codes only reach existing accounts, sign-up and change codes only free destinations. A delivery that fails after the 202 is logged and dropped (request a new code after the cooldown); it is never answered with 502 and keeps the cooldown and the caps. A switched-off feature sends nothing: `register` answers 403 `REGISTRATION_DISABLED` when registration is off, `reset_password` 403 `PASSWORD_RESET_DISABLED` when password reset is off (before the captcha is checked, so it is not spent).
          */
         post: operations["sendSmsCode"];
         delete?: never;
@@ -872,6 +912,34 @@ export interface components {
              * @example https://alice.example.com
              */
             website: string | null;
+        };
+        AltchaChallengeDto: {
+            /**
+             * @description Hash algorithm
+             * @example SHA-256
+             * @enum {string}
+             */
+            algorithm: "SHA-256";
+            /**
+             * @description SHA-256 (hex) of salt + the secret number
+             * @example 4d6f0c8f1c5e9d1b2a3c4e5f60718293a4b5c6d7e8f90112233445566778899a
+             */
+            challenge: string;
+            /**
+             * @description The secret number is below this
+             * @example 100000
+             */
+            maxnumber: number;
+            /**
+             * @description Random salt followed by `?expires=<unix seconds>&`: the challenge expires then
+             * @example 46a5b1c2d3e4f5a6b7c8d9e0?expires=1767225600&
+             */
+            salt: string;
+            /**
+             * @description HMAC-SHA-256 (hex) of the challenge with the server key
+             * @example 9b1f2e3d4c5b6a798897a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5
+             */
+            signature: string;
         };
         ApiKeyListDto: {
             /** @description Your keys, newest first, expired ones included; never the secret */
@@ -1115,15 +1183,25 @@ export interface components {
         };
         CreateUserDto: {
             /**
-             * @description Id of the captcha fetched from GET /verification/captcha/{captchaId}; required unless the operator turns REGISTRATION_CAPTCHA off
+             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
+             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
+             */
+            altcha?: string;
+            /**
+             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
             captchaId?: string;
             /**
-             * @description The captcha answer (case-insensitive)
-             * @example x7Kp
+             * @description Image captcha: the characters shown (case-insensitive)
+             * @example x7kp3
              */
             captchaText?: string;
+            /**
+             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
+             * @example 0.xxxxxxxx
+             */
+            captchaToken?: string;
             /**
              * @description Name shown to others
              * @example Alice
@@ -1226,8 +1304,8 @@ export interface components {
          *     | `AVATAR_TOO_MANY_PIXELS` | 400 | The image has too many pixels |
          *     | `AVATAR_TOO_SMALL` | 400 | The image must be at least 32×32 pixels |
          *     | `AVATAR_UPLOAD_MALFORMED` | 400 | The multipart body is malformed or incomplete |
-         *     | `CAPTCHA_INVALID` | 400 | The captcha answer is wrong or expired; fetch a new one |
-         *     | `CAPTCHA_REQUIRED` | 400 | Solve the captcha and send captchaId and captchaText |
+         *     | `CAPTCHA_INVALID` | 400 | The human check (captcha) answer is wrong, used or expired; get a new one |
+         *     | `CAPTCHA_REQUIRED` | 400 | Complete the human check (captcha) and send its answer |
          *     | `CODE_EXPIRED` | 400 | The verification code has expired, was used, or was never requested; request a new one |
          *     | `CODE_INVALID` | 400 | The verification code is wrong |
          *     | `ID_CARD_INVALID` | 400 | The ID card number is not a valid 18-digit resident ID number |
@@ -1349,6 +1427,29 @@ export interface components {
              * @enum {string}
              */
             database: "up" | "down";
+        };
+        HumanCheckInfoDto: {
+            /**
+             * @description With pow: where the ALTCHA widget fetches its challenge (its challengeurl); send its solution as altcha
+             * @example /api/v1/verification/challenge
+             */
+            challengeUrl?: string;
+            /**
+             * @description With image: the captcha image URL; replace {captchaId} with a fresh UUID and send it back as captchaId with captchaText
+             * @example /api/v1/verification/captcha/{captchaId}
+             */
+            imageUrlTemplate?: string;
+            /**
+             * @description The check to show: image captcha, ALTCHA proof of work, both, or an external provider widget
+             * @example image
+             * @enum {string}
+             */
+            kind: "image" | "pow" | "image+pow" | "provider";
+            /**
+             * @description With provider: the provider's public site key for its widget (HUMAN_CHECK_PROVIDER_SITE_KEY); send the widget's token as captchaToken
+             * @example 0x4AAAAAAAxxxxxxxx
+             */
+            siteKey?: string;
         };
         IdentityDto: {
             /**
@@ -1479,15 +1580,25 @@ export interface components {
         };
         LoginDto: {
             /**
-             * @description Captcha id; required after 3 failed sign-ins on this identifier (400 CAPTCHA_REQUIRED)
+             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
+             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
+             */
+            altcha?: string;
+            /**
+             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
             captchaId?: string;
             /**
-             * @description The captcha answer
-             * @example x7Kp
+             * @description Image captcha: the characters shown (case-insensitive)
+             * @example x7kp3
              */
             captchaText?: string;
+            /**
+             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
+             * @example 0.xxxxxxxx
+             */
+            captchaToken?: string;
             /**
              * @description Username, email or phone number
              * @example alice_01
@@ -1660,15 +1771,25 @@ export interface components {
         };
         SendEmailCodeDto: {
             /**
-             * @description Id of the captcha fetched from GET /verification/captcha/{captchaId}
+             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
+             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
+             */
+            altcha?: string;
+            /**
+             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
-            captchaId: string;
+            captchaId?: string;
             /**
-             * @description The captcha answer (case-insensitive)
-             * @example x7Kp
+             * @description Image captcha: the characters shown (case-insensitive)
+             * @example x7kp3
              */
-            captchaText: string;
+            captchaText?: string;
+            /**
+             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
+             * @example 0.xxxxxxxx
+             */
+            captchaToken?: string;
             /**
              * @description Email address
              * @example alice@example.com
@@ -1683,15 +1804,25 @@ export interface components {
         };
         SendSmsCodeDto: {
             /**
-             * @description Id of the captcha fetched from GET /verification/captcha/{captchaId}
+             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
+             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
+             */
+            altcha?: string;
+            /**
+             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
-            captchaId: string;
+            captchaId?: string;
             /**
-             * @description The captcha answer (case-insensitive)
-             * @example x7Kp
+             * @description Image captcha: the characters shown (case-insensitive)
+             * @example x7kp3
              */
-            captchaText: string;
+            captchaText?: string;
+            /**
+             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
+             * @example 0.xxxxxxxx
+             */
+            captchaToken?: string;
             /**
              * @description Mobile number: E.164, or a bare 11-digit Chinese mobile number
              * @example +8613800138000
@@ -3126,7 +3257,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4960,7 +5091,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `USERNAME_INVALID`: Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters; `PASSWORD_TOO_SHORT`: Password is too short; `PASSWORD_TOO_LONG`: Password is too long; `PASSWORD_INVALID_CHARACTERS`: Password contains control characters; `PASSWORD_TOO_COMMON`: Password is one of the most commonly used passwords; `PASSWORD_CONTAINS_IDENTITY`: Password must not contain your username or email name; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one; `CODE_INVALID`: The verification code is wrong; `CODE_EXPIRED`: The verification code has expired, was used, or was never requested; request a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `USERNAME_INVALID`: Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters; `PASSWORD_TOO_SHORT`: Password is too short; `PASSWORD_TOO_LONG`: Password is too long; `PASSWORD_INVALID_CHARACTERS`: Password contains control characters; `PASSWORD_TOO_COMMON`: Password is one of the most commonly used passwords; `PASSWORD_CONTAINS_IDENTITY`: Password must not contain your username or email name; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one; `CODE_INVALID`: The verification code is wrong; `CODE_EXPIRED`: The verification code has expired, was used, or was never requested; request a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8231,7 +8362,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "image/svg+xml": string;
+                    "image/png": string;
                 };
             };
             /** @description `VALIDATION_FAILED`: The request is not valid */
@@ -8245,6 +8376,152 @@ export interface operations {
                         code?: 400;
                         /** @enum {string} */
                         error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The challenge (no envelope) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AltchaChallengeDto"];
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "NOT_FOUND";
                     };
                 };
             };
@@ -8369,7 +8646,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8394,6 +8671,137 @@ export interface operations {
                         code?: 403;
                         /** @enum {string} */
                         error?: "REGISTRATION_DISABLED" | "PASSWORD_RESET_DISABLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getHumanCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configured check */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["HumanCheckInfoDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8518,7 +8926,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one; `PHONE_NOT_ALLOWED`: Text messages cannot be sent to this country */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one; `PHONE_NOT_ALLOWED`: Text messages cannot be sent to this country */
             400: {
                 headers: {
                     [name: string]: unknown;
