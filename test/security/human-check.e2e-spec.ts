@@ -188,7 +188,7 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
         const token = new URLSearchParams(request.body).get('response') ?? '';
         return token in behaviours ? behaviours[token] : { status: 200, body: '{"success":false}' };
       });
-      t = await createTestApp({ HUMAN_CHECK: 'provider', HUMAN_CHECK_PROVIDER_URL: `${gateway.url}/siteverify`, HUMAN_CHECK_PROVIDER_SECRET: 'provider-secret', HUMAN_CHECK_PROVIDER_SITE_KEY: 'site-key-1', HUMAN_CHECK_PROVIDER_TIMEOUT_MS: '300' });
+      t = await createTestApp({ HUMAN_CHECK: 'provider', HUMAN_CHECK_PROVIDER_URL: `${gateway.url}/siteverify`, HUMAN_CHECK_PROVIDER_SECRET: 'provider-secret', HUMAN_CHECK_PROVIDER_SITE_KEY: 'site-key-1', HUMAN_CHECK_PROVIDER_TIMEOUT_MS: '20000' });
     });
     afterAll(async () => {
       await t.close();
@@ -222,8 +222,18 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
       await t.http.post('/api/v1/users').send({ ...signUpBody(), captchaToken: 'good-token' }).expect(201);
     });
 
-    it.each(['bad-token', 'string-true', 'server-error', 'not-json', 'huge', 'hang'])('fails closed on %s: 400 CAPTCHA_INVALID', async (token) => {
+    it.each(['bad-token', 'string-true', 'server-error', 'not-json', 'huge'])('fails closed on %s: 400 CAPTCHA_INVALID', async (token) => {
       expect((await codeRequest(t, { captchaToken: token }).expect(400)).body.error).toBe('CAPTCHA_INVALID');
+    });
+
+    it('fails closed when the provider does not answer within HUMAN_CHECK_PROVIDER_TIMEOUT_MS', async () => {
+      // A provider that never answers: any bound refuses it, so a short one keeps the test quick.
+      const impatient = await createTestApp({ HUMAN_CHECK: 'provider', HUMAN_CHECK_PROVIDER_URL: `${gateway.url}/siteverify`, HUMAN_CHECK_PROVIDER_SECRET: 's', HUMAN_CHECK_PROVIDER_TIMEOUT_MS: '200' });
+      try {
+        expect((await codeRequest(impatient, { captchaToken: 'hang' }).expect(400)).body.error).toBe('CAPTCHA_INVALID');
+      } finally {
+        await impatient.close();
+      }
     });
 
     it('fails closed, never 500, when the provider is unreachable', async () => {
