@@ -2,7 +2,7 @@ import * as opentype from 'opentype.js';
 import sharp from 'sharp';
 
 /**
- * Two programs that read captchas, kept to measure the human check (shared/SECURITY.md, "Bots").
+ * Two programs that read captchas, kept to measure the human check (SECURITY.md, "Bots").
  *
  * - `SvgOutlineSolver` beats svg-captcha: it draws every character as one `<path>` outline of one
  *   fixed font at one fixed size, jittered by ±0.1 px, so each outline is matched against the same

@@ -15,7 +15,7 @@ function loadFont(file: string): opentype.Font {
 const ROUNDS = 30;
 
 /**
- * shared/SECURITY.md, "Bots": the image captcha resists shape matching. The solver that reads the
+ * SECURITY.md, "Bots": the image captcha resists shape matching. The solver that reads the
  * old captcha is kept, and run against svg-captcha itself (the server no longer serves it); the
  * best cheap attack we could write on the new raster captcha is run against the server.
  */

@@ -15,7 +15,7 @@ const POW = { HUMAN_CHECK_POW_MAX_NUMBER: '2000' };
 const codeRequest = (t: TestApp, check: Record<string, unknown>) => t.http.post('/api/v1/verification/email-codes').send({ email: `hc_${randomUUID()}@example.com`, purpose: 'register', ...check });
 const challengeOf = async (t: TestApp) => (await t.http.get('/api/v1/verification/challenge').expect(200)).body as AltchaChallenge;
 
-/** shared/SECURITY.md, "Bots" and contract §9: the human check in each of its kinds. */
+/** SECURITY.md, "Bots" and contract §9: the human check in each of its kinds. */
 describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+pow | provider)', () => {
   describe('pow: ALTCHA proof of work, each solution single-use', () => {
     let t: TestApp;
