@@ -5,6 +5,7 @@ import { testImage } from '../factories/images';
 import { bearer } from '../factories/sessions';
 import { auditEvents, createAppWithAdmin, SignedInAdmin } from '../factories/admin';
 import { outbox } from '../factories/codes';
+import { outboxEvents } from '../factories/events';
 import {
   callbackPath,
   deliverCallback,
@@ -299,6 +300,12 @@ describe('Sign-in with other identity providers (contract §11) against a real O
       await t.http.delete('/api/v1/users/me/identities/corp').set(user.auth).expect(200);
       expect((await t.http.delete('/api/v1/users/me/identities/corp').set(user.auth)).body.error).toBe('IDENTITY_NOT_FOUND');
       expect(await auditEvents(t, admin.auth, { userId: user.user.id, type: 'identity_unlinked' })).toHaveLength(1);
+      // Contract §12: linking and unlinking are events for other services too, naming the provider only.
+      expect((await outboxEvents(t, user.user.id)).map(({ type, data }) => ({ type, data }))).toEqual([
+        { type: 'user.created', data: { userId: user.user.id } },
+        { type: 'user.identity_linked', data: { userId: user.user.id, provider: 'corp' } },
+        { type: 'user.identity_unlinked', data: { userId: user.user.id, provider: 'corp' } },
+      ]);
       expect(outbox(t).filter((entry) => entry.to === user.email.toLowerCase() && entry.purpose === 'notice').pop()?.text).toMatch(/removed from your account/);
 
       // An account made by the provider has no password and no phone: its only identity stays.
@@ -317,6 +324,8 @@ describe('Sign-in with other identity providers (contract §11) against a real O
       expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
       expect(answers.every((answer) => [200, 404, 409].includes(answer.status))).toBe(true);
       expect((await t.http.get('/api/v1/users/me/identities').set(bearer(session)).expect(200)).body.data.items).toHaveLength(1);
+      const me = (await t.http.get('/api/v1/users/me').set(bearer(session)).expect(200)).body.data;
+      expect((await outboxEvents(t, me.id)).filter(({ type }) => type === 'user.identity_unlinked')).toHaveLength(1);
     });
 
     it('deleting the account frees its identities: the same person then gets a new account', async () => {

@@ -17,6 +17,9 @@ export interface EventDataByType {
   'user.enabled': { userId: string };
   'user.deleted': { userId: string };
   'user.real_name_verified': { userId: string };
+  /** `provider`: the configured provider's name (e.g. github), never the person's id or email there. */
+  'user.identity_linked': { userId: string; provider: string };
+  'user.identity_unlinked': { userId: string; provider: string };
   /** `reason`: the user signed out of it (logout) or revoked it from the session list (revoked). */
   'session.revoked': { userId: string; sessionId: string; reason: 'logout' | 'revoked' };
 }
@@ -34,6 +37,8 @@ export const EVENT_TYPES: readonly EventType[] = [
   'user.enabled',
   'user.deleted',
   'user.real_name_verified',
+  'user.identity_linked',
+  'user.identity_unlinked',
   'session.revoked',
 ];
 

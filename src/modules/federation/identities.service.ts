@@ -6,6 +6,7 @@ import { AppException } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { Language } from '@/common/i18n';
 import { AuditService } from '@/modules/audit/audit.service';
+import { EventsService } from '@/modules/events/events.service';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
@@ -29,6 +30,7 @@ export class IdentitiesService {
     private readonly identities: IdentitiesRepository,
     private readonly users: UsersService,
     private readonly audit: AuditService,
+    private readonly events: EventsService,
     private readonly codes: VerificationCodesService,
     private readonly clock: Clock,
   ) {}
@@ -66,6 +68,7 @@ export class IdentitiesService {
     await this.users.update(user.id, {}, async (tx) => {
       await this.add(tx, user.id, provider, profile);
       await this.audit.record({ type: 'identity_linked', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { provider } }, tx);
+      await this.events.emit(tx, 'user.identity_linked', { userId: user.id, provider });
     });
     await this.notify(user, 'identity_linked', language);
   }
@@ -83,6 +86,7 @@ export class IdentitiesService {
       if (othersLeft < 1 && !(await this.users.canSignInWithoutProviders(user.id, tx))) throw new AppException(FederationErrors.LAST_SIGN_IN_METHOD);
       await this.identities.delete(identity.id, tx);
       await this.audit.record({ type: 'identity_unlinked', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { provider } }, tx);
+      await this.events.emit(tx, 'user.identity_unlinked', { userId: user.id, provider });
     });
     await this.notify(user, 'identity_unlinked', language);
   }
