@@ -15,6 +15,7 @@ import { EventsModule } from './modules/events/events.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { FederationModule } from './modules/federation/federation.module';
 import { AvatarModule } from './modules/avatar/avatar.module';
+import { MfaModule } from './modules/mfa/mfa.module';
 import { RealNameModule } from './modules/real-name/real-name.module';
 import { RetentionModule } from './modules/retention/retention.module';
 import { GlobalAuthGuard } from './modules/auth/auth.guard';
@@ -70,6 +71,7 @@ export class AppModule {
         AdminModule,
         AvatarModule,
         RealNameModule,
+        MfaModule,
         OperationsModule,
         RetentionModule,
       ],

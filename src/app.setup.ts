@@ -135,6 +135,9 @@ function documentGenericFailures(document: OpenApiDocument): void {
         const enumOf = (existing.content?.['application/json']?.schema?.allOf?.[1] as { properties?: { error?: { enum?: string[] } } } | undefined)?.properties?.error;
         if (enumOf?.enum) enumOf.enum = [...new Set([...enumOf.enum, ...codes])];
       };
+      // MFA_REQUIRED_ROLES: a token of an account that must still enrol works only on the enrolment routes.
+      const signedIn = (operation as { security?: Record<string, unknown>[] }).security?.some((scheme) => 'bearer' in scheme);
+      if (signedIn) add(403, ['MFA_NOT_ENROLLED'], 'Set up a second factor first (MFA_REQUIRED_ROLES)');
       add(429, ['TOO_MANY_REQUESTS'], 'Too many requests; see Retry-After');
       add(500, ['INTERNAL_ERROR'], 'Unexpected error; quote the requestId');
       add(503, ['SERVICE_UNAVAILABLE'], 'A dependency (database, Redis) is unavailable; see Retry-After');

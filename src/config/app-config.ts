@@ -166,6 +166,7 @@ export interface AppConfig {
   humanCheck: HumanCheckConfig;
   sessions: { recentAuthSeconds: number };
   apiKeys: { maxPerUser: number };
+  mfa: MfaConfig;
   admin: { username: string; email: string; password: string } | null;
   internalApiKeys: string[];
   codes: CodesConfig;
@@ -225,6 +226,13 @@ export interface FederationConfig {
   publicBaseUrl: string | null;
   /** Tests only: http and loopback/private issuers and endpoints. */
   allowInsecureIssuers: boolean;
+}
+
+export interface MfaConfig {
+  /** Roles whose accounts must enrol a second factor: until they do, their tokens work only on /users/me/mfa* and /users/me/passkeys*. */
+  requiredRoles: string[];
+  /** The issuer an authenticator app shows beside the account name. */
+  totpIssuer: string;
 }
 
 export interface RetentionConfig {
@@ -603,6 +611,15 @@ function readAdmin(read: Reader): AppConfig['admin'] {
   return { username: username!, email: email!, password: password! };
 }
 
+const MFA_ROLES = ['normal_user', 'vip_user', 'creator', 'admin'];
+
+function readMfa(read: Reader): MfaConfig {
+  const requiredRoles = read.list('MFA_REQUIRED_ROLES');
+  const unknown = requiredRoles.find((role) => !MFA_ROLES.includes(role));
+  if (unknown) throw new ConfigError('MFA_REQUIRED_ROLES', `must list roles among ${MFA_ROLES.join(', ')} (got "${unknown}")`);
+  return { requiredRoles, totpIssuer: read.string('TOTP_ISSUER', 'User Centre') };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const read = new Reader(env);
   const nodeEnv = read.oneOf('NODE_ENV', 'development', ['development', 'production', 'test'] as const);
@@ -667,6 +684,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     humanCheck: readHumanCheck(read, production),
     sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400) },
     apiKeys: { maxPerUser: read.int('API_KEYS_PER_USER', 10, 1, 100) },
+    mfa: readMfa(read),
     admin: readAdmin(read),
     internalApiKeys: read.list('INTERNAL_API_KEYS'),
     codes: {

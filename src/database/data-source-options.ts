@@ -10,6 +10,8 @@ import { RetentionIndexes1732300004000 as MysqlRetentionIndexes } from './migrat
 import { RetentionIndexes1732300004000 as SqliteRetentionIndexes } from './migrations/sqlite/1732300004000-retention-indexes';
 import { ApiKeys1732300010000 as MysqlApiKeys } from './migrations/mysql/1732300010000-api-keys';
 import { ApiKeys1732300010000 as SqliteApiKeys } from './migrations/sqlite/1732300010000-api-keys';
+import { Mfa1732300020000 as MysqlMfa } from './migrations/mysql/1732300020000-mfa';
+import { Mfa1732300020000 as SqliteMfa } from './migrations/sqlite/1732300020000-mfa';
 import { UserIdentities1732300030000 as MysqlUserIdentities } from './migrations/mysql/1732300030000-user-identities';
 import { UserIdentities1732300030000 as SqliteUserIdentities } from './migrations/sqlite/1732300030000-user-identities';
 import { RevocationMarkers1732300040000 as MysqlRevocationMarkers } from './migrations/mysql/1732300040000-revocation-markers';
@@ -24,13 +26,14 @@ import { AuditEvent } from '@/modules/audit/audit-event.entity';
 import { RealNameRecord } from '@/modules/real-name/real-name-record.entity';
 import { ApiKey } from '@/modules/account/api-key.entity';
 import { OutboxEvent } from '@/modules/events/outbox-event.entity';
+import { MfaTotp, RecoveryCode } from '@/modules/mfa/mfa.entities';
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity, RevocationMarker, OutboxEvent];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity, RevocationMarker, OutboxEvent, MfaTotp, RecoveryCode];
 
 /** Migrations are listed per driver, oldest first; each feature appends its own. */
 export const MIGRATIONS = {
-  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUserIdentities, SqliteRevocationMarkers, SqliteEventOutbox],
-  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUserIdentities, MysqlRevocationMarkers, MysqlEventOutbox],
+  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteMfa, SqliteUserIdentities, SqliteRevocationMarkers, SqliteEventOutbox],
+  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlMfa, MysqlUserIdentities, MysqlRevocationMarkers, MysqlEventOutbox],
 };
 
 /**

@@ -27,6 +27,19 @@ export class ErrorEnvelopeDto {
   details?: FieldProblemDto[];
 }
 
+/** The success envelope with `data` exactly as given. */
+function envelopeSchema(status: number, data: object) {
+  return {
+    type: 'object',
+    required: ['code', 'data', 'msg'],
+    properties: {
+      code: { type: 'integer', enum: [status], description: 'Always equals the HTTP status', example: status },
+      data,
+      msg: { type: 'string', description: 'Human-readable message, localised by Accept-Language (en, zh-CN)', example: 'OK' },
+    },
+  };
+}
+
 /**
  * Documents a success response as the envelope around `model` (or `{}` when model is null).
  * Each operation gets its own envelope schema, `data` being exactly its model: an `allOf` with a
@@ -39,22 +52,21 @@ export function ApiEnvelope(model: Type<unknown> | null, options: { status?: num
       ? { type: 'array', items: { $ref: getSchemaPath(model) } }
       : { $ref: getSchemaPath(model) }
     : { type: 'object', additionalProperties: false, example: {}, description: 'Nothing to return' };
-  return applyDecorators(
-    ApiExtraModels(...(model ? [model] : [])),
-    ApiResponse({
-      status,
-      description: options.description,
-      schema: {
-        type: 'object',
-        required: ['code', 'data', 'msg'],
-        properties: {
-          code: { type: 'integer', enum: [status], description: 'Always equals the HTTP status', example: status },
-          data,
-          msg: { type: 'string', description: 'Human-readable message, localised by Accept-Language (en, zh-CN)', example: 'OK' },
-        },
-      },
-    }),
-  );
+  return applyDecorators(ApiExtraModels(...(model ? [model] : [])), ApiResponse({ status, description: options.description, schema: envelopeSchema(status, data) }));
+}
+
+/**
+ * Documents a success response whose data is one of several models, told apart by `propertyName`
+ * (`mapping`: its value, as a string, to the model), so generated clients can narrow the union.
+ */
+export function ApiEnvelopeOneOf(mapping: Record<string, Type<unknown>>, propertyName: string, options: { status?: number; description: string }) {
+  const status = options.status ?? 200;
+  const models = Object.values(mapping);
+  const data = {
+    oneOf: models.map((model) => ({ $ref: getSchemaPath(model) })),
+    discriminator: { propertyName, mapping: Object.fromEntries(Object.entries(mapping).map(([value, model]) => [value, getSchemaPath(model)])) },
+  };
+  return applyDecorators(ApiExtraModels(...models), ApiResponse({ status, description: options.description, schema: envelopeSchema(status, data) }));
 }
 
 const DOCUMENTED_ERRORS = 'uc:documented-errors';

@@ -33,6 +33,11 @@ export const AUDIT_EVENT_TYPES = [
   'identity_linked',
   'identity_unlinked',
   'sessions_revoked_all',
+  'mfa_enabled',
+  'mfa_disabled',
+  'mfa_reset',
+  'recovery_codes_regenerated',
+  'step_up',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

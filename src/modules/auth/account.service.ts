@@ -43,7 +43,7 @@ export class AccountService {
 
   async changePassword(principal: Principal, oldPassword: string, newPassword: string, client: ClientInfo, language: Language = 'en'): Promise<void> {
     const user = await this.users.getById(principal.userId);
-    if (!(await this.currentPasswordMatches(user, oldPassword, client))) {
+    if (!(await this.auth.currentPasswordMatches(user, oldPassword, client))) {
       await this.audit.record({ type: 'password_changed', outcome: 'failure', userId: user.id, actorId: user.id, client, detail: { reason: 'wrong_password' } });
       throw new AppException(UsersErrors.PASSWORD_INCORRECT);
     }
@@ -116,32 +116,17 @@ export class AccountService {
   }
 
   /**
-   * The current password, checked like a sign-in: counted towards the account's lock before bcrypt
-   * runs (and refused while it holds), so a stolen token cannot guess the password here instead,
-   * not even with a parallel burst.
-   */
-  private async currentPasswordMatches(user: User, password: string, client: ClientInfo): Promise<boolean> {
-    const attempt = await this.throttle.beginCurrentPassword(user.id);
-    if (await this.users.verifyPassword(user, password)) {
-      await attempt.succeeded();
-      return true;
-    }
-    if (await attempt.failed()) await this.audit.record({ type: 'account_locked', outcome: 'denied', userId: user.id, actorId: user.id, client });
-    return false;
-  }
-
-  /**
-   * The one check behind every ⏱ route of this module (contact changes, API-key creation): the current
-   * password, or a recent authentication as AuthService.isRecentlyAuthenticated decides it (the MFA
-   * step-up extends that one predicate). An API key is never a recent authentication.
+   * The one check behind every ⏱ route of this module (contact changes, API-key creation): a recent
+   * authentication as AuthService.isRecentlyAuthenticated decides it (with the second factor when the
+   * account has one), or, without MFA, the current password. An API key is never a recent authentication.
    */
   private async assertSensitiveActionAllowed(principal: Principal, password: string | undefined, client: ClientInfo): Promise<User> {
     const user = await this.users.getById(principal.userId);
-    if (password !== undefined) {
-      if (!(await this.currentPasswordMatches(user, password, client))) throw new AppException(UsersErrors.PASSWORD_INCORRECT);
+    if (password !== undefined && !user.mfaMethods) {
+      await this.auth.assertCurrentPassword(user, password, client);
       return user;
     }
-    if (!this.auth.isRecentlyAuthenticated(principal, this.clock.now())) throw new AppException(AuthErrors.RECENT_AUTH_REQUIRED);
+    if (!this.auth.isRecentlyAuthenticated(principal, this.clock.now(), user)) throw new AppException(AuthErrors.RECENT_AUTH_REQUIRED);
     return user;
   }
 
@@ -185,9 +170,9 @@ export class AccountService {
     // Accounts made by another identity provider have neither password nor phone: a recent sign-in (with the provider) proves them.
     const byRecentSignIn = !user.passwordHash && !user.phone;
     const proven = user.passwordHash
-      ? !!dto.password && (await this.currentPasswordMatches(user, dto.password, client))
+      ? !!dto.password && (await this.auth.currentPasswordMatches(user, dto.password, client))
       : byRecentSignIn
-        ? principal.sessionId !== null && this.auth.isRecentlyAuthenticated(principal, this.clock.now())
+        ? principal.sessionId !== null && this.auth.isRecentlyAuthenticated(principal, this.clock.now(), user)
         : await this.provenBySmsCode(user, dto.code);
     if (!proven) {
       await this.audit.record({ type: 'account_deleted', outcome: 'failure', userId: user.id, actorId: user.id, client });

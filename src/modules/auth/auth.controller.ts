@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } f
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
 import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
-import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
+import { ApiEnvelope, ApiEnvelopeOneOf, ApiErrors } from '@/common/http/openapi';
 import { HumanCheckErrors } from '@/modules/human-check/human-check.errors';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
 import { AuthErrors } from './auth.errors';
@@ -12,7 +12,7 @@ import { PasswordResetDto } from './dto/account.dto';
 import { pickLanguage } from '@/common/i18n';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { Auth, CurrentUser, Internal, Public } from './decorators';
-import { LoginDto, RefreshDto, SmsLoginDto, SessionListDto, TokenPairDto } from './dto/auth.dto';
+import { LoginDto, RefreshDto, SIGN_IN_RESULT_DESCRIPTION, SIGN_IN_RESULTS, SignInResult, SmsLoginDto, SessionListDto, TokenPairDto } from './dto/auth.dto';
 import { IntrospectDto, IntrospectionDto } from './dto/introspect.dto';
 import { Principal } from './principal';
 
@@ -31,9 +31,9 @@ export class AuthController {
   @HttpCode(200)
   @SuccessMessage('signedIn')
   @ApiOperation({ operationId: 'login', summary: 'Sign in with a password', description: 'The identifier is a username, email or phone. Every attempt is counted before the password is compared, so parallel attempts are judged as if sent one by one. Counters are kept per identifier as typed (case and width variants are one identifier; known and unknown identifiers alike): after 3 failures on an identifier a captcha is required, after 10 that identifier is locked for 15 minutes (429 + Retry-After). The account also has its own bound — 10 failures over all its identifiers and current-password checks lock it for 15 minutes, and at most 100 failures an hour — but at sign-in that bound answers exactly as a wrong password does (401 INVALID_CREDENTIALS, even for the right password), so no identifier reveals what was tried through another. A password reset lifts every lock of the account.' })
-  @ApiEnvelope(TokenPairDto, { description: 'Signed in: a token pair' })
+  @ApiEnvelopeOneOf(SIGN_IN_RESULTS, 'mfaRequired', { description: SIGN_IN_RESULT_DESCRIPTION })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, HumanCheckErrors.CAPTCHA_REQUIRED, HumanCheckErrors.CAPTCHA_INVALID, AuthErrors.INVALID_CREDENTIALS, CommonErrors.TOO_MANY_REQUESTS)
-  login(@Body() dto: LoginDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
+  login(@Body() dto: LoginDto, @Client() client: ClientInfo): Promise<SignInResult> {
     return this.auth.login(dto, client);
   }
 
@@ -42,9 +42,9 @@ export class AuthController {
   @HttpCode(200)
   @SuccessMessage('signedIn')
   @ApiOperation({ operationId: 'loginBySms', summary: 'Sign in with an SMS code', description: 'The code comes from POST /verification/sms-codes with purpose login; it only reaches numbers that have an account. At most 5 tries per code, counted before the code is compared; every failure is audited.' })
-  @ApiEnvelope(TokenPairDto, { description: 'Signed in: a token pair' })
+  @ApiEnvelopeOneOf(SIGN_IN_RESULTS, 'mfaRequired', { description: SIGN_IN_RESULT_DESCRIPTION })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED, AuthErrors.INVALID_CREDENTIALS)
-  loginBySms(@Body() dto: SmsLoginDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
+  loginBySms(@Body() dto: SmsLoginDto, @Client() client: ClientInfo): Promise<SignInResult> {
     return this.auth.loginBySms(dto.phone, dto.smsCode, client);
   }
 

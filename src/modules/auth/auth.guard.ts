@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppException, CommonErrors } from '@/common/errors';
@@ -9,12 +9,19 @@ import { AccountErrors } from '@/modules/account/account.errors';
 import type { ApiKeyScope } from '@/modules/account/api-key-scopes';
 import { ApiKeysService } from '@/modules/account/api-keys.service';
 import { AuthErrors } from './auth.errors';
-import { ACCESS_RULE, AccessRule, API_KEY_SCOPE_RULE } from './decorators';
+import { ACCESS_RULE, AccessRule, API_KEY_SCOPE_RULE, RECENT_AUTH } from './decorators';
 import { InternalKeysService } from './internal-keys.service';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { Clock } from '@/common/clock';
+import { MfaErrors } from '@/modules/mfa/mfa.errors';
+import { isRecentlyAuthenticated } from './recent-auth';
 import { JwtStrategy } from './jwt.strategy';
 import { Principal } from './principal';
 
 type AuthenticatedRequest = FastifyRequest & { user?: Principal };
+
+/** Where a token of an account that must enrol a second factor (MFA_REQUIRED_ROLES) still works. */
+const ENROLMENT_ROUTES = /\/users\/me\/(mfa|passkeys)(\/|$)/;
 
 /**
  * The one global guard: every route needs a signed-in caller unless it says @Public() (or
@@ -31,6 +38,8 @@ export class GlobalAuthGuard implements CanActivate {
     private readonly users: UsersService,
     private readonly bearer: JwtStrategy,
     private readonly audit: AuditService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -55,6 +64,10 @@ export class GlobalAuthGuard implements CanActivate {
       const principal = await this.bearer.authenticate(request.headers.authorization);
       if (!principal) throw new AppException(CommonErrors.UNAUTHENTICATED);
       request.user = principal;
+    }
+    if (request.user!.enrolmentOnly && !ENROLMENT_ROUTES.test(request.routeOptions.url ?? '')) throw new AppException(MfaErrors.MFA_NOT_ENROLLED);
+    if (this.reflector.getAllAndOverride<boolean | undefined>(RECENT_AUTH, [context.getHandler(), context.getClass()])) {
+      if (!isRecentlyAuthenticated(request.user!, this.clock.now(), this.config.sessions.recentAuthSeconds)) throw new AppException(AuthErrors.RECENT_AUTH_REQUIRED);
     }
     if (rule.roles?.length) {
       const current = await this.users.getView(request.user!.userId).catch((error: unknown) => {

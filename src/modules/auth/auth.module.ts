@@ -18,6 +18,7 @@ import { JwtStrategy } from './jwt.strategy';
 import { KeysModule } from './keys/keys.module';
 import { SigningKeys } from './keys/signing-keys.service';
 import { LoginThrottle } from './login-throttle.service';
+import { MfaChallenges } from './mfa-challenges';
 import { SessionsModule } from './sessions/sessions.module';
 import { TokensService } from './tokens.service';
 
@@ -42,7 +43,7 @@ import { TokensService } from './tokens.service';
     ApiKeysModule,
   ],
   controllers: [CodeRequestsController, AuthController, JwksController, AccountController],
-  providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, InternalKeysService, GlobalAuthGuard],
-  exports: [AuthService, GlobalAuthGuard, SessionsModule, ApiKeysModule],
+  providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, InternalKeysService, GlobalAuthGuard, MfaChallenges],
+  exports: [AuthService, GlobalAuthGuard, SessionsModule, ApiKeysModule, TokensService, LoginThrottle, MfaChallenges],
 })
 export class AuthModule {}

@@ -12,9 +12,12 @@ import { offersHumanCheck } from '@/modules/human-check/human-check.port';
 import { HumanCheckService } from '@/modules/human-check/human-check.service';
 import { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { AuthErrors } from './auth.errors';
-import { LoginDto, SessionDto, TokenPairDto } from './dto/auth.dto';
+import { LoginDto, SessionDto, SignInResult, TokenPairDto } from './dto/auth.dto';
 import { IntrospectionDto } from './dto/introspect.dto';
 import { LoginThrottle } from './login-throttle.service';
+import { MfaChallenges } from './mfa-challenges';
+import { isRecentlyAuthenticated } from './recent-auth';
+import { UsersErrors } from '@/modules/users/users.errors';
 import { Principal, sessionStartOf } from './principal';
 import { SessionsService } from './sessions/sessions.service';
 import { TokensService } from './tokens.service';
@@ -32,13 +35,14 @@ export class AuthService {
     private readonly codes: VerificationCodesService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly challenges: MfaChallenges,
   ) {}
 
   /**
    * Sign-in with an SMS code (purpose login). A number without an active account never received a
    * code, so its answer is a wrong code's or the same 401 as a password failure.
    */
-  async loginBySms(phoneInput: string, code: string, client: ClientInfo): Promise<TokenPairDto> {
+  async loginBySms(phoneInput: string, code: string, client: ClientInfo): Promise<SignInResult> {
     const phone = normalisePhone(phoneInput);
     if (!phone) throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
     try {
@@ -57,7 +61,7 @@ export class AuthService {
       await this.audit.record({ type: 'sign_in', outcome: 'failure', userId: user?.id ?? null, client, detail: { method: 'sms_code', reason: user ? 'disabled' : 'unknown_account' } });
       throw new AppException(AuthErrors.INVALID_CREDENTIALS);
     }
-    return this.completeSignIn(user, client, 'sms_code');
+    return this.afterFirstFactor(user, client, 'sms_code', ['sms']);
   }
 
   /**
@@ -66,7 +70,7 @@ export class AuthService {
    * timing tells them apart. The attempt is counted before bcrypt runs (LoginThrottle): a parallel
    * burst gets no more comparisons than the same requests sent one by one.
    */
-  async login(dto: LoginDto, client: ClientInfo): Promise<TokenPairDto> {
+  async login(dto: LoginDto, client: ClientInfo): Promise<SignInResult> {
     // Case and width variants of one identifier are one identifier, for the lookup and for the counters.
     const identifier = classifyIdentifier(dto.identifier.normalize('NFKC'));
     const user = await this.users.findByIdentifierKind(identifier);
@@ -89,19 +93,56 @@ export class AuthService {
       this.metrics.signIn('failure', 'password');
       throw new AppException(AuthErrors.INVALID_CREDENTIALS);
     }
-    await attempt.succeeded();
-    return this.completeSignIn(user, client, 'password');
+    if (user.mfaMethods) {
+      // With a second factor, the right password only gives its own attempt back: earlier failures,
+      // wrong second-factor answers included, stand until the second factor is answered too.
+      await attempt.abandon();
+    } else {
+      await attempt.succeeded();
+    }
+    return this.afterFirstFactor(user, client, 'password', ['pwd']);
   }
 
   /**
-   * Opens a session for a user who has proven who they are (password, one-time code, or another
-   * identity provider: 'federated', amr `fed`). Every first-factor sign-in ends here, so this is
-   * where a second-factor challenge goes in.
+   * Every first factor (password, SMS code, another identity provider) ends here: an account with a
+   * second factor gets an MFA challenge instead of tokens. The flag is on the row the sign-in already
+   * read, so accounts without MFA pay nothing.
    */
-  async completeSignIn(user: User, client: ClientInfo, method: 'password' | 'sms_code' | 'registration' | 'federated'): Promise<TokenPairDto> {
-    const pair = await this.tokens.signIn(user, client, (tx) => this.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method } }, tx));
+  async afterFirstFactor(user: User, client: ClientInfo, method: 'password' | 'sms_code' | 'federated', amr: string[]): Promise<SignInResult> {
+    if (user.mfaMethods) return this.challenges.open(user, amr);
+    return this.completeSignIn(user, client, method, amr);
+  }
+
+  /** Opens a session for a user who has proven who they are (`amr`: how, RFC 8176). */
+  async completeSignIn(user: User, client: ClientInfo, method: string, amr: string[]): Promise<TokenPairDto> {
+    const pair = await this.tokens.signIn(user, client, amr, (tx) => this.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method } }, tx));
     this.metrics.signIn('success', method);
     return pair;
+  }
+
+  /**
+   * A secret of a known account (its current password, a second-factor answer) checked like a
+   * sign-in: counted towards the account's lock before it is compared (and refused with 429 while
+   * the lock holds), so a stolen token or mfaToken cannot guess here instead, not even with a
+   * parallel burst. A right answer gives its attempt back and ends the streak.
+   */
+  async countedCheck(user: User, client: ClientInfo, compare: () => Promise<boolean>): Promise<boolean> {
+    const attempt = await this.throttle.beginCurrentPassword(user.id);
+    if (await compare()) {
+      await attempt.succeeded();
+      return true;
+    }
+    if (await attempt.failed()) await this.audit.record({ type: 'account_locked', outcome: 'denied', userId: user.id, actorId: user.id, client });
+    return false;
+  }
+
+  currentPasswordMatches(user: User, password: string, client: ClientInfo): Promise<boolean> {
+    return this.countedCheck(user, client, () => this.users.verifyPassword(user, password));
+  }
+
+  /** The current password or 400 PASSWORD_INCORRECT (counted as above). */
+  async assertCurrentPassword(user: User, password: string, client: ClientInfo): Promise<void> {
+    if (!(await this.currentPasswordMatches(user, password, client))) throw new AppException(UsersErrors.PASSWORD_INCORRECT);
   }
 
   async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPairDto> {
@@ -115,7 +156,7 @@ export class AuthService {
       await this.sessions.revoke(result.session.id, 'disabled');
       throw new AppException(AuthErrors.REFRESH_TOKEN_INVALID);
     }
-    return this.tokens.pair(this.users.toResponse(user), result.session, result.refreshToken);
+    return this.tokens.pair(user, result.session, result.refreshToken);
   }
 
   async logout(principal: Principal, client: ClientInfo): Promise<void> {
@@ -159,7 +200,7 @@ export class AuthService {
       throw error;
     });
     if (!user || user.status !== 'active') return { active: false };
-    return { active: true, sub: claims.sub, role: user.role, exp: claims.exp, sid: claims.sid };
+    return { active: true, sub: claims.sub, role: user.role, exp: claims.exp, sid: claims.sid, amr: claims.amr ?? [], auth_time: claims.auth_time };
   }
 
   requireSession(principal: Principal): string {
@@ -168,12 +209,14 @@ export class AuthService {
   }
 
   /**
-   * Whether the caller signed in recently enough for a sensitive action (⏱, RECENT_AUTH_SECONDS): the
-   * one predicate every ⏱ check uses, so a stricter rule (a second factor when MFA is on) goes here.
-   * auth_time is the session's sign-in, which a refresh does not renew; an API key has none.
+   * Whether the caller authenticated recently enough for a sensitive action (⏱, RECENT_AUTH_SECONDS):
+   * the one predicate every ⏱ check uses (recent-auth.ts; @RecentAuth() routes use it too). With a
+   * second factor on the account, that authentication must have included it (`mfa` in amr).
+   * auth_time is the session's authentication, which a refresh does not renew; an API key has none.
+   * `user`: the account row when the caller has it, so its current MFA state counts.
    */
-  isRecentlyAuthenticated(principal: Principal, nowMs: number): boolean {
-    return principal.authTime !== null && nowMs / 1000 - principal.authTime <= this.config.sessions.recentAuthSeconds;
+  isRecentlyAuthenticated(principal: Principal, nowMs: number, user?: Pick<User, 'mfaMethods'>): boolean {
+    return isRecentlyAuthenticated(principal, nowMs, this.config.sessions.recentAuthSeconds, user ? !!user.mfaMethods : undefined);
   }
 
   /** Throws 403 RECENT_AUTH_REQUIRED unless isRecentlyAuthenticated: for ⏱ routes that offer no password alternative. */

@@ -44,6 +44,14 @@ export const API_KEY_SCOPE_RULE = 'uc:api-key-scope';
  */
 export const AllowApiKey = (scope: ApiKeyScope) => applyDecorators(SetMetadata(API_KEY_SCOPE_RULE, scope), ApiSecurity('personal-api-key'));
 
+export const RECENT_AUTH = 'uc:recent-auth';
+
+/**
+ * ⏱: the route needs a recent authentication (RECENT_AUTH_SECONDS), including the second factor
+ * when the account has one; otherwise 403 RECENT_AUTH_REQUIRED (step up with POST /auth/reauthenticate).
+ */
+export const RecentAuth = () => applyDecorators(SetMetadata(RECENT_AUTH, true), ApiErrors(AuthErrors.RECENT_AUTH_REQUIRED));
+
 export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
   const request = ctx.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
   return request.user as Principal;

@@ -44,6 +44,9 @@ export class JwtStrategy {
       tokenId: claims.jti ?? null,
       authTime: typeof claims.auth_time === 'number' ? claims.auth_time : null,
       via: 'bearer',
+      amr: Array.isArray(claims.amr) ? claims.amr : [],
+      mfaEnabled: claims.mfa_enabled === true,
+      enrolmentOnly: claims.mfa_enrolment === true,
     };
   }
 

@@ -10,6 +10,12 @@ export interface Principal {
   /** Unix seconds of the sign-in that started this session (the `auth_time` claim). */
   authTime: number | null;
   via: 'bearer' | 'api-key';
+  /** How the session last authenticated (RFC 8176 `amr`); empty for API keys. */
+  amr?: string[];
+  /** The account had a second factor when the token was minted: "recent" then needs `mfa` in amr. */
+  mfaEnabled?: boolean;
+  /** MFA_REQUIRED_ROLES: this token works only on the enrolment routes until the account has a factor. */
+  enrolmentOnly?: boolean;
 }
 
 /** The claims we put in every access token. */
@@ -24,6 +30,12 @@ export interface AccessTokenClaims {
    * database query. Unlike auth_time it never moves (a re-authentication renews auth_time, not the session).
    */
   session_start_ms?: number;
+  /** RFC 8176 authentication methods of the session's last authentication. */
+  amr?: string[];
+  /** Present (true) when the account has a second factor. */
+  mfa_enabled?: boolean;
+  /** Present (true) when the account must enrol a second factor before anything else. */
+  mfa_enrolment?: boolean;
   iat: number;
   exp: number;
   iss: string;

@@ -5,7 +5,6 @@ import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
 import { AlsoWrite } from '@/database/transaction';
-import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
 import { TokenPairDto } from './dto/auth.dto';
@@ -26,27 +25,32 @@ export class TokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Opens a new session for a user who just proved who they are (`alsoWrite` commits with it). */
-  async signIn(user: User, client: ClientInfo, alsoWrite?: AlsoWrite): Promise<TokenPairDto> {
-    const { session, refreshToken } = await this.sessions.open(user.id, client, alsoWrite);
-    return this.pair(this.users.toResponse(user), session, refreshToken);
+  /** Opens a new session for a user who just proved who they are (`amr`: how; `alsoWrite` commits with it). */
+  async signIn(user: User, client: ClientInfo, amr: string[], alsoWrite?: AlsoWrite): Promise<TokenPairDto> {
+    const { session, refreshToken } = await this.sessions.open(user.id, client, alsoWrite, amr);
+    return this.pair(user, session, refreshToken);
   }
 
-  pair(user: UserResponseDto, session: Session, refreshToken: string): TokenPairDto {
+  pair(account: User, session: Session, refreshToken: string): TokenPairDto {
+    const user = this.users.toResponse(account);
     const now = Math.floor(this.clock.now() / 1000);
     const { accessTtlSeconds, issuer, audience } = this.config.tokens;
-    const accessToken = this.jwt.sign(
-      {
-        role: user.role,
-        sid: session.id,
-        auth_time: Math.floor(session.authenticatedAt.getTime() / 1000),
-        session_start_ms: session.createdAt.getTime(),
-        iat: now,
-        exp: now + accessTtlSeconds,
-      },
-      { subject: user.id, jwtid: randomUUID(), issuer, audience },
-    );
+    const mfaEnabled = !!account.mfaMethods;
+    const claims = {
+      role: user.role,
+      sid: session.id,
+      auth_time: Math.floor(session.authenticatedAt.getTime() / 1000),
+      session_start_ms: session.createdAt.getTime(),
+      amr: session.amr?.split(',').filter(Boolean) ?? [],
+      // Only when true, so tokens of accounts without MFA stay as they were.
+      ...(mfaEnabled ? { mfa_enabled: true } : {}),
+      ...(!mfaEnabled && this.config.mfa.requiredRoles.includes(account.role) ? { mfa_enrolment: true } : {}),
+      iat: now,
+      exp: now + accessTtlSeconds,
+    };
+    const accessToken = this.jwt.sign(claims, { subject: user.id, jwtid: randomUUID(), issuer, audience });
     return {
+      mfaRequired: false,
       accessToken,
       tokenType: 'Bearer',
       expiresIn: accessTtlSeconds,

@@ -3,11 +3,11 @@ import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CommonErrors } from '@/common/errors';
 import { AcceptLanguage, Client, ClientInfo, RawResponse, SuccessMessage } from '@/common/http/decorators';
-import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
+import { ApiEnvelope, ApiEnvelopeOneOf, ApiErrors } from '@/common/http/openapi';
 import { pickLanguage } from '@/common/i18n';
 import { AuthErrors } from '@/modules/auth/auth.errors';
 import { Public } from '@/modules/auth/decorators';
-import { TokenPairDto } from '@/modules/auth/dto/auth.dto';
+import { SIGN_IN_RESULT_DESCRIPTION, SIGN_IN_RESULTS, SignInResult } from '@/modules/auth/dto/auth.dto';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { AuthorizationUrlDto, AuthorizationUrlRequestDto, ExchangeDto, ProviderListDto } from './dto/federation.dto';
 import { FederationErrors } from './federation.errors';
@@ -83,9 +83,9 @@ export class FederationController {
     summary: 'Trade the one-time result for a token pair',
     description: 'The `result` the callback put on redirectUri; single use, valid 60 seconds. Opens a session like any other sign-in (audited with method `federated`).',
   })
-  @ApiEnvelope(TokenPairDto, { description: 'Signed in: a token pair' })
+  @ApiEnvelopeOneOf(SIGN_IN_RESULTS, 'mfaRequired', { description: SIGN_IN_RESULT_DESCRIPTION })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, FederationErrors.OAUTH_STATE_INVALID, AuthErrors.INVALID_CREDENTIALS)
-  exchange(@Body() dto: ExchangeDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
+  exchange(@Body() dto: ExchangeDto, @Client() client: ClientInfo): Promise<SignInResult> {
     return this.federation.exchange(dto.result, client);
   }
 }

@@ -10,7 +10,7 @@ import { AuditService } from '@/modules/audit/audit.service';
 import { AvatarService } from '@/modules/avatar/avatar.service';
 import { AuthErrors } from '@/modules/auth/auth.errors';
 import { AuthService } from '@/modules/auth/auth.service';
-import { TokenPairDto } from '@/modules/auth/dto/auth.dto';
+import { SignInResult } from '@/modules/auth/dto/auth.dto';
 import type { Principal } from '@/modules/auth/principal';
 import { SessionsService } from '@/modules/auth/sessions/sessions.service';
 import { RegistrationService } from '@/modules/users/registration.service';
@@ -124,14 +124,14 @@ export class FederationService {
   }
 
   /** Trades the one-time result for a session: single use (taken atomically), RESULT_TTL_MS. */
-  async exchange(result: string, client: ClientInfo): Promise<TokenPairDto> {
+  async exchange(result: string, client: ClientInfo): Promise<SignInResult> {
     const raw = await this.kv.take(resultKey(result));
     if (!raw) throw new AppException(FederationErrors.OAUTH_STATE_INVALID);
     const pending = JSON.parse(raw) as PendingResult;
     const user = await this.users.findById(pending.userId);
     if (!user || user.status !== 'active') throw new AppException(AuthErrors.INVALID_CREDENTIALS);
     // The one path every first-factor sign-in takes (and where the MFA challenge applies).
-    return this.auth.completeSignIn(user, client, 'federated');
+    return this.auth.afterFirstFactor(user, client, 'federated', ['fed']);
   }
 
   private async start(flow: Omit<PendingFlow, 'nonce' | 'codeVerifier'>): Promise<string> {

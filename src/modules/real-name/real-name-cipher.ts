@@ -6,7 +6,7 @@ const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export type SealedField = 'real_name' | 'id_card';
+export type SealedField = 'real_name' | 'id_card' | 'totp_secret';
 
 /**
  * AES-256-GCM for the name and number (a fresh random 96-bit IV per value; stored as
@@ -42,7 +42,12 @@ export class RealNameCipher {
 
   /** The same number always gives the same index; without the key it reveals nothing. */
   blindIndex(idCardNumber: string): string {
-    return createHmac('sha256', this.keys.indexKey).update(`id-card:${idCardNumber}`).digest('hex');
+    return this.digest('id-card', idCardNumber);
+  }
+
+  /** A keyed digest for other secrets kept only to be recognised (recovery codes), separated by `purpose`. */
+  digest(purpose: string, value: string): string {
+    return createHmac('sha256', this.keys.indexKey).update(`${purpose}:${value}`).digest('hex');
   }
 
   private aad(field: SealedField, userId: string): Buffer {

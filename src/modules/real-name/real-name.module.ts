@@ -6,21 +6,18 @@ import { UsersModule } from '@/modules/users/users.module';
 import { HttpRealNameProvider } from './providers/http-real-name.provider';
 import { LocalRealNameProvider } from './providers/local-real-name.provider';
 import { RealNameProvider } from './providers/real-name-provider';
-import { RealNameCipher } from './real-name-cipher';
-import { RealNameKeys } from './real-name-keys';
+import { RealNameCryptoModule } from './real-name-crypto.module';
 import { RealNameRecord } from './real-name-record.entity';
 import { RealNameController } from './real-name.controller';
 import { RealNameRepository } from './real-name.repository';
 import { RealNameService } from './real-name.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([RealNameRecord]), UsersModule, AuthModule],
+  imports: [TypeOrmModule.forFeature([RealNameRecord]), UsersModule, AuthModule, RealNameCryptoModule],
   controllers: [RealNameController],
   providers: [
     RealNameService,
     RealNameRepository,
-    RealNameKeys,
-    RealNameCipher,
     {
       provide: RealNameProvider,
       inject: [APP_CONFIG],

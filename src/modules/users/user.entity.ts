@@ -60,6 +60,13 @@ export class User {
   @Column({ name: 'real_name_verified', type: 'boolean', default: false })
   realNameVerified: boolean;
 
+  /**
+   * The second factors the account has ("totp", "passkey"; comma-separated), null without MFA. Kept on
+   * the row that sign-in reads anyway, so an account without MFA costs no extra query.
+   */
+  @Column({ name: 'mfa_methods', type: 'varchar', length: 64, nullable: true })
+  mfaMethods: string | null;
+
   /** Set by the service from its clock (not a database default), so both drivers store UTC alike. */
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;

@@ -86,6 +86,7 @@ export class UsersService {
       website: account.profile?.website ?? null,
       avatarKey: null,
       realNameVerified: false,
+      mfaMethods: null,
       createdAt: now,
       updatedAt: now,
     });

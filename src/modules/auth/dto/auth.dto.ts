@@ -38,7 +38,10 @@ export class RefreshDto {
 }
 
 export class TokenPairDto {
-  @ApiProperty({ description: 'Short-lived RS256 JWT for the Authorization header; its header `kid` names the /.well-known/jwks.json key that signed it. Claims: sub, role, sid, jti, auth_time, session_start_ms (when the session began, Unix ms: what POST /admin/sessions/revoke-all compares), iat, exp, iss, aud', example: 'eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...' })
+  @ApiProperty({ description: 'Always false on a token pair: the sign-in is complete (true means an MFA challenge, see MfaChallengeDto)', enum: [false], example: false })
+  mfaRequired: false;
+
+  @ApiProperty({ description: 'Short-lived RS256 JWT for the Authorization header; its header `kid` names the /.well-known/jwks.json key that signed it. Claims: sub, role, sid, jti, auth_time, amr (RFC 8176), session_start_ms (when the session began, Unix ms: what POST /admin/sessions/revoke-all compares), iat, exp, iss, aud', example: 'eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...' })
   accessToken: string;
 
   @ApiProperty({ description: 'Always Bearer', example: 'Bearer', enum: ['Bearer'] })
@@ -56,6 +59,31 @@ export class TokenPairDto {
   @ApiProperty({ description: 'The signed-in account', type: UserResponseDto })
   user: UserResponseDto;
 }
+
+export const MFA_METHODS = ['totp', 'recovery_code', 'passkey'] as const;
+export type MfaMethod = (typeof MFA_METHODS)[number];
+
+/** What a first factor answers when the account has a second one: complete it with POST /auth/mfa/verify. */
+export class MfaChallengeDto {
+  @ApiProperty({ description: 'Always true: a second factor is needed before tokens are issued', enum: [true], example: true })
+  mfaRequired: true;
+
+  @ApiProperty({ description: 'Opaque and single-use; lives 5 minutes; the 5th wrong answer spends it', example: 'mfa_3q2+7w...' })
+  mfaToken: string;
+
+  @ApiProperty({ description: 'The second factors this account can answer with', enum: MFA_METHODS, isArray: true, example: ['totp', 'recovery_code'] })
+  methods: MfaMethod[];
+
+  @ApiProperty({ description: 'When the mfaToken expires (ISO 8601 UTC)', example: '2026-01-01T08:05:00.000Z' })
+  expiresAt: string;
+}
+
+export type SignInResult = TokenPairDto | MfaChallengeDto;
+
+/** Every first factor answers one of these, told apart by `mfaRequired` (ApiEnvelopeOneOf). */
+export const SIGN_IN_RESULTS = { false: TokenPairDto, true: MfaChallengeDto };
+export const SIGN_IN_RESULT_DESCRIPTION =
+  'A token pair (`mfaRequired: false`), or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify';
 
 export class SessionDto {
   @ApiProperty({ description: 'Session id (the sid claim)', example: '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d' })

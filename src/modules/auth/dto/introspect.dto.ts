@@ -26,4 +26,10 @@ export class IntrospectionDto {
 
   @ApiPropertyOptional({ description: 'Session id', example: '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d' })
   sid?: string;
+
+  @ApiPropertyOptional({ description: 'How the session last authenticated (RFC 8176: pwd, sms, otp, hwk, swk, mfa, fed)', type: [String], example: ['pwd', 'otp', 'mfa'] })
+  amr?: string[];
+
+  @ApiPropertyOptional({ description: 'When that authentication happened (Unix seconds)', example: 1767225000 })
+  auth_time?: number;
 }

@@ -19,6 +19,10 @@ export class Session {
   @Column({ name: 'authenticated_at', type: 'datetime', precision: 3 })
   authenticatedAt: Date;
 
+  /** How that authentication was made: RFC 8176 values, comma-separated ("pwd", "pwd,otp,mfa"). */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  amr: string | null;
+
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;
 

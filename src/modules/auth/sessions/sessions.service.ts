@@ -75,7 +75,7 @@ export class SessionsService implements OnApplicationBootstrap {
   }
 
   /** Opens a session with its first refresh token; `alsoWrite` (the sign-in's audit event) commits with them. */
-  async open(userId: string, client: ClientInfo, alsoWrite?: AlsoWrite): Promise<{ session: Session; refreshToken: string }> {
+  async open(userId: string, client: ClientInfo, alsoWrite?: AlsoWrite, amr: string[] = []): Promise<{ session: Session; refreshToken: string }> {
     const now = new Date(this.clock.now());
     const session = Object.assign(new Session(), {
       id: randomUUID(),
@@ -83,6 +83,7 @@ export class SessionsService implements OnApplicationBootstrap {
       ip: client.ip,
       userAgent: client.userAgent,
       authenticatedAt: now,
+      amr: amr.length ? amr.join(',') : null,
       createdAt: now,
       lastUsedAt: now,
       expiresAt: new Date(now.getTime() + this.config.tokens.refreshTtlSeconds * 1000),
@@ -124,6 +125,29 @@ export class SessionsService implements OnApplicationBootstrap {
       return { outcome: 'reused', session };
     }
     return { outcome: 'rotated', session, refreshToken: successor };
+  }
+
+  /**
+   * Step-up: the session's authentication is renewed (time and methods) and it gets a new refresh
+   * token; its earlier refresh tokens are spent, so presenting one later counts as a replay.
+   */
+  async reauthenticate(session: Session, amr: string[]): Promise<{ session: Session; refreshToken: string }> {
+    const now = new Date(this.clock.now());
+    const renewed = Object.assign(new Session(), session, { authenticatedAt: now, amr: amr.join(','), lastUsedAt: now });
+    const refreshToken = await inTransaction(this.sessions.manager, async (tx) => {
+      await tx.update(Session, { id: session.id }, { authenticatedAt: now, amr: renewed.amr, lastUsedAt: now });
+      await tx.update(RefreshToken, { sessionId: session.id, spentAt: IsNull() }, { spentAt: now });
+      return this.issueRefreshToken(session.id, now, tx);
+    });
+    return { session: renewed, refreshToken };
+  }
+
+  /** Adds methods to a live session's record (the caller just proved another factor in it). */
+  async addMethods(sessionId: string, methods: string[]): Promise<void> {
+    const session = await this.sessions.findOneBy({ id: sessionId });
+    if (!session) return;
+    const amr = [...new Set([...(session.amr?.split(',').filter(Boolean) ?? []), ...methods])];
+    await this.sessions.update({ id: sessionId }, { amr: amr.join(',') });
   }
 
   /** Revokes one session; `alsoWrite` (its events) commits with the revocation, and only when this call revoked it. */

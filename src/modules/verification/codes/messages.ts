@@ -16,7 +16,7 @@ export function codeMessage(code: string, purpose: CodePurpose, language: Langua
     : { subject: 'Your verification code', text: `Your verification code is ${code} (${why}). It expires in ${ttlMinutes} minutes. Never share it with anyone.` };
 }
 
-export type NoticeKind = 'password_changed' | 'password_reset' | ContactNoticeKind | IdentityNoticeKind;
+export type NoticeKind = 'password_changed' | 'password_reset' | ContactNoticeKind | IdentityNoticeKind | MfaNoticeKind;
 
 /** Notices about sign-ins with other identity providers being linked or removed (contract §11). */
 type IdentityNoticeKind = 'identity_linked' | 'identity_unlinked';
@@ -47,11 +47,30 @@ const TEXT_NOTICES: Record<ContactNoticeKind | IdentityNoticeKind, Record<Langua
   },
 };
 
+/** Notices about second factors: they go to the account's email, else its phone. */
+export type MfaNoticeKind = 'mfa_added' | 'mfa_removed' | 'mfa_reset';
+
+const MFA_NOTICES: Record<MfaNoticeKind, Record<Language, string>> = {
+  mfa_added: {
+    en: 'A second sign-in factor was added to your account. If this was not you, change your password now and contact an administrator.',
+    'zh-CN': '您的账号刚刚添加了二次验证方式。如果这不是您本人的操作，请立即修改密码并联系管理员。',
+  },
+  mfa_removed: {
+    en: 'A second sign-in factor was removed from your account. If this was not you, change your password now and contact an administrator.',
+    'zh-CN': '您的账号刚刚移除了二次验证方式。如果这不是您本人的操作，请立即修改密码并联系管理员。',
+  },
+  mfa_reset: {
+    en: 'An administrator removed every second sign-in factor of your account and signed out every device. If you did not ask for this, contact an administrator now.',
+    'zh-CN': '管理员刚刚清除了您账号的全部二次验证方式，并退出了所有设备。如果这不是您申请的，请立即联系管理员。',
+  },
+};
+
 export function noticeMessage(kind: NoticeKind, language: Language): { subject: string; text: string } {
   const subject = language === 'zh-CN' ? '账号安全提醒' : 'Security notice for your account';
-  if (kind !== 'password_changed' && kind !== 'password_reset') return { subject, text: TEXT_NOTICES[kind][language] };
-  const zh = { password_changed: '您的密码刚刚被修改', password_reset: '您的密码刚刚通过验证码被重置' }[kind];
-  const en = { password_changed: 'Your password was just changed', password_reset: 'Your password was just reset with a verification code' }[kind];
+  if (kind in MFA_NOTICES) return { subject, text: MFA_NOTICES[kind as MfaNoticeKind][language] };
+  if (kind !== 'password_changed' && kind !== 'password_reset') return { subject, text: TEXT_NOTICES[kind as keyof typeof TEXT_NOTICES][language] };
+  const zh = { password_changed: '您的密码刚刚被修改', password_reset: '您的密码刚刚通过验证码被重置' }[kind as 'password_changed'];
+  const en = { password_changed: 'Your password was just changed', password_reset: 'Your password was just reset with a verification code' }[kind as 'password_changed'];
   return language === 'zh-CN'
     ? { subject, text: `${zh}，其他设备已全部退出登录。如果这不是您本人的操作，请立即重置密码。` }
     : { subject, text: `${en}, and every other device was signed out. If this was not you, reset your password now.` };

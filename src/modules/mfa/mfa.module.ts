@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '@/modules/auth/auth.module';
+import { RealNameCryptoModule } from '@/modules/real-name/real-name-crypto.module';
+import { UsersModule } from '@/modules/users/users.module';
+import { VerificationModule } from '@/modules/verification/verification.module';
+import { MfaAdminController, MfaController, StepUpController } from './mfa.controller';
+import { MfaTotp, RecoveryCode } from './mfa.entities';
+import { MfaService } from './mfa.service';
+import { StepUpService } from './step-up.service';
+
+/**
+ * Second factors, the answer to the MFA challenge, and step-up. Sign-in (auth/) opens the challenge
+ * from the users.mfa_methods flag alone; this module answers it and issues tokens through auth's services.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([MfaTotp, RecoveryCode]), AuthModule, UsersModule, VerificationModule, RealNameCryptoModule],
+  controllers: [MfaController, StepUpController, MfaAdminController],
+  providers: [MfaService, StepUpService],
+  exports: [MfaService],
+})
+export class MfaModule {}
