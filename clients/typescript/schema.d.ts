@@ -9,7 +9,7 @@ export interface paths {
         };
         /**
          * Public keys that sign access tokens (JWKS)
-         * @description Both an envelope and an RFC 7517 key set: `data.keys` for envelope readers, and the same `keys` at the top level so that standard JWT libraries (jose, jwks-rsa) can fetch it as they are (RFC 7517 tells them to ignore the other members). Every key that may have signed a live token is listed (all of JWT_PRIVATE_KEYS), and the next key (JWT_NEXT_PUBLIC_KEY) before it signs anything; pick the key by the token header's `kid`. The answer may be cached for `Cache-Control: public, max-age=<JWKS_MAX_AGE_SECONDS, default 600>`; a key rotation waits that long between publishing a key and signing with it.
+         * @description Both an envelope and an RFC 7517 key set: `data.keys` for envelope readers, and the same `keys` at the top level so that standard JWT libraries (jose, jwks-rsa) can fetch it as they are (RFC 7517 tells them to ignore the other members).
          */
         get: operations["getJwks"];
         put?: never;
@@ -34,26 +34,6 @@ export interface paths {
         get: operations["adminListAuditEvents"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/sessions/revoke-all": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Sign out every session started before a time (emergency)
-         * @description For a leaked signing key or a breach: every session of every user that started before `before` (default now) is signed out at once on every instance — its access tokens are refused on the next request, its refresh token no longer refreshes. One marker in the shared store, compared with the session start each token carries: no write per session, no database query per request. Needs a recent authentication (⏱, RECENT_AUTH_SECONDS; 403 RECENT_AUTH_REQUIRED otherwise). The caller's own session is signed out too when it started before the cut-off. The cut-off only moves forward: a later call with an earlier `before` keeps the later one (the answer says which is in force). Audited as `sessions_revoked_all`. After a key leak, first rotate the key (drop the leaked one), then call this.
-         */
-        post: operations["adminRevokeAllSessions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -101,6 +81,26 @@ export interface paths {
         patch: operations["adminUpdateUser"];
         trace?: never;
     };
+    "/api/v1/admin/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Reset an account's second factors
+         * @description Every factor and recovery code is removed, every session revoked, and the owner notified (email, else SMS). Audited as mfa_reset.
+         */
+        delete: operations["adminResetMfa"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/introspect": {
         parameters: {
             query?: never;
@@ -132,7 +132,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with a password
-         * @description The identifier is a username, email or phone. Every attempt is counted before the password is compared, so parallel attempts are judged as if sent one by one. Counters are kept per identifier as typed (case and width variants are one identifier; known and unknown identifiers alike): after 3 failures on an identifier a captcha is required, after 10 that identifier is locked for 15 minutes (429 + Retry-After). The account also has its own bound — 10 failures over all its identifiers and current-password checks lock it for 15 minutes, and at most 100 failures an hour — but at sign-in that bound answers exactly as a wrong password does (401 INVALID_CREDENTIALS, even for the right password), so no identifier reveals what was tried through another. A password reset lifts every lock of the account.
+         * @description The identifier is a username, email or phone. After 3 failures on one identifier a captcha is required; after 10 it is locked for 15 minutes (429 + Retry-After).
          */
         post: operations["login"];
         delete?: never;
@@ -152,7 +152,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with an SMS code
-         * @description The code comes from POST /verification/sms-codes with purpose login; it only reaches numbers that have an account. At most 5 tries per code, counted before the code is compared; every failure is audited.
+         * @description The code comes from POST /verification/sms-codes with purpose login; it only reaches numbers that have an account.
          */
         post: operations["loginBySms"];
         delete?: never;
@@ -161,7 +161,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/auth/oauth/exchange": {
+    "/api/v1/auth/mfa/verify": {
         parameters: {
             query?: never;
             header?: never;
@@ -171,50 +171,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Trade the one-time result for a token pair
-         * @description The `result` the callback put on redirectUri; single use, valid 60 seconds. Opens a session like any other sign-in (audited with method `federated`).
+         * Finish a sign-in with a second factor
+         * @description Answers the MFA challenge of a first factor. Each answer is counted before it is checked: the 5th wrong answer spends the mfaToken, and wrong answers count towards the account lock (429). A TOTP code is accepted once; a recovery code is spent.
          */
-        post: operations["exchangeOAuthResult"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/oauth/{provider}/callback": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Where the provider sends the browser back (register this URL at the provider)
-         * @description Not for the SPA to call. The URL to register is `${PUBLIC_BASE_URL}/api/v1/auth/oauth/{provider}/callback`. With a known `state` it always answers 302 to the redirectUri of the attempt, with `?result=<one-time code>` (for POST /auth/oauth/exchange), `?linked=<provider>` (after POST /users/me/identities/{provider}/url) or `?error=<CODE>`: OAUTH_PROVIDER_ERROR, ACCOUNT_EXISTS_LINK_REQUIRED, IDENTITY_ALREADY_LINKED, REGISTRATION_DISABLED, REGISTRATION_KEY_INVALID, INVALID_CREDENTIALS (a disabled account), OAUTH_STATE_INVALID (the linking session ended). An unknown, used or expired `state` has no trusted place to go back to: it is a 400.
-         */
-        get: operations["oauthCallback"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/oauth/{provider}/url": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Start a sign-in with a provider: the URL to send the browser to
-         * @description The URL carries a fresh single-use `state`, an OpenID Connect `nonce` and a PKCE S256 challenge, bound to this provider and this `redirectUri`; the attempt lives 10 minutes. `redirectUri` must equal an entry of OAUTH_REDIRECT_URIS exactly. When the operator set REGISTRATION_KEY, an unknown identity may only create an account if `registrationKey` is given here.
-         */
-        post: operations["createOAuthUrl"];
+        post: operations["verifyMfa"];
         delete?: never;
         options?: never;
         head?: never;
@@ -241,20 +201,20 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/auth/providers": {
+    "/api/v1/auth/reauthenticate": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * The identity providers enabled for sign-in
-         * @description For the sign-in page: one button per item.
-         */
-        get: operations["listIdentityProviders"];
+        get?: never;
         put?: never;
-        post?: never;
+        /**
+         * Step up: authenticate again inside this session
+         * @description With `password`, or `method` + `code` (a second factor). Answers a new token pair for the same session with a fresh auth_time and amr; its earlier refresh tokens are spent. ⏱ routes need this within RECENT_AUTH_SECONDS, and with a second factor when the account has one.
+         */
+        post: operations["reauthenticate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -388,7 +348,7 @@ export interface paths {
         post?: never;
         /**
          * Delete your account
-         * @description Needs the current password (password-less phone accounts: `code`, an SMS code sent to the account phone with purpose login; accounts made by another identity provider, with neither: a sign-in within RECENT_AUTH_SECONDS). Personal data is removed, every session revoked, linked identities removed, and the username, email and phone become free.
+         * @description Needs the current password (password-less phone accounts: `code`, an SMS code sent to the account phone with purpose login). Personal data is removed, every session revoked, and the username, email and phone become free.
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -410,56 +370,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create the "default" personal API key (deprecated: use POST /users/me/api-keys)
-         * @deprecated
-         * @description Kept for one release. Creates a key named "default" with scopes profile:read and profile:write, expiring in 90 days, and deletes the previous key named "default". Same rules as POST /users/me/api-keys (⏱, the cap, shown once).
-         */
-        post: operations["createDefaultApiKey"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/users/me/api-keys": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List your personal API keys
-         * @description Newest first, expired ones included; never the secret.
-         */
-        get: operations["listApiKeys"];
-        put?: never;
-        /**
          * Create a personal API key
-         * @description Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED). A password change or reset deletes every key.
+         * @description Shown once; replaces the previous key. Send it as X-API-Key to act as yourself on the user routes.
          */
         post: operations["createApiKey"];
         delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/users/me/api-keys/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Delete one of your personal API keys
-         * @description It stops working at once. Another account's key id answers 404 like a missing one.
-         */
-        delete: operations["deleteApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -495,7 +410,7 @@ export interface paths {
         get?: never;
         /**
          * Change the email address
-         * @description Needs a code sent to the NEW address with purpose change_email, and a sign-in within the last hour or the current `password`. The address becomes verified, and the OLD address receives a notice (a contact is never replaced silently).
+         * @description Needs a code sent to the NEW address with purpose change_email, and a sign-in within the last hour or the current `password`. The address becomes verified.
          */
         put: operations["changeEmail"];
         post?: never;
@@ -505,15 +420,18 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/users/me/identities": {
+    "/api/v1/users/me/mfa": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** The identity providers linked to your account */
-        get: operations["listMyIdentities"];
+        /**
+         * Your second factors
+         * @description TOTP, passkeys, how many recovery codes are left, and whether your role requires a second factor (MFA_REQUIRED_ROLES).
+         */
+        get: operations["getMfa"];
         put?: never;
         post?: never;
         delete?: never;
@@ -522,7 +440,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/users/me/identities/{provider}": {
+    "/api/v1/users/me/mfa/recovery-codes": {
         parameters: {
             query?: never;
             header?: never;
@@ -531,18 +449,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post?: never;
         /**
-         * Remove a linked provider from your account
-         * @description Needs a sign-in within RECENT_AUTH_SECONDS. Refused (409 LAST_SIGN_IN_METHOD) when nothing else could sign in: no password, no phone for SMS codes, no other identity. The owner is notified.
+         * Replace the recovery codes (⏱)
+         * @description Ten new single-use codes, shown only now; the old set stops working.
          */
-        delete: operations["unlinkIdentity"];
+        post: operations["regenerateRecoveryCodes"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/users/me/identities/{provider}/url": {
+    "/api/v1/users/me/mfa/totp": {
         parameters: {
             query?: never;
             header?: never;
@@ -552,10 +470,34 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start linking a provider to your account: the URL to send the browser to
-         * @description Needs a sign-in within RECENT_AUTH_SECONDS (403 RECENT_AUTH_REQUIRED). The callback links the identity to this account (only while this session lives) and returns to redirectUri with `?linked=<provider>` or `?error=<CODE>` (IDENTITY_ALREADY_LINKED when the identity belongs to another account or this account has one from that provider). The owner is notified.
+         * Start setting up an authenticator app (⏱)
+         * @description A new secret, its otpauth:// URL and a QR code (SVG). Pending until confirmed with a first code within 10 minutes; calling again replaces a pending secret.
          */
-        post: operations["createLinkUrl"];
+        post: operations["startTotp"];
+        /**
+         * Remove the authenticator app (⏱)
+         * @description With no second factor left, the recovery codes go too. The owner is notified.
+         */
+        delete: operations["removeTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the authenticator app with a first code
+         * @description When this is the first factor of the account, the answer carries 10 single-use recovery codes, shown only now. Every later sign-in asks for a second factor.
+         */
+        post: operations["confirmTotp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -592,7 +534,7 @@ export interface paths {
         get?: never;
         /**
          * Change the phone number
-         * @description Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`. The OLD number receives a notice by SMS (a contact is never replaced silently).
+         * @description Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`.
          */
         put: operations["changePhone"];
         post?: never;
@@ -617,7 +559,7 @@ export interface paths {
         put?: never;
         /**
          * Submit your real name and ID card number
-         * @description The number must be an 18-character PRC resident ID with a valid region code, birth date and check character. Both values are stored encrypted (AES-256-GCM); the answer shows them masked. With the default provider (`local`, format and checksum only) the record is `verified` at once; with an HTTP provider it can be `verified`, `rejected` or `pending`, and a provider that does not answer gives 502 with nothing stored. A verified record cannot be changed; a pending or rejected one can be resubmitted. An ID number binds to one account only. Each account may submit 5 times a day (REAL_NAME_PER_ACCOUNT_PER_DAY) and each ID number may be submitted 3 times a day over all accounts (REAL_NAME_PER_ID_NUMBER_PER_DAY); every valid submission counts, those answered 409 included, and past either limit the answer is 429 with Retry-After and the identity provider is not asked. Every submission and refusal is audited.
+         * @description The number must be an 18-character PRC resident ID with a valid region code, birth date and check character. Both values are stored encrypted (AES-256-GCM); the answer shows them masked. With the default provider (`local`, format and checksum only) the record is `verified` at once; with an HTTP provider it can be `verified`, `rejected` or `pending`, and a provider that does not answer gives 502 with nothing stored. A verified record cannot be changed; a pending or rejected one can be resubmitted. An ID number binds to one account only.
          */
         post: operations["submitRealName"];
         delete?: never;
@@ -672,29 +614,9 @@ export interface paths {
         };
         /**
          * Fetch an image captcha
-         * @description Returns a PNG image (a raster: several fonts, each character rotated and warped, crossed by strokes and noise). The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one). 404 when HUMAN_CHECK asks for no image captcha.
+         * @description Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one).
          */
         get: operations["getCaptcha"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/verification/challenge": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * An ALTCHA proof-of-work challenge
-         * @description Not wrapped in the envelope: the ALTCHA widget reads it as it is (its `challengeurl`). The expiry (HUMAN_CHECK_POW_TTL, 300 s) is inside `salt`. Send the widget's base64 solution as `altcha` where a route asks for a human check and HUMAN_CHECK is `pow` or `image+pow`; each solution is accepted once, on any instance. 404 when HUMAN_CHECK asks for no proof of work.
-         */
-        get: operations["getChallenge"];
         put?: never;
         post?: never;
         delete?: never;
@@ -714,29 +636,9 @@ export interface paths {
         put?: never;
         /**
          * Send a 6-digit code by email
-         * @description Same rules as SMS codes. The answer is the same whether or not the destination has an account, and it comes before any delivery, for every purpose (so neither body nor timing reveals an account): reset and sign-in codes only reach existing accounts, sign-up and change codes only free destinations. A delivery that fails after the 202 is logged and dropped (request a new code after the cooldown); it is never answered with 502 and keeps the cooldown and the caps. A switched-off feature sends nothing: `register` answers 403 `REGISTRATION_DISABLED` when registration is off, `reset_password` 403 `PASSWORD_RESET_DISABLED` when password reset is off (before the captcha is checked, so it is not spent).
+         * @description Same rules as SMS codes. Reset codes only reach existing accounts, sign-up and change codes only free addresses; the answer is the same either way, and reset codes are answered before delivery so timing reveals nothing.
          */
         post: operations["sendEmailCode"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/verification/human-check": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Which human check to show
-         * @description Set by HUMAN_CHECK: `image` (captchaId + captchaText), `pow` (altcha), `image+pow` (all three) or `provider` (captchaToken from the provider widget). Every route that needs a human check (sign-up, sign-in after failures, code requests) takes these fields; a missing answer is 400 CAPTCHA_REQUIRED, a wrong, used or expired one 400 CAPTCHA_INVALID.
-         */
-        get: operations["getHumanCheck"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -754,7 +656,7 @@ export interface paths {
         put?: never;
         /**
          * Send a 6-digit code by SMS
-         * @description Needs a passed human check (HUMAN_CHECK: image captcha, proof of work or provider token). The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the destination has an account, and it comes before any delivery, for every purpose (so neither body nor timing reveals an account): reset and sign-in codes only reach existing accounts, sign-up and change codes only free destinations. A delivery that fails after the 202 is logged and dropped (request a new code after the cooldown); it is never answered with 502 and keeps the cooldown and the caps. A switched-off feature sends nothing: `register` answers 403 `REGISTRATION_DISABLED` when registration is off, `reset_password` 403 `PASSWORD_RESET_DISABLED` when password reset is off (before the captcha is checked, so it is not spent).
+         * @description Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers. Reset and sign-in codes are answered before delivery (so timing reveals nothing either): their delivery failures are logged, not answered with 502, and keep the cooldown.
          */
         post: operations["sendSmsCode"];
         delete?: never;
@@ -827,157 +729,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        AdminUserDto: {
+        ApiKeyDto: {
             /**
-             * @description Avatar URL
-             * @example /api/v1/avatars/3f2a9c.webp
+             * @description Your personal API key, shown only this once; send it as X-API-Key
+             * @example ucp_3q2-7wEAAAB...
              */
-            avatarUrl: string | null;
-            /**
-             * @description When the account was created (ISO 8601 UTC)
-             * @example 2026-01-01T08:00:00.000Z
-             */
-            createdAt: string;
-            /**
-             * @description Name shown to others
-             * @example Alice
-             */
-            displayName: string | null;
-            /**
-             * @description Email address
-             * @example alice@example.com
-             */
-            email: string | null;
-            /**
-             * @description Whether the email was proven with a code
-             * @example false
-             */
-            emailVerified: boolean;
-            /**
-             * @description GitHub user name
-             * @example alice
-             */
-            github: string | null;
-            /**
-             * @description Opaque account id
-             * @example 5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11
-             */
-            id: string;
-            /** @description Linked identity providers (contract §11) */
-            identities: components["schemas"]["IdentityDto"][];
-            /**
-             * @description Short self-introduction
-             * @example I build things.
-             */
-            intro: string | null;
-            /**
-             * @description Phone number in E.164
-             * @example +8613800138000
-             */
-            phone: string | null;
-            /**
-             * @description Whether a real-name (ID card) check succeeded
-             * @example false
-             */
-            realNameVerified: boolean;
-            /**
-             * @description Role
-             * @example normal_user
-             * @enum {string}
-             */
-            role: "normal_user" | "vip_user" | "creator" | "admin";
-            /**
-             * @description School
-             * @example Tsinghua University
-             */
-            school: string | null;
-            /**
-             * @description Account status
-             * @example active
-             * @enum {string}
-             */
-            status: "active" | "disabled";
-            /**
-             * @description When the account last changed (ISO 8601 UTC)
-             * @example 2026-01-02T08:00:00.000Z
-             */
-            updatedAt: string;
-            /**
-             * @description Unique user name (5-32 letters, digits, _ . -)
-             * @example alice_01
-             */
-            username: string;
-            /**
-             * @description Personal web site
-             * @example https://alice.example.com
-             */
-            website: string | null;
-        };
-        AltchaChallengeDto: {
-            /**
-             * @description Hash algorithm
-             * @example SHA-256
-             * @enum {string}
-             */
-            algorithm: "SHA-256";
-            /**
-             * @description SHA-256 (hex) of salt + the secret number
-             * @example 4d6f0c8f1c5e9d1b2a3c4e5f60718293a4b5c6d7e8f90112233445566778899a
-             */
-            challenge: string;
-            /**
-             * @description The secret number is below this
-             * @example 100000
-             */
-            maxnumber: number;
-            /**
-             * @description Random salt followed by `?expires=<unix seconds>&`: the challenge expires then
-             * @example 46a5b1c2d3e4f5a6b7c8d9e0?expires=1767225600&
-             */
-            salt: string;
-            /**
-             * @description HMAC-SHA-256 (hex) of the challenge with the server key
-             * @example 9b1f2e3d4c5b6a798897a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5
-             */
-            signature: string;
-        };
-        ApiKeyListDto: {
-            /** @description Your keys, newest first, expired ones included; never the secret */
-            items: components["schemas"]["ApiKeyViewDto"][];
-        };
-        ApiKeyViewDto: {
-            /**
-             * @description When the key was made
-             * @example 2026-12-02T08:00:00.000Z
-             */
-            createdAt: string;
-            /**
-             * @description After this instant the key is refused (401 API_KEY_INVALID)
-             * @example 2027-03-02T08:00:00.000Z
-             */
-            expiresAt: string;
-            /**
-             * @description Id of the key (to delete it)
-             * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
-             */
-            id: string;
-            /**
-             * @description Last use, to the minute
-             * @example 2026-12-02T08:00:00.000Z
-             */
-            lastUsedAt: string | null;
-            /**
-             * @description The name given at creation
-             * @example backup script
-             */
-            name: string;
-            /**
-             * @description What the key may do
-             * @example [
-             *       "profile:read"
-             *     ]
-             */
-            scopes: ("profile:read" | "profile:write")[];
+            apiKey: string;
         };
         AuditEventDto: {
             /**
@@ -1050,25 +807,6 @@ export interface components {
              */
             total: number;
         };
-        AuthorizationUrlDto: {
-            /**
-             * @description The provider's authorization URL to send the browser to
-             * @example https://id.example.com/authorize?response_type=code&client_id=...
-             */
-            url: string;
-        };
-        AuthorizationUrlRequestDto: {
-            /**
-             * @description Where the browser returns after the provider; must equal an entry of OAUTH_REDIRECT_URIS exactly
-             * @example https://app.example.com/oauth/done
-             */
-            redirectUri: string;
-            /**
-             * @description When the operator set REGISTRATION_KEY: the key, so an unknown identity may create an account (checked now)
-             * @example spring-invite-2026
-             */
-            registrationKey?: string;
-        };
         AvatarResponseDto: {
             /**
              * @description URL of the new avatar (256×256 WebP). The 64×64 version has the same URL with "-64" before ".webp".
@@ -1134,26 +872,6 @@ export interface components {
              */
             resendAfter: number;
         };
-        CreateApiKeyDto: {
-            /**
-             * @description Days until the key expires
-             * @default 90
-             * @example 30
-             */
-            expiresInDays: number;
-            /**
-             * @description A name to tell your keys apart (1-64 characters)
-             * @example backup script
-             */
-            name: string;
-            /**
-             * @description What the key may do: read and/or change your profile (GET and PATCH /users/me, the avatar). Nothing else is reachable with a key.
-             * @example [
-             *       "profile:read"
-             *     ]
-             */
-            scopes: ("profile:read" | "profile:write")[];
-        };
         CreatePhoneUserDto: {
             /**
              * @description Name shown to others
@@ -1183,25 +901,15 @@ export interface components {
         };
         CreateUserDto: {
             /**
-             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
-             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
-             */
-            altcha?: string;
-            /**
-             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
+             * @description Id of the captcha fetched from GET /verification/captcha/{captchaId}; required unless the operator turns REGISTRATION_CAPTCHA off
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
             captchaId?: string;
             /**
-             * @description Image captcha: the characters shown (case-insensitive)
-             * @example x7kp3
+             * @description The captcha answer (case-insensitive)
+             * @example x7Kp
              */
             captchaText?: string;
-            /**
-             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
-             * @example 0.xxxxxxxx
-             */
-            captchaToken?: string;
             /**
              * @description Name shown to others
              * @example Alice
@@ -1253,35 +961,6 @@ export interface components {
              */
             website?: string;
         };
-        CreatedApiKeyDto: {
-            /**
-             * @description The key itself, shown only this once; send it as X-API-Key
-             * @example ucp_3q2-7wEAAAB...
-             */
-            apiKey: string;
-            /**
-             * @description After this instant the key is refused (401 API_KEY_INVALID)
-             * @example 2027-03-02T08:00:00.000Z
-             */
-            expiresAt: string;
-            /**
-             * @description Id of the key (to delete it)
-             * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
-             */
-            id: string;
-            /**
-             * @description The name given at creation
-             * @example backup script
-             */
-            name: string;
-            /**
-             * @description What the key may do
-             * @example [
-             *       "profile:read"
-             *     ]
-             */
-            scopes: ("profile:read" | "profile:write")[];
-        };
         DeleteAccountDto: {
             /**
              * @description For password-less phone accounts: an SMS code sent to the account phone with purpose login
@@ -1294,82 +973,6 @@ export interface components {
              */
             password?: string;
         };
-        /**
-         * @description The body of every failure. `error` is one of these codes:
-         *
-         *     | error | status | meaning |
-         *     |---|---|---|
-         *     | `AVATAR_FILE_REQUIRED` | 400 | Send exactly one image in the multipart field "file" |
-         *     | `AVATAR_IMAGE_INVALID` | 400 | The image is damaged or cannot be decoded |
-         *     | `AVATAR_TOO_MANY_PIXELS` | 400 | The image has too many pixels |
-         *     | `AVATAR_TOO_SMALL` | 400 | The image must be at least 32×32 pixels |
-         *     | `AVATAR_UPLOAD_MALFORMED` | 400 | The multipart body is malformed or incomplete |
-         *     | `CAPTCHA_INVALID` | 400 | The human check (captcha) answer is wrong, used or expired; get a new one |
-         *     | `CAPTCHA_REQUIRED` | 400 | Complete the human check (captcha) and send its answer |
-         *     | `CODE_EXPIRED` | 400 | The verification code has expired, was used, or was never requested; request a new one |
-         *     | `CODE_INVALID` | 400 | The verification code is wrong |
-         *     | `ID_CARD_INVALID` | 400 | The ID card number is not a valid 18-digit resident ID number |
-         *     | `MALFORMED_JSON` | 400 | The request body is not valid JSON |
-         *     | `MALFORMED_REQUEST` | 400 | The HTTP request is malformed |
-         *     | `OAUTH_STATE_INVALID` | 400 | The sign-in attempt is unknown, used or expired; start again |
-         *     | `PASSWORD_CONTAINS_IDENTITY` | 400 | Password must not contain your username or email name |
-         *     | `PASSWORD_INCORRECT` | 400 | The current password is not correct |
-         *     | `PASSWORD_INVALID_CHARACTERS` | 400 | Password contains control characters |
-         *     | `PASSWORD_TOO_COMMON` | 400 | Password is one of the most commonly used passwords |
-         *     | `PASSWORD_TOO_LONG` | 400 | Password is too long |
-         *     | `PASSWORD_TOO_SHORT` | 400 | Password is too short |
-         *     | `PASSWORD_UNCHANGED` | 400 | The new password must differ from the current one |
-         *     | `PAYLOAD_TOO_COMPLEX` | 400 | The request body has too many keys or is nested too deeply |
-         *     | `PHONE_NOT_ALLOWED` | 400 | Text messages cannot be sent to this country |
-         *     | `REAL_NAME_INVALID` | 400 | The name must be 2-30 Chinese characters (with "·" between parts) or Latin letters (with spaces or dots) |
-         *     | `REDIRECT_URI_NOT_ALLOWED` | 400 | That redirectUri is not on the allow-list |
-         *     | `REVOKE_BEFORE_IN_FUTURE` | 400 | "before" must not be in the future; leave it out to sign out every session started until now |
-         *     | `USERNAME_INVALID` | 400 | Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters |
-         *     | `VALIDATION_FAILED` | 400 | The request is not valid |
-         *     | `API_KEY_INVALID` | 401 | The API key is not valid |
-         *     | `INVALID_CREDENTIALS` | 401 | The identifier or password is not correct |
-         *     | `REFRESH_TOKEN_INVALID` | 401 | The refresh token is not valid; sign in again |
-         *     | `UNAUTHENTICATED` | 401 | Sign-in required or the token is not valid |
-         *     | `API_KEY_SCOPE` | 403 | A personal API key cannot do this: sign in with your password or code instead |
-         *     | `FORBIDDEN` | 403 | You are not allowed to do this |
-         *     | `PASSWORD_RESET_DISABLED` | 403 | Password reset is turned off |
-         *     | `RECENT_AUTH_REQUIRED` | 403 | Sign in again (or give your current password) to do this |
-         *     | `REGISTRATION_DISABLED` | 403 | Registration is closed |
-         *     | `REGISTRATION_KEY_INVALID` | 403 | The registration key is not valid |
-         *     | `SESSION_REQUIRED` | 403 | This route needs a bearer token from a sign-in, not an API key |
-         *     | `API_KEY_NOT_FOUND` | 404 | API key not found |
-         *     | `AVATAR_NOT_FOUND` | 404 | Avatar not found |
-         *     | `IDENTITY_NOT_FOUND` | 404 | No identity from that provider is linked to your account |
-         *     | `NOT_FOUND` | 404 | Not found |
-         *     | `OAUTH_PROVIDER_UNKNOWN` | 404 | No identity provider by that name is enabled |
-         *     | `REAL_NAME_NOT_SUBMITTED` | 404 | No real-name information has been submitted |
-         *     | `SESSION_NOT_FOUND` | 404 | Session not found |
-         *     | `USER_NOT_FOUND` | 404 | User not found |
-         *     | `METHOD_NOT_ALLOWED` | 405 | Method not allowed |
-         *     | `ACCOUNT_EXISTS_LINK_REQUIRED` | 409 | An account with this email exists: sign in to it, then link this provider from your profile |
-         *     | `API_KEY_LIMIT_REACHED` | 409 | This account has as many API keys as it may hold; delete one first |
-         *     | `EMAIL_TAKEN` | 409 | Email is already registered |
-         *     | `ID_CARD_ALREADY_BOUND` | 409 | This ID card number is already bound to another account |
-         *     | `IDENTITY_ALREADY_LINKED` | 409 | This identity is linked to another account, or this account already has one from that provider |
-         *     | `LAST_ADMIN` | 409 | The last active admin cannot be demoted or disabled |
-         *     | `LAST_SIGN_IN_METHOD` | 409 | This is the only way left to sign in to your account; add a password or another sign-in first |
-         *     | `PHONE_TAKEN` | 409 | Phone number is already registered |
-         *     | `REAL_NAME_ALREADY_VERIFIED` | 409 | Your real name is already verified and cannot be changed |
-         *     | `USERNAME_TAKEN` | 409 | Username is already taken |
-         *     | `AVATAR_TOO_LARGE` | 413 | The image file is too large |
-         *     | `PAYLOAD_TOO_LARGE` | 413 | The request body is too large |
-         *     | `URI_TOO_LONG` | 414 | The request URL is too long |
-         *     | `AVATAR_MULTIPART_REQUIRED` | 415 | Send the image as multipart/form-data in the field "file" |
-         *     | `AVATAR_UNSUPPORTED_TYPE` | 415 | Only JPEG, PNG, WebP and GIF images are accepted |
-         *     | `UNSUPPORTED_MEDIA_TYPE` | 415 | Unsupported content type: send application/json |
-         *     | `TOO_MANY_REQUESTS` | 429 | Too many requests, try again later |
-         *     | `HEADERS_TOO_LARGE` | 431 | The request headers (or URL) are too large |
-         *     | `INTERNAL_ERROR` | 500 | Something went wrong on our side |
-         *     | `DELIVERY_FAILED` | 502 | The message could not be delivered; try again later |
-         *     | `OAUTH_PROVIDER_ERROR` | 502 | The identity provider did not confirm the sign-in |
-         *     | `REAL_NAME_PROVIDER_UNAVAILABLE` | 502 | The identity check service did not answer; nothing was saved, try again later |
-         *     | `SERVICE_UNAVAILABLE` | 503 | The service is temporarily unavailable |
-         */
         ErrorEnvelopeDto: {
             /**
              * @description Always equals the HTTP status
@@ -1383,7 +986,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "OAUTH_STATE_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "FORBIDDEN" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "AVATAR_NOT_FOUND" | "NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "LAST_ADMIN" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -1394,13 +997,6 @@ export interface components {
              * @example b0f7c5d2-6c1e-4b8e-9f53-0d1c2b3a4f5e
              */
             requestId: string;
-        };
-        ExchangeDto: {
-            /**
-             * @description The one-time `result` the callback appended to redirectUri (single use, 60 s)
-             * @example Qm9vdHN0cmFwcGVkIHJlc3VsdCBjb2RlIGV4YW1wbGU
-             */
-            result: string;
         };
         FieldProblemDto: {
             /**
@@ -1428,55 +1024,6 @@ export interface components {
              */
             database: "up" | "down";
         };
-        HumanCheckInfoDto: {
-            /**
-             * @description With pow: where the ALTCHA widget fetches its challenge (its challengeurl); send its solution as altcha
-             * @example /api/v1/verification/challenge
-             */
-            challengeUrl?: string;
-            /**
-             * @description With image: the captcha image URL; replace {captchaId} with a fresh UUID and send it back as captchaId with captchaText
-             * @example /api/v1/verification/captcha/{captchaId}
-             */
-            imageUrlTemplate?: string;
-            /**
-             * @description The check to show: image captcha, ALTCHA proof of work, both, or an external provider widget
-             * @example image
-             * @enum {string}
-             */
-            kind: "image" | "pow" | "image+pow" | "provider";
-            /**
-             * @description With provider: the provider's public site key for its widget (HUMAN_CHECK_PROVIDER_SITE_KEY); send the widget's token as captchaToken
-             * @example 0x4AAAAAAAxxxxxxxx
-             */
-            siteKey?: string;
-        };
-        IdentityDto: {
-            /**
-             * @description The email the provider reported when linked (informational; never used to match accounts)
-             * @example alice@example.com
-             */
-            email: string | null;
-            /**
-             * @description When it was linked (ISO 8601 UTC)
-             * @example 2026-12-01T08:00:00.000Z
-             */
-            linkedAt: string;
-            /**
-             * @description Provider id
-             * @example corp
-             */
-            provider: string;
-            /**
-             * @description The provider's id for the person
-             * @example 248289761001
-             */
-            subject: string;
-        };
-        IdentityListDto: {
-            /** @description Linked identities, oldest first */
-            items: components["schemas"]["IdentityDto"][];
-        };
         IntrospectDto: {
             /**
              * @description An access token to check
@@ -1490,6 +1037,20 @@ export interface components {
              * @example true
              */
             active: boolean;
+            /**
+             * @description How the session last authenticated (RFC 8176: pwd, sms, otp, hwk, swk, mfa, fed)
+             * @example [
+             *       "pwd",
+             *       "otp",
+             *       "mfa"
+             *     ]
+             */
+            amr?: string[];
+            /**
+             * @description When that authentication happened (Unix seconds)
+             * @example 1767225000
+             */
+            auth_time?: number;
             /**
              * @description Expiry (Unix seconds)
              * @example 1767225600
@@ -1564,13 +1125,6 @@ export interface components {
              */
             msg: string;
         };
-        LinkUrlRequestDto: {
-            /**
-             * @description Where the browser returns after the provider; must equal an entry of OAUTH_REDIRECT_URIS exactly
-             * @example https://app.example.com/oauth/done
-             */
-            redirectUri: string;
-        };
         LivenessDto: {
             /**
              * @description Always "ok": the process is running and serving HTTP
@@ -1580,25 +1134,15 @@ export interface components {
         };
         LoginDto: {
             /**
-             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
-             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
-             */
-            altcha?: string;
-            /**
-             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
+             * @description Captcha id; required after 3 failed sign-ins on this identifier (400 CAPTCHA_REQUIRED)
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
             captchaId?: string;
             /**
-             * @description Image captcha: the characters shown (case-insensitive)
-             * @example x7kp3
+             * @description The captcha answer
+             * @example x7Kp
              */
             captchaText?: string;
-            /**
-             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
-             * @example 0.xxxxxxxx
-             */
-            captchaToken?: string;
             /**
              * @description Username, email or phone number
              * @example alice_01
@@ -1609,6 +1153,88 @@ export interface components {
              * @example correct horse battery
              */
             password: string;
+        };
+        MfaChallengeDto: {
+            /**
+             * @description When the mfaToken expires (ISO 8601 UTC)
+             * @example 2026-01-01T08:05:00.000Z
+             */
+            expiresAt: string;
+            /**
+             * @description The second factors this account can answer with
+             * @example [
+             *       "totp",
+             *       "recovery_code"
+             *     ]
+             */
+            methods: ("totp" | "recovery_code" | "passkey")[];
+            /**
+             * @description Always true: a second factor is needed before tokens are issued
+             * @example true
+             * @enum {boolean}
+             */
+            mfaRequired: true;
+            /**
+             * @description Opaque and single-use; lives 5 minutes; the 5th wrong answer spends it
+             * @example mfa_3q2+7w...
+             */
+            mfaToken: string;
+        };
+        MfaStatusDto: {
+            /** @description Registered passkeys */
+            passkeys: components["schemas"]["PasskeySummaryDto"][];
+            /**
+             * @description Unused recovery codes
+             * @example 10
+             */
+            recoveryCodesLeft: number;
+            /**
+             * @description Whether the account's role must have a second factor (MFA_REQUIRED_ROLES)
+             * @example false
+             */
+            required: boolean;
+            /** @description The authenticator app */
+            totp: components["schemas"]["TotpStatusDto"];
+        };
+        MfaVerifyDto: {
+            /**
+             * @description The TOTP code or a recovery code
+             * @example 492039
+             */
+            code?: string;
+            /**
+             * @description Which second factor answers
+             * @example totp
+             * @enum {string}
+             */
+            method: "totp" | "recovery_code" | "passkey";
+            /**
+             * @description The mfaToken from the sign-in answer
+             * @example mfa_3q2+7w...
+             */
+            mfaToken: string;
+        };
+        PasskeySummaryDto: {
+            /**
+             * @description When it was registered
+             * @example 2026-01-01T08:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description Passkey id
+             * @example 3f2a1c9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
+             */
+            id: string;
+            /**
+             * @description When it last signed in
+             * @example 2026-01-02T08:00:00.000Z
+             */
+            lastUsedAt: string | null;
+            /**
+             * @description The name the user gave it
+             * @example Laptop
+             */
+            name: string;
         };
         PasswordResetDto: {
             /**
@@ -1637,28 +1263,6 @@ export interface components {
              * @example +8613800138000
              */
             phone?: string;
-        };
-        ProviderDto: {
-            /**
-             * @description Provider id, as in the routes
-             * @example corp
-             */
-            id: string;
-            /**
-             * @description Protocol family
-             * @example oidc
-             * @enum {string}
-             */
-            kind: "oidc" | "github" | "wechat";
-            /**
-             * @description Name to show on the button
-             * @example Corporate sign-in
-             */
-            name: string;
-        };
-        ProviderListDto: {
-            /** @description Enabled providers, in the order of OAUTH_PROVIDERS */
-            items: components["schemas"]["ProviderDto"][];
         };
         PublicProfileDto: {
             /**
@@ -1740,6 +1344,33 @@ export interface components {
              */
             verifiedAt: string | null;
         };
+        ReauthenticateDto: {
+            /**
+             * @description The TOTP code or a recovery code (with method)
+             * @example 492039
+             */
+            code?: string;
+            /**
+             * @description A second factor instead of the password
+             * @example totp
+             * @enum {string}
+             */
+            method?: "totp" | "recovery_code" | "passkey";
+            /**
+             * @description The current password (gives amr ["pwd"]: not enough for ⏱ routes when the account has MFA)
+             * @example violet sunrise 42
+             */
+            password?: string;
+        };
+        RecoveryCodesDto: {
+            /**
+             * @description Ten single-use recovery codes, shown only now (present when this confirmation set up the first factor)
+             * @example [
+             *       "k7m2p-9xq4r"
+             *     ]
+             */
+            recoveryCodes?: string[];
+        };
         RefreshDto: {
             /**
              * @description The refresh token from the last token pair; it is spent by this call
@@ -1747,49 +1378,17 @@ export interface components {
              */
             refreshToken: string;
         };
-        RevokeAllSessionsDto: {
-            /**
-             * Format: date-time
-             * @description Every session (of every user) that started before this time is signed out: its access and refresh tokens stop working at once, on every instance. ISO 8601 with a time zone; default now (the server's clock). A time in the future is refused (400 REVOKE_BEFORE_IN_FUTURE). The caller's own session is included when it started before this time.
-             * @example 2026-12-02T08:00:00.000Z
-             */
-            before?: string;
-        };
-        RevokeAllSessionsResultDto: {
-            /**
-             * Format: date-time
-             * @description The cut-off in force now: sessions started before it are refused. A second call with an earlier time never weakens an earlier, later cut-off, so this may be later than the time asked for.
-             * @example 2026-12-02T08:00:00.000Z
-             */
-            before: string;
-            /**
-             * Format: date-time
-             * @description Until when the cut-off is kept: by then every session it covers has expired (its start + REFRESH_TOKEN_TTL + ACCESS_TOKEN_TTL).
-             * @example 2027-01-01T08:16:00.000Z
-             */
-            keptUntil: string;
-        };
         SendEmailCodeDto: {
             /**
-             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
-             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
-             */
-            altcha?: string;
-            /**
-             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
+             * @description Id of the captcha fetched from GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
-            captchaId?: string;
+            captchaId: string;
             /**
-             * @description Image captcha: the characters shown (case-insensitive)
-             * @example x7kp3
+             * @description The captcha answer (case-insensitive)
+             * @example x7Kp
              */
-            captchaText?: string;
-            /**
-             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
-             * @example 0.xxxxxxxx
-             */
-            captchaToken?: string;
+            captchaText: string;
             /**
              * @description Email address
              * @example alice@example.com
@@ -1804,25 +1403,15 @@ export interface components {
         };
         SendSmsCodeDto: {
             /**
-             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
-             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
-             */
-            altcha?: string;
-            /**
-             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
+             * @description Id of the captcha fetched from GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
-            captchaId?: string;
+            captchaId: string;
             /**
-             * @description Image captcha: the characters shown (case-insensitive)
-             * @example x7kp3
+             * @description The captcha answer (case-insensitive)
+             * @example x7Kp
              */
-            captchaText?: string;
-            /**
-             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
-             * @example 0.xxxxxxxx
-             */
-            captchaToken?: string;
+            captchaText: string;
             /**
              * @description Mobile number: E.164, or a bare 11-digit Chinese mobile number
              * @example +8613800138000
@@ -1895,9 +1484,25 @@ export interface components {
              */
             realName: string;
         };
+        SuccessEnvelopeDto: {
+            /**
+             * @description Always equals the HTTP status
+             * @example 200
+             */
+            code: number;
+            /** @description The payload; {} when there is nothing to return */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+             * @example OK
+             */
+            msg: string;
+        };
         TokenPairDto: {
             /**
-             * @description Short-lived RS256 JWT for the Authorization header; its header `kid` names the /.well-known/jwks.json key that signed it. Claims: sub, role, sid, jti, auth_time, session_start_ms (when the session began, Unix ms: what POST /admin/sessions/revoke-all compares), iat, exp, iss, aud
+             * @description Short-lived RS256 JWT for the Authorization header
              * @example eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...
              */
             accessToken: string;
@@ -1912,6 +1517,12 @@ export interface components {
              */
             expiresIn: number;
             /**
+             * @description Always false on a token pair: the sign-in is complete (true means an MFA challenge, see MfaChallengeDto)
+             * @example false
+             * @enum {boolean}
+             */
+            mfaRequired: false;
+            /**
              * @description Opaque, single-use refresh token; store it safely
              * @example rt_Q2hhbmdlIG1lIQ...
              */
@@ -1924,6 +1535,42 @@ export interface components {
             tokenType: "Bearer";
             /** @description The signed-in account */
             user: components["schemas"]["UserResponseDto"];
+        };
+        TotpCodeDto: {
+            /**
+             * @description The current 6-digit code from the authenticator app
+             * @example 492039
+             */
+            code: string;
+        };
+        TotpEnrolmentDto: {
+            /**
+             * @description The otpauth:// URL (what the QR code holds)
+             * @example otpauth://totp/User%20Centre:alice?issuer=User%20Centre&secret=JBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30
+             */
+            otpauthUrl: string;
+            /**
+             * @description The QR code as an SVG document
+             * @example <svg xmlns="http://www.w3.org/2000/svg" ...></svg>
+             */
+            qrCodeSvg: string;
+            /**
+             * @description The base32 secret, for typing into an authenticator app
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+        };
+        TotpStatusDto: {
+            /**
+             * @description When it was confirmed
+             * @example 2026-01-01T08:00:00.000Z
+             */
+            createdAt: string | null;
+            /**
+             * @description Whether a confirmed TOTP authenticator is set up
+             * @example true
+             */
+            enabled: boolean;
         };
         UpdateProfileDto: {
             /**
@@ -2081,7 +1728,9 @@ export interface operations {
     getJwks: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                "accept-language": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2090,15 +1739,13 @@ export interface operations {
             /** @description The key set */
             200: {
                 headers: {
-                    /** @description public, max-age=<JWKS_MAX_AGE_SECONDS> (default 600) */
-                    "Cache-Control"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JwksEnvelopeDto"];
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2108,7 +1755,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -2201,14 +1848,14 @@ export interface operations {
     adminListAuditEvents: {
         parameters: {
             query?: {
-                /** @description Page number, from 1 (e.g. `1`) */
+                /** @description Page number, from 1 */
                 page?: number;
-                /** @description Items per page (1-100) (e.g. `20`) */
+                /** @description Items per page (1-100) */
                 pageSize?: number;
-                /** @description Only events about this account (e.g. `5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11`) */
+                /** @description Only events about this account */
                 userId?: string;
-                /** @description Only this event type (e.g. `sign_in`) */
-                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "api_key_deleted" | "email_verified" | "account_reclaimed" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked" | "sessions_revoked_all";
+                /** @description Only this event type */
+                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up";
             };
             header?: never;
             path?: never;
@@ -2222,19 +1869,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["AuditEventPageDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -2248,7 +1884,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -2266,7 +1902,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
+            /** @description `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2276,170 +1912,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE" | "FORBIDDEN";
-                    };
-                };
-            };
-            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 413;
-                        /** @enum {string} */
-                        error?: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description The URL is too long (`URI_TOO_LONG`) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 414;
-                        /** @enum {string} */
-                        error?: "URI_TOO_LONG";
-                    };
-                };
-            };
-            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 415;
-                        /** @enum {string} */
-                        error?: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 429;
-                        /** @enum {string} */
-                        error?: "TOO_MANY_REQUESTS";
-                    };
-                };
-            };
-            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 500;
-                        /** @enum {string} */
-                        error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 503;
-                        /** @enum {string} */
-                        error?: "SERVICE_UNAVAILABLE";
-                    };
-                };
-            };
-        };
-    };
-    adminRevokeAllSessions: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RevokeAllSessionsDto"];
-            };
-        };
-        responses: {
-            /** @description The cut-off in force */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["RevokeAllSessionsResultDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
-                    };
-                };
-            };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `REVOKE_BEFORE_IN_FUTURE`: "before" must not be in the future; leave it out to sign out every session started until now */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 400;
-                        /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REVOKE_BEFORE_IN_FUTURE" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 401;
-                        /** @enum {string} */
-                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
-                    };
-                };
-            };
-            /** @description `FORBIDDEN`: You are not allowed to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 403;
-                        /** @enum {string} */
-                        error?: "FORBIDDEN" | "API_KEY_SCOPE" | "RECENT_AUTH_REQUIRED";
+                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -2532,15 +2005,15 @@ export interface operations {
     adminListUsers: {
         parameters: {
             query?: {
-                /** @description Page number, from 1 (e.g. `1`) */
+                /** @description Page number, from 1 */
                 page?: number;
-                /** @description Items per page (1-100) (e.g. `20`) */
+                /** @description Items per page (1-100) */
                 pageSize?: number;
-                /** @description Prefix of the username or email (case-insensitive) or of the E.164 phone (e.g. `ali`) */
+                /** @description Prefix of the username or email (case-insensitive) or of the E.164 phone */
                 q?: string;
-                /** @description Only this role (e.g. `normal_user`) */
+                /** @description Only this role */
                 role?: "normal_user" | "vip_user" | "creator" | "admin";
-                /** @description Only this status (e.g. `active`) */
+                /** @description Only this status */
                 status?: "active" | "disabled";
             };
             header?: never;
@@ -2555,19 +2028,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["UserPageDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -2581,7 +2043,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -2599,7 +2061,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
+            /** @description `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2609,7 +2071,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE" | "FORBIDDEN";
+                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -2711,29 +2173,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The account, with its linked identity providers */
+            /** @description The account */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["AdminUserDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["UserResponseDto"];
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2743,7 +2194,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -2761,7 +2212,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
+            /** @description `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2771,7 +2222,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE" | "FORBIDDEN";
+                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -2897,19 +2348,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["UserResponseDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -2923,7 +2363,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -2941,7 +2381,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
+            /** @description `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2951,7 +2391,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE" | "FORBIDDEN";
+                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -3069,6 +2509,172 @@ export interface operations {
             };
         };
     };
+    adminResetMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Account id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reset */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        /** @example {} */
+                        data: Record<string, never>;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `USER_NOT_FOUND`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "USER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     introspectToken: {
         parameters: {
             query?: never;
@@ -3088,19 +2694,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["IntrospectionDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -3114,7 +2709,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -3235,29 +2830,18 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in: a token pair */
+            /** @description A token pair (`mfaRequired: false`), or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["TokenPairDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["TokenPairDto"] | components["schemas"]["MfaChallengeDto"];
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3267,7 +2851,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -3384,25 +2968,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in: a token pair */
+            /** @description A token pair (`mfaRequired: false`), or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["TokenPairDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["TokenPairDto"] | components["schemas"]["MfaChallengeDto"];
                     };
                 };
             };
@@ -3416,7 +2989,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -3520,7 +3093,7 @@ export interface operations {
             };
         };
     };
-    exchangeOAuthResult: {
+    verifyMfa: {
         parameters: {
             query?: never;
             header?: never;
@@ -3529,7 +3102,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ExchangeDto"];
+                "application/json": components["schemas"]["MfaVerifyDto"];
             };
         };
         responses: {
@@ -3539,23 +3112,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["TokenPairDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `OAUTH_STATE_INVALID`: The sign-in attempt is unknown, used or expired; start again */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `MFA_INVALID`: The second-factor answer is wrong */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3565,11 +3127,11 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "OAUTH_STATE_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MFA_INVALID" | "MALFORMED_JSON";
                     };
                 };
             };
-            /** @description `INVALID_CREDENTIALS`: The identifier or password is not correct */
+            /** @description `MFA_TOKEN_INVALID`: The MFA token is not valid (expired, used or out of tries); sign in again */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3579,7 +3141,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 401;
                         /** @enum {string} */
-                        error?: "INVALID_CREDENTIALS";
+                        error?: "MFA_TOKEN_INVALID";
                     };
                 };
             };
@@ -3625,7 +3187,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3650,312 +3212,6 @@ export interface operations {
                         code?: 500;
                         /** @enum {string} */
                         error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 503;
-                        /** @enum {string} */
-                        error?: "SERVICE_UNAVAILABLE";
-                    };
-                };
-            };
-        };
-    };
-    oauthCallback: {
-        parameters: {
-            query?: {
-                /** @description The provider's error (e.g. access_denied) */
-                error?: unknown;
-                /** @description The state from the URL this service made */
-                state?: unknown;
-                /** @description Authorization code from the provider */
-                code?: unknown;
-            };
-            header?: never;
-            path: {
-                /** @description Provider id from GET /auth/providers */
-                provider: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Back to the redirectUri with result, linked or error (see above) */
-            302: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description `OAUTH_STATE_INVALID`: The sign-in attempt is unknown, used or expired; start again */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 400;
-                        /** @enum {string} */
-                        error?: "OAUTH_STATE_INVALID" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 413;
-                        /** @enum {string} */
-                        error?: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description The URL is too long (`URI_TOO_LONG`) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 414;
-                        /** @enum {string} */
-                        error?: "URI_TOO_LONG";
-                    };
-                };
-            };
-            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 415;
-                        /** @enum {string} */
-                        error?: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 429;
-                        /** @enum {string} */
-                        error?: "TOO_MANY_REQUESTS";
-                    };
-                };
-            };
-            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 500;
-                        /** @enum {string} */
-                        error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 503;
-                        /** @enum {string} */
-                        error?: "SERVICE_UNAVAILABLE";
-                    };
-                };
-            };
-        };
-    };
-    createOAuthUrl: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Provider id from GET /auth/providers */
-                provider: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AuthorizationUrlRequestDto"];
-            };
-        };
-        responses: {
-            /** @description The provider URL */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["AuthorizationUrlDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
-                    };
-                };
-            };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `REDIRECT_URI_NOT_ALLOWED`: That redirectUri is not on the allow-list */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 400;
-                        /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description `REGISTRATION_DISABLED`: Registration is closed; `REGISTRATION_KEY_INVALID`: The registration key is not valid */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 403;
-                        /** @enum {string} */
-                        error?: "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID";
-                    };
-                };
-            };
-            /** @description `OAUTH_PROVIDER_UNKNOWN`: No identity provider by that name is enabled */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 404;
-                        /** @enum {string} */
-                        error?: "OAUTH_PROVIDER_UNKNOWN";
-                    };
-                };
-            };
-            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 413;
-                        /** @enum {string} */
-                        error?: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description The URL is too long (`URI_TOO_LONG`) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 414;
-                        /** @enum {string} */
-                        error?: "URI_TOO_LONG";
-                    };
-                };
-            };
-            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 415;
-                        /** @enum {string} */
-                        error?: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 429;
-                        /** @enum {string} */
-                        error?: "TOO_MANY_REQUESTS";
-                    };
-                };
-            };
-            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 500;
-                        /** @enum {string} */
-                        error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description `OAUTH_PROVIDER_ERROR`: The identity provider did not confirm the sign-in */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 502;
-                        /** @enum {string} */
-                        error?: "OAUTH_PROVIDER_ERROR";
                     };
                 };
             };
@@ -3978,7 +3234,9 @@ export interface operations {
     resetPassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                "accept-language": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3994,23 +3252,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        /**
-                         * @description Nothing to return
-                         * @example {}
-                         */
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        /** @example {} */
                         data: Record<string, never>;
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -4024,7 +3268,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -4128,38 +3372,31 @@ export interface operations {
             };
         };
     };
-    listIdentityProviders: {
+    reauthenticate: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReauthenticateDto"];
+            };
+        };
         responses: {
-            /** @description Enabled providers */
+            /** @description A fresh token pair */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["ProviderListDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["TokenPairDto"];
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `PASSWORD_INCORRECT`: The current password is not correct; `MFA_INVALID`: The second-factor answer is wrong */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4169,7 +3406,35 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "MFA_INVALID" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `MFA_NOT_ENROLLED`: Set up that second factor first; `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "MFA_NOT_ENROLLED" | "SESSION_REQUIRED";
                     };
                 };
             };
@@ -4215,7 +3480,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4278,19 +3543,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["TokenPairDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -4304,7 +3558,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -4423,27 +3677,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        /**
-                         * @description Nothing to return
-                         * @example {}
-                         */
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        /** @example {} */
                         data: Record<string, never>;
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4453,7 +3693,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -4471,11 +3711,7 @@ export interface operations {
                     };
                 };
             };
-            /**
-             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
-             *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
-             */
+            /** @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4485,7 +3721,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED" | "API_KEY_SCOPE";
+                        error?: "SESSION_REQUIRED" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -4590,23 +3826,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["SessionListDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4616,7 +3841,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -4634,7 +3859,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4644,7 +3869,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -4752,27 +3977,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        /**
-                         * @description Nothing to return
-                         * @example {}
-                         */
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        /** @example {} */
                         data: Record<string, never>;
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4782,7 +3993,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -4800,7 +4011,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4810,7 +4021,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -4942,7 +4153,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4952,7 +4163,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -5075,23 +4286,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 201
-                         * @enum {integer}
-                         */
-                        code: 201;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["UserResponseDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `USERNAME_INVALID`: Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters; `PASSWORD_TOO_SHORT`: Password is too short; `PASSWORD_TOO_LONG`: Password is too long; `PASSWORD_INVALID_CHARACTERS`: Password contains control characters; `PASSWORD_TOO_COMMON`: Password is one of the most commonly used passwords; `PASSWORD_CONTAINS_IDENTITY`: Password must not contain your username or email name; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one; `CODE_INVALID`: The verification code is wrong; `CODE_EXPIRED`: The verification code has expired, was used, or was never requested; request a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `USERNAME_INVALID`: Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters; `PASSWORD_TOO_SHORT`: Password is too short; `PASSWORD_TOO_LONG`: Password is too long; `PASSWORD_INVALID_CHARACTERS`: Password contains control characters; `PASSWORD_TOO_COMMON`: Password is one of the most commonly used passwords; `PASSWORD_CONTAINS_IDENTITY`: Password must not contain your username or email name; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one; `CODE_INVALID`: The verification code is wrong; `CODE_EXPIRED`: The verification code has expired, was used, or was never requested; request a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5101,7 +4301,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "USERNAME_INVALID" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "USERNAME_INVALID" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -5234,23 +4434,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["UserResponseDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5260,7 +4449,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -5278,7 +4467,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5288,7 +4477,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -5397,23 +4586,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        /**
-                         * @description Nothing to return
-                         * @example {}
-                         */
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        /** @example {} */
                         data: Record<string, never>;
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -5427,7 +4602,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -5445,11 +4620,7 @@ export interface operations {
                     };
                 };
             };
-            /**
-             * @description `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
-             *
-             *     `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
-             */
+            /** @description `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5459,7 +4630,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
+                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -5568,19 +4739,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["UserResponseDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -5594,7 +4754,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -5612,7 +4772,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5622,343 +4782,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE";
-                    };
-                };
-            };
-            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 413;
-                        /** @enum {string} */
-                        error?: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description The URL is too long (`URI_TOO_LONG`) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 414;
-                        /** @enum {string} */
-                        error?: "URI_TOO_LONG";
-                    };
-                };
-            };
-            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 415;
-                        /** @enum {string} */
-                        error?: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 429;
-                        /** @enum {string} */
-                        error?: "TOO_MANY_REQUESTS";
-                    };
-                };
-            };
-            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 500;
-                        /** @enum {string} */
-                        error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 503;
-                        /** @enum {string} */
-                        error?: "SERVICE_UNAVAILABLE";
-                    };
-                };
-            };
-        };
-    };
-    createDefaultApiKey: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The new key, with its secret shown this once */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 201
-                         * @enum {integer}
-                         */
-                        code: 201;
-                        data: components["schemas"]["CreatedApiKeyDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
-                    };
-                };
-            };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 400;
-                        /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 401;
-                        /** @enum {string} */
-                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
-                    };
-                };
-            };
-            /**
-             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
-             *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 403;
-                        /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
-                    };
-                };
-            };
-            /** @description `API_KEY_LIMIT_REACHED`: This account has as many API keys as it may hold; delete one first */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 409;
-                        /** @enum {string} */
-                        error?: "API_KEY_LIMIT_REACHED";
-                    };
-                };
-            };
-            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 413;
-                        /** @enum {string} */
-                        error?: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description The URL is too long (`URI_TOO_LONG`) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 414;
-                        /** @enum {string} */
-                        error?: "URI_TOO_LONG";
-                    };
-                };
-            };
-            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 415;
-                        /** @enum {string} */
-                        error?: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 429;
-                        /** @enum {string} */
-                        error?: "TOO_MANY_REQUESTS";
-                    };
-                };
-            };
-            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 500;
-                        /** @enum {string} */
-                        error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 503;
-                        /** @enum {string} */
-                        error?: "SERVICE_UNAVAILABLE";
-                    };
-                };
-            };
-        };
-    };
-    listApiKeys: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Your keys */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["ApiKeyListDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
-                    };
-                };
-            };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 400;
-                        /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 401;
-                        /** @enum {string} */
-                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
-                    };
-                };
-            };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 403;
-                        /** @enum {string} */
-                        error?: "API_KEY_SCOPE";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6055,35 +4879,20 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CreateApiKeyDto"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description The new key, with its secret shown this once */
+            /** @description The new key */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 201
-                         * @enum {integer}
-                         */
-                        code: 201;
-                        data: components["schemas"]["CreatedApiKeyDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["ApiKeyDto"];
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6093,7 +4902,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -6111,11 +4920,7 @@ export interface operations {
                     };
                 };
             };
-            /**
-             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
-             *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
-             */
+            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6125,200 +4930,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
-                    };
-                };
-            };
-            /** @description `API_KEY_LIMIT_REACHED`: This account has as many API keys as it may hold; delete one first */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 409;
-                        /** @enum {string} */
-                        error?: "API_KEY_LIMIT_REACHED";
-                    };
-                };
-            };
-            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 413;
-                        /** @enum {string} */
-                        error?: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description The URL is too long (`URI_TOO_LONG`) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 414;
-                        /** @enum {string} */
-                        error?: "URI_TOO_LONG";
-                    };
-                };
-            };
-            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 415;
-                        /** @enum {string} */
-                        error?: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 429;
-                        /** @enum {string} */
-                        error?: "TOO_MANY_REQUESTS";
-                    };
-                };
-            };
-            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 500;
-                        /** @enum {string} */
-                        error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 503;
-                        /** @enum {string} */
-                        error?: "SERVICE_UNAVAILABLE";
-                    };
-                };
-            };
-        };
-    };
-    deleteApiKey: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        /**
-                         * @description Nothing to return
-                         * @example {}
-                         */
-                        data: Record<string, never>;
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
-                    };
-                };
-            };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 400;
-                        /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 401;
-                        /** @enum {string} */
-                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
-                    };
-                };
-            };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 403;
-                        /** @enum {string} */
-                        error?: "API_KEY_SCOPE";
-                    };
-                };
-            };
-            /** @description `API_KEY_NOT_FOUND`: API key not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 404;
-                        /** @enum {string} */
-                        error?: "API_KEY_NOT_FOUND";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6433,19 +5045,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 201
-                         * @enum {integer}
-                         */
-                        code: 201;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["AvatarResponseDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -6459,7 +5060,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "AVATAR_FILE_REQUIRED" | "AVATAR_UPLOAD_MALFORMED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_SMALL" | "AVATAR_TOO_MANY_PIXELS" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "AVATAR_FILE_REQUIRED" | "AVATAR_UPLOAD_MALFORMED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_SMALL" | "AVATAR_TOO_MANY_PIXELS" | "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -6477,7 +5078,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6487,7 +5088,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6596,19 +5197,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["UserResponseDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -6622,7 +5212,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -6640,11 +5230,7 @@ export interface operations {
                     };
                 };
             };
-            /**
-             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
-             *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
-             */
+            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6654,7 +5240,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
+                        error?: "RECENT_AUTH_REQUIRED" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6758,7 +5344,7 @@ export interface operations {
             };
         };
     };
-    listMyIdentities: {
+    getMfa: {
         parameters: {
             query?: never;
             header?: never;
@@ -6767,29 +5353,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Linked identities */
+            /** @description The MFA state */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["IdentityListDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["MfaStatusDto"];
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6799,7 +5374,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -6817,11 +5392,7 @@ export interface operations {
                     };
                 };
             };
-            /**
-             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
-             *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
-             */
+            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6831,7 +5402,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED" | "API_KEY_SCOPE";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6921,14 +5492,325 @@ export interface operations {
             };
         };
     };
-    unlinkIdentity: {
+    regenerateRecoveryCodes: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /** @description Provider id from GET /auth/providers */
-                provider: string;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new codes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["RecoveryCodesDto"];
+                    };
+                };
             };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `MFA_NOT_ENROLLED`: Set up that second factor first
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "MFA_NOT_ENROLLED" | "RECENT_AUTH_REQUIRED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    startTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pending secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["TotpEnrolmentDto"];
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "RECENT_AUTH_REQUIRED" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `MFA_ALREADY_ENABLED`: This second factor is already set up */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "MFA_ALREADY_ENABLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    removeTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -6939,27 +5821,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        /**
-                         * @description Nothing to return
-                         * @example {}
-                         */
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        /** @example {} */
                         data: Record<string, never>;
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6969,7 +5837,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -6988,9 +5856,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             * @description `MFA_NOT_ENROLLED`: Set up that second factor first
              *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              */
             403: {
                 headers: {
@@ -7001,35 +5869,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
-                    };
-                };
-            };
-            /** @description `IDENTITY_NOT_FOUND`: No identity from that provider is linked to your account */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 404;
-                        /** @enum {string} */
-                        error?: "IDENTITY_NOT_FOUND";
-                    };
-                };
-            };
-            /** @description `LAST_SIGN_IN_METHOD`: This is the only way left to sign in to your account; add a password or another sign-in first */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 409;
-                        /** @enum {string} */
-                        error?: "LAST_SIGN_IN_METHOD";
+                        error?: "MFA_NOT_ENROLLED" | "RECENT_AUTH_REQUIRED";
                     };
                 };
             };
@@ -7119,45 +5959,31 @@ export interface operations {
             };
         };
     };
-    createLinkUrl: {
+    confirmTotp: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /** @description Provider id from GET /auth/providers */
-                provider: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LinkUrlRequestDto"];
+                "application/json": components["schemas"]["TotpCodeDto"];
             };
         };
         responses: {
-            /** @description The provider URL */
+            /** @description Enabled */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["AuthorizationUrlDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["RecoveryCodesDto"];
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `REDIRECT_URI_NOT_ALLOWED`: That redirectUri is not on the allow-list */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `MFA_INVALID`: The second-factor answer is wrong */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7167,7 +5993,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MFA_INVALID" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -7185,11 +6011,7 @@ export interface operations {
                     };
                 };
             };
-            /**
-             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
-             *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
-             */
+            /** @description `MFA_NOT_ENROLLED`: Set up that second factor first */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7199,21 +6021,21 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
-            /** @description `OAUTH_PROVIDER_UNKNOWN`: No identity provider by that name is enabled */
-            404: {
+            /** @description `MFA_ALREADY_ENABLED`: This second factor is already set up */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
                         /** @enum {integer} */
-                        code?: 404;
+                        code?: 409;
                         /** @enum {string} */
-                        error?: "OAUTH_PROVIDER_UNKNOWN";
+                        error?: "MFA_ALREADY_ENABLED";
                     };
                 };
             };
@@ -7284,20 +6106,6 @@ export interface operations {
                         code?: 500;
                         /** @enum {string} */
                         error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description `OAUTH_PROVIDER_ERROR`: The identity provider did not confirm the sign-in */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 502;
-                        /** @enum {string} */
-                        error?: "OAUTH_PROVIDER_ERROR";
                     };
                 };
             };
@@ -7320,7 +6128,9 @@ export interface operations {
     changePassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                "accept-language": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7336,23 +6146,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        /**
-                         * @description Nothing to return
-                         * @example {}
-                         */
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        /** @example {} */
                         data: Record<string, never>;
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -7366,7 +6162,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "PASSWORD_UNCHANGED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "PASSWORD_UNCHANGED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -7384,7 +6180,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7394,7 +6190,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -7503,19 +6299,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["UserResponseDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -7529,7 +6314,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -7547,11 +6332,7 @@ export interface operations {
                     };
                 };
             };
-            /**
-             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
-             *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
-             */
+            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7561,7 +6342,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
+                        error?: "RECENT_AUTH_REQUIRED" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -7680,23 +6461,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["RealNameRecordDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7706,7 +6476,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -7724,11 +6494,7 @@ export interface operations {
                     };
                 };
             };
-            /**
-             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
-             *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
-             */
+            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7738,7 +6504,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
+                        error?: "RECENT_AUTH_REQUIRED" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -7861,19 +6627,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 201
-                         * @enum {integer}
-                         */
-                        code: 201;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["RealNameRecordDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -7887,7 +6642,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REAL_NAME_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "REAL_NAME_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -7905,7 +6660,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7915,7 +6670,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "API_KEY_SCOPE";
+                        error?: "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -7975,7 +6730,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -8052,19 +6807,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 201
-                         * @enum {integer}
-                         */
-                        code: 201;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["UserResponseDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
@@ -8078,7 +6822,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -8214,23 +6958,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["PublicProfileDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8240,7 +6973,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -8362,7 +7095,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "image/png": string;
+                    "image/svg+xml": string;
                 };
             };
             /** @description `VALIDATION_FAILED`: The request is not valid */
@@ -8375,153 +7108,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description `NOT_FOUND`: Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 404;
-                        /** @enum {string} */
-                        error?: "NOT_FOUND";
-                    };
-                };
-            };
-            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 413;
-                        /** @enum {string} */
-                        error?: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description The URL is too long (`URI_TOO_LONG`) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 414;
-                        /** @enum {string} */
-                        error?: "URI_TOO_LONG";
-                    };
-                };
-            };
-            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 415;
-                        /** @enum {string} */
-                        error?: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 429;
-                        /** @enum {string} */
-                        error?: "TOO_MANY_REQUESTS";
-                    };
-                };
-            };
-            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 500;
-                        /** @enum {string} */
-                        error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 503;
-                        /** @enum {string} */
-                        error?: "SERVICE_UNAVAILABLE";
-                    };
-                };
-            };
-        };
-    };
-    getChallenge: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The challenge (no envelope) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AltchaChallengeDto"];
-                };
-            };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 400;
-                        /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description `NOT_FOUND`: Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 404;
-                        /** @enum {string} */
-                        error?: "NOT_FOUND";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -8614,7 +7201,9 @@ export interface operations {
     sendEmailCode: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                "accept-language": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -8624,29 +7213,18 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted, before delivery: the code is on its way (when the address may receive it) */
+            /** @description Accepted: the code is on its way (when the address may receive it) */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 202
-                         * @enum {integer}
-                         */
-                        code: 202;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["CodeTicketDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8656,21 +7234,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description `REGISTRATION_DISABLED`: Registration is closed; `PASSWORD_RESET_DISABLED`: Password reset is turned off */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 403;
-                        /** @enum {string} */
-                        error?: "REGISTRATION_DISABLED" | "PASSWORD_RESET_DISABLED";
+                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -8744,134 +7308,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
-            503: {
+            /** @description `DELIVERY_FAILED`: The message could not be delivered; try again later */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
                         /** @enum {integer} */
-                        code?: 503;
+                        code?: 502;
                         /** @enum {string} */
-                        error?: "SERVICE_UNAVAILABLE";
-                    };
-                };
-            };
-        };
-    };
-    getHumanCheck: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The configured check */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
-                        data: components["schemas"]["HumanCheckInfoDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
-                    };
-                };
-            };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 400;
-                        /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 413;
-                        /** @enum {string} */
-                        error?: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description The URL is too long (`URI_TOO_LONG`) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 414;
-                        /** @enum {string} */
-                        error?: "URI_TOO_LONG";
-                    };
-                };
-            };
-            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 415;
-                        /** @enum {string} */
-                        error?: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 429;
-                        /** @enum {string} */
-                        error?: "TOO_MANY_REQUESTS";
-                    };
-                };
-            };
-            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 500;
-                        /** @enum {string} */
-                        error?: "INTERNAL_ERROR";
+                        error?: "DELIVERY_FAILED";
                     };
                 };
             };
@@ -8894,7 +7341,9 @@ export interface operations {
     sendSmsCode: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                "accept-language": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -8904,29 +7353,18 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted, before delivery: the code is on its way (when the number may receive it) */
+            /** @description Accepted: the code is on its way (when the number may receive it) */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 202
-                         * @enum {integer}
-                         */
-                        code: 202;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["CodeTicketDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one; `PHONE_NOT_ALLOWED`: Text messages cannot be sent to this country */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one; `PHONE_NOT_ALLOWED`: Text messages cannot be sent to this country */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8936,21 +7374,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "PHONE_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
-                    };
-                };
-            };
-            /** @description `REGISTRATION_DISABLED`: Registration is closed; `PASSWORD_RESET_DISABLED`: Password reset is turned off */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 403;
-                        /** @enum {string} */
-                        error?: "REGISTRATION_DISABLED" | "PASSWORD_RESET_DISABLED";
+                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "PHONE_NOT_ALLOWED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -9021,6 +7445,20 @@ export interface operations {
                         code?: 500;
                         /** @enum {string} */
                         error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `DELIVERY_FAILED`: The message could not be delivered; try again later */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 502;
+                        /** @enum {string} */
+                        error?: "DELIVERY_FAILED";
                     };
                 };
             };
@@ -9055,23 +7493,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["LivenessDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9081,7 +7508,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -9186,23 +7613,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always equals the HTTP status
-                         * @example 200
-                         * @enum {integer}
-                         */
-                        code: 200;
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["ReadinessDto"];
-                        /**
-                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-                         * @example OK
-                         */
-                        msg: string;
                     };
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9212,7 +7628,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };
@@ -9323,7 +7739,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9333,7 +7749,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
                     };
                 };
             };

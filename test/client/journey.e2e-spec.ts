@@ -5,6 +5,13 @@ import { createUserCentreClient, UserCentreClient } from '../../clients/typescri
 import { FIRST_ADMIN, firstAdminEnv } from '../factories/admin';
 import { DEFAULT_PASSWORD, uniqueUsername } from '../factories/users';
 import { createTestApp, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
+import { totpCode } from '@/modules/mfa/totp';
+
+/** The sign-in answer narrowed by its discriminator: a token pair (an MFA challenge fails the test). */
+function tokens<T extends { mfaRequired: boolean }>(answer: T): Extract<T, { mfaRequired: false }> {
+  if (answer.mfaRequired !== false) throw new Error('expected a token pair, got an MFA challenge');
+  return answer as Extract<T, { mfaRequired: false }>;
+}
 
 /**
  * A whole journey driven only through the generated client. It is type-checked with the rest of
@@ -35,7 +42,7 @@ describe('The generated TypeScript client', () => {
     expect(signUp.data?.data.username).toBe(username);
 
     const login = await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } });
-    const pair = login.data!.data;
+    const pair = tokens(login.data!.data);
     expect(pair.tokenType).toBe('Bearer');
     const auth = { Authorization: `Bearer ${pair.accessToken}` };
 
@@ -75,9 +82,9 @@ describe('The generated TypeScript client', () => {
   it('drives an admin: list users, disable one, and that user is out', async () => {
     const username = uniqueUsername('victim');
     await api.POST('/api/v1/users', { body: { username, email: `${username}@example.com`, password: DEFAULT_PASSWORD, ...(await captcha()) } });
-    const victim = (await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } })).data!.data;
+    const victim = tokens((await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } })).data!.data);
 
-    const admin = (await api.POST('/api/v1/auth/login', { body: { identifier: FIRST_ADMIN.username, password: FIRST_ADMIN.password } })).data!.data;
+    const admin = tokens((await api.POST('/api/v1/auth/login', { body: { identifier: FIRST_ADMIN.username, password: FIRST_ADMIN.password } })).data!.data);
     const adminAuth = { Authorization: `Bearer ${admin.accessToken}` };
     const list = await api.GET('/api/v1/admin/users', { headers: adminAuth, params: { query: { q: username, page: 1, pageSize: 10 } } });
     const found = list.data!.data.items.find((user) => user.username === username)!;
@@ -90,5 +97,44 @@ describe('The generated TypeScript client', () => {
     expect(after.response.status).toBe(401);
     const refresh = await api.POST('/api/v1/auth/refresh', { body: { refreshToken: victim.refreshToken } });
     expect(refresh.response.status).toBe(401);
+  });
+
+  it('drives a second factor: TOTP enrolment, the MFA challenge narrowed by mfaRequired, recovery codes', async () => {
+    const username = uniqueUsername('client_mfa');
+    await api.POST('/api/v1/users', { body: { username, email: `${username}@example.com`, password: DEFAULT_PASSWORD, ...(await captcha()) } });
+    const first = tokens((await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } })).data!.data);
+    const auth = { Authorization: `Bearer ${first.accessToken}` };
+
+    const started = (await api.POST('/api/v1/users/me/mfa/totp', { headers: auth })).data!.data;
+    expect(started.otpauthUrl).toContain(started.secret);
+    const confirmed = await api.POST('/api/v1/users/me/mfa/totp/confirm', { headers: auth, body: { code: totpCode(started.secret, t.clock.now()) } });
+    const recoveryCodes = confirmed.data!.data.recoveryCodes!;
+    expect(recoveryCodes).toHaveLength(10);
+    expect((await api.GET('/api/v1/users/me/mfa', { headers: auth })).data?.data).toMatchObject({ totp: { enabled: true }, recoveryCodesLeft: 10 });
+    await t.passTime(30_000);
+
+    const challenge = (await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } })).data!.data;
+    if (!challenge.mfaRequired) throw new Error('expected an MFA challenge');
+    expect(challenge.methods).toEqual(['totp', 'recovery_code']);
+    const wrong = await api.POST('/api/v1/auth/mfa/verify', { body: { mfaToken: challenge.mfaToken, method: 'totp', code: '000000' } });
+    expect(wrong.error?.error).toBe('MFA_INVALID');
+    const byTotp = await api.POST('/api/v1/auth/mfa/verify', { body: { mfaToken: challenge.mfaToken, method: 'totp', code: totpCode(started.secret, t.clock.now()) } });
+    expect(byTotp.data!.data.mfaRequired).toBe(false);
+    const totpAuth = { Authorization: `Bearer ${byTotp.data!.data.accessToken}` };
+
+    const regenerated = (await api.POST('/api/v1/users/me/mfa/recovery-codes', { headers: totpAuth })).data!.data.recoveryCodes!;
+    expect(regenerated).toHaveLength(10);
+    const again = (await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } })).data!.data;
+    if (!again.mfaRequired) throw new Error('expected an MFA challenge');
+    const stale = await api.POST('/api/v1/auth/mfa/verify', { body: { mfaToken: again.mfaToken, method: 'recovery_code', code: recoveryCodes[0] } });
+    expect(stale.error?.error).toBe('MFA_INVALID');
+    const byCode = await api.POST('/api/v1/auth/mfa/verify', { body: { mfaToken: again.mfaToken, method: 'recovery_code', code: regenerated[0] } });
+    const codeAuth = { Authorization: `Bearer ${byCode.data!.data.accessToken}` };
+    expect((await api.GET('/api/v1/users/me/mfa', { headers: codeAuth })).data?.data.recoveryCodesLeft).toBe(9);
+
+    const stepUp = await api.POST('/api/v1/auth/reauthenticate', { headers: codeAuth, body: { method: 'totp', code: totpCode(started.secret, t.clock.now() + 30_000) } });
+    expect(stepUp.data!.data.mfaRequired).toBe(false);
+    const removed = await api.DELETE('/api/v1/users/me/mfa/totp', { headers: { Authorization: `Bearer ${stepUp.data!.data.accessToken}` } });
+    expect(removed.response.status).toBe(200);
   });
 });

@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, createParamDecorator, Delete, ExecutionContext, Get, Header, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
 import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
-import { pickLanguage } from '@/common/i18n';
+import { Language, pickLanguage } from '@/common/i18n';
 import { AuthErrors } from '@/modules/auth/auth.errors';
 import { Auth, CurrentUser, Public, RecentAuth } from '@/modules/auth/decorators';
 import { TokenPairDto } from '@/modules/auth/dto/auth.dto';
@@ -15,9 +16,12 @@ import { MfaErrors } from './mfa.errors';
 import { MfaService } from './mfa.service';
 import { StepUpService } from './step-up.service';
 
+/** The notice language, from Accept-Language (read here so the document does not list the header as a parameter). */
+const RequestLanguage = createParamDecorator((_: unknown, ctx: ExecutionContext): Language => pickLanguage(ctx.switchToHttp().getRequest<FastifyRequest>().headers['accept-language']));
+
 const userIdPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException(UsersErrors.USER_NOT_FOUND) });
 
-@ApiTags('MFA')
+@ApiTags('Users')
 @Controller('users/me/mfa')
 export class MfaController {
   constructor(
@@ -36,6 +40,7 @@ export class MfaController {
   @Auth()
   @RecentAuth()
   @Post('totp')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @ApiOperation({ operationId: 'startTotp', summary: 'Start setting up an authenticator app (⏱)', description: 'A new secret, its otpauth:// URL and a QR code (SVG). Pending until confirmed with a first code within 10 minutes; calling again replaces a pending secret.' })
   @ApiEnvelope(TotpEnrolmentDto, { description: 'The pending secret' })
@@ -46,13 +51,14 @@ export class MfaController {
 
   @Auth()
   @Post('totp/confirm')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @ApiOperation({ operationId: 'confirmTotp', summary: 'Confirm the authenticator app with a first code', description: 'When this is the first factor of the account, the answer carries 10 single-use recovery codes, shown only now. Every later sign-in asks for a second factor.' })
   @ApiEnvelope(RecoveryCodesDto, { description: 'Enabled' })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, MfaErrors.MFA_INVALID, MfaErrors.MFA_NOT_ENROLLED, MfaErrors.MFA_ALREADY_ENABLED)
-  async confirmTotp(@CurrentUser() principal: Principal, @Body() dto: TotpCodeDto, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<RecoveryCodesDto> {
+  async confirmTotp(@CurrentUser() principal: Principal, @Body() dto: TotpCodeDto, @Client() client: ClientInfo, @RequestLanguage() language: Language): Promise<RecoveryCodesDto> {
     const user = await this.users.getById(principal.userId);
-    const recoveryCodes = await this.mfa.confirmTotp(user, dto.code, principal.sessionId, client, pickLanguage(language));
+    const recoveryCodes = await this.mfa.confirmTotp(user, dto.code, principal.sessionId, client, language);
     return recoveryCodes ? { recoveryCodes } : {};
   }
 
@@ -63,13 +69,14 @@ export class MfaController {
   @ApiOperation({ operationId: 'removeTotp', summary: 'Remove the authenticator app (⏱)', description: 'With no second factor left, the recovery codes go too. The owner is notified.' })
   @ApiEnvelope(null, { description: 'Removed' })
   @ApiErrors(MfaErrors.MFA_NOT_ENROLLED)
-  async removeTotp(@CurrentUser() principal: Principal, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<void> {
-    await this.mfa.removeTotp(await this.users.getById(principal.userId), client, pickLanguage(language));
+  async removeTotp(@CurrentUser() principal: Principal, @Client() client: ClientInfo, @RequestLanguage() language: Language): Promise<void> {
+    await this.mfa.removeTotp(await this.users.getById(principal.userId), client, language);
   }
 
   @Auth()
   @RecentAuth()
   @Post('recovery-codes')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @ApiOperation({ operationId: 'regenerateRecoveryCodes', summary: 'Replace the recovery codes (⏱)', description: 'Ten new single-use codes, shown only now; the old set stops working.' })
   @ApiEnvelope(RecoveryCodesDto, { description: 'The new codes' })
@@ -86,6 +93,7 @@ export class StepUpController {
 
   @Public()
   @Post('mfa/verify')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @SuccessMessage('signedIn')
   @ApiOperation({ operationId: 'verifyMfa', summary: 'Finish a sign-in with a second factor', description: 'Answers the MFA challenge of a first factor. Each answer is counted before it is checked: the 5th wrong answer spends the mfaToken, and wrong answers count towards the account lock (429). A TOTP code is accepted once; a recovery code is spent.' })
@@ -97,6 +105,7 @@ export class StepUpController {
 
   @Auth()
   @Post('reauthenticate')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @ApiOperation({ operationId: 'reauthenticate', summary: 'Step up: authenticate again inside this session', description: 'With `password`, or `method` + `code` (a second factor). Answers a new token pair for the same session with a fresh auth_time and amr; its earlier refresh tokens are spent. ⏱ routes need this within RECENT_AUTH_SECONDS, and with a second factor when the account has one.' })
   @ApiEnvelope(TokenPairDto, { description: 'A fresh token pair' })
@@ -118,7 +127,7 @@ export class MfaAdminController {
   @ApiParam({ name: 'id', description: 'Account id', example: '5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11' })
   @ApiEnvelope(null, { description: 'Reset' })
   @ApiErrors(UsersErrors.USER_NOT_FOUND)
-  async reset(@CurrentUser() principal: Principal, @Param('id', userIdPipe) id: string, @Client() client: ClientInfo, @Headers('accept-language') language?: string): Promise<void> {
-    await this.mfa.adminReset(id, principal.userId, client, pickLanguage(language));
+  async reset(@CurrentUser() principal: Principal, @Param('id', userIdPipe) id: string, @Client() client: ClientInfo, @RequestLanguage() language: Language): Promise<void> {
+    await this.mfa.adminReset(id, principal.userId, client, language);
   }
 }

@@ -11,14 +11,14 @@ export class TotpStatusDto {
 }
 
 export class PasskeySummaryDto {
-  @ApiProperty({ example: '3f2a1c9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b' }) id: string;
-  @ApiProperty({ example: 'Laptop' }) name: string;
-  @ApiProperty({ example: '2026-01-01T08:00:00.000Z' }) createdAt: string;
-  @ApiProperty({ example: '2026-01-02T08:00:00.000Z', nullable: true, type: String }) lastUsedAt: string | null;
+  @ApiProperty({ description: 'Passkey id', example: '3f2a1c9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b' }) id: string;
+  @ApiProperty({ description: 'The name the user gave it', example: 'Laptop' }) name: string;
+  @ApiProperty({ description: 'When it was registered', example: '2026-01-01T08:00:00.000Z' }) createdAt: string;
+  @ApiProperty({ description: 'When it last signed in', example: '2026-01-02T08:00:00.000Z', nullable: true, type: String }) lastUsedAt: string | null;
 }
 
 export class MfaStatusDto {
-  @ApiProperty({ type: TotpStatusDto }) totp: TotpStatusDto;
+  @ApiProperty({ type: TotpStatusDto, description: 'The authenticator app' }) totp: TotpStatusDto;
   @ApiProperty({ type: [PasskeySummaryDto], description: 'Registered passkeys' }) passkeys: PasskeySummaryDto[];
   @ApiProperty({ description: 'Unused recovery codes', example: 10 }) recoveryCodesLeft: number;
   @ApiProperty({ description: "Whether the account's role must have a second factor (MFA_REQUIRED_ROLES)", example: false }) required: boolean;

@@ -1,0 +1,106 @@
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { totpCode } from '@/modules/mfa/totp';
+import { DEFAULT_PASSWORD, signUpBody } from '../factories/users';
+import { buildIfNeeded, ServerProcess, startServer } from '../helpers/server-process';
+import { backend, freshMysqlDatabase, TEST_CAPTCHA } from '../helpers/test-app';
+
+jest.setTimeout(120_000);
+
+// Two instances share state only through MariaDB and Redis; the embedded run has neither to share.
+const describeOnBoth = backend.mysqlUrl && backend.redisUrl ? describe : describe.skip;
+
+/** shared/SECURITY.md › Second factors, across instances: the limits of §10 hold when answers are spread over two servers. */
+describeOnBoth('MFA limits hold across two instances sharing MySQL and Redis', () => {
+  let a: ServerProcess;
+  let b: ServerProcess;
+  let mysql: Awaited<ReturnType<typeof freshMysqlDatabase>>;
+  const dataDirs: string[] = [];
+
+  beforeAll(() => buildIfNeeded(), 120_000);
+  beforeAll(async () => {
+    mysql = await freshMysqlDatabase(backend.mysqlUrl!);
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const shared = {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      BCRYPT_COST: '4',
+      CAPTCHA_FIXED_TEXT: TEST_CAPTCHA,
+      DATABASE_URL: mysql.url,
+      REDIS_URL: backend.redisUrl!,
+      REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:`,
+      JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      REAL_NAME_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      REAL_NAME_INDEX_KEY: randomBytes(32).toString('hex'),
+      CODE_HMAC_KEY: randomBytes(32).toString('hex'),
+      RATE_LIMIT_PER_MINUTE: '100000',
+      LOGIN_PER_IP_PER_MINUTE: '100000',
+      REGISTRATION_PER_IP_PER_HOUR: '100000',
+    };
+    const dataDir = () => {
+      const dir = mkdtempSync(join(tmpdir(), 'uc-mfa-multi-'));
+      dataDirs.push(dir);
+      return dir;
+    };
+    a = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'true' });
+    b = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'false' });
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await mysql?.drop();
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A user with TOTP set up on A (the confirmation used the code of the current step). */
+  async function mfaUserOn(server: ServerProcess) {
+    const captchaId = randomUUID();
+    await server.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
+    const body = signUpBody();
+    await server.http.post('/api/v1/users').send({ ...body, captchaId, captchaText: TEST_CAPTCHA }).expect(201);
+    const pair = (await server.http.post('/api/v1/auth/login').send({ identifier: body.username, password: DEFAULT_PASSWORD }).expect(200)).body.data;
+    const auth = { Authorization: `Bearer ${pair.accessToken}` };
+    const secret = (await server.http.post('/api/v1/users/me/mfa/totp').set(auth).expect(200)).body.data.secret as string;
+    await server.http.post('/api/v1/users/me/mfa/totp/confirm').set(auth).send({ code: totpCode(secret, Date.now()) }).expect(200);
+    return { username: body.username, secret };
+  }
+
+  async function mfaTokenOn(server: ServerProcess, username: string): Promise<string> {
+    const response = await server.http.post('/api/v1/auth/login').send({ identifier: username, password: DEFAULT_PASSWORD }).expect(200);
+    expect(response.body.data.mfaRequired).toBe(true);
+    return response.body.data.mfaToken as string;
+  }
+
+  it('20 parallel wrong answers and one right one, spread over A and B, cannot get past the limit of 5 per mfaToken', async () => {
+    const user = await mfaUserOn(a);
+    const token = await mfaTokenOn(a, user.username);
+    // The next step's code: the confirmation spent this step's.
+    const right = totpCode(user.secret, Date.now() + 30_000);
+    const wrong = Array.from({ length: 20 }, (_, i) => totpCode(user.secret, Date.now() + (10 + i) * 30_000)).filter((code) => code !== right);
+    const responses = await Promise.all([...wrong, right].map((code, i) => (i % 2 ? b : a).http.post('/api/v1/auth/mfa/verify').send({ mfaToken: token, method: 'totp', code })));
+    const checked = responses.filter((r) => r.status === 200 || r.body.error === 'MFA_INVALID');
+    expect(checked.length).toBeLessThanOrEqual(5);
+    expect(responses.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
+    expect(responses.every((r) => [200, 400, 401].includes(r.status))).toBe(true);
+  });
+
+  it('the same TOTP code sent to A and B in parallel succeeds once', async () => {
+    const user = await mfaUserOn(b);
+    const tokens = await Promise.all([mfaTokenOn(a, user.username), mfaTokenOn(b, user.username)]);
+    const code = totpCode(user.secret, Date.now() + 30_000);
+    const responses = await Promise.all([
+      a.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: tokens[0], method: 'totp', code }),
+      b.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: tokens[1], method: 'totp', code }),
+    ]);
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 400]);
+  });
+
+  it('an mfaToken issued by A is single-use on B', async () => {
+    const user = await mfaUserOn(a);
+    const token = await mfaTokenOn(a, user.username);
+    await b.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: token, method: 'totp', code: totpCode(user.secret, Date.now() + 30_000) }).expect(200);
+    const again = await a.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: token, method: 'totp', code: totpCode(user.secret, Date.now() - 30_000) });
+    expect(again.body.error).toBe('MFA_TOKEN_INVALID');
+  });
+});
