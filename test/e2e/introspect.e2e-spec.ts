@@ -28,13 +28,13 @@ describe('POST /auth/introspect (internal services)', () => {
     expect(bearerOnly.body.error).toBe('API_KEY_INVALID');
   });
 
-  it('answers an active token with {active, sub, role, exp, sid}, for every configured key', async () => {
+  it('answers an active token with {active, sub, role, exp, sid, amr, auth_time}, for every configured key', async () => {
     const user = await signedInUser(t);
     const claims = decodePart(user.accessToken, 1);
     for (const key of [SERVICE_KEY, OTHER_SERVICE_KEY]) {
       const response = await introspect(user.accessToken, key).expect(200);
       expect(response.body.code).toBe(200);
-      expect(response.body.data).toEqual({ active: true, sub: user.user.id, role: 'normal_user', exp: claims.exp, sid: claims.sid });
+      expect(response.body.data).toEqual({ active: true, sub: user.user.id, role: 'normal_user', exp: claims.exp, sid: claims.sid, amr: ['pwd'], auth_time: claims.auth_time });
     }
   });
 

@@ -13,8 +13,9 @@ export async function enrolTotp(t: TestApp, pair: { accessToken: string }) {
   const started = await t.http.post('/api/v1/users/me/mfa/totp').set(bearer(pair)).expect(200);
   const secret = started.body.data.secret as string;
   const confirmed = await t.http.post('/api/v1/users/me/mfa/totp/confirm').set(bearer(pair)).send({ code: currentCode(t, secret) }).expect(200);
-  // The confirmation used this step's code: later answers in the same test use another step.
-  await t.passTime(30_000);
+  // The confirmation used this step's code: later answers use the next step's, from just after it
+  // starts, so a test's codes never straddle a step boundary.
+  await t.passTime(30_000 - (t.clock.now() % 30_000) + 500);
   return { secret, recoveryCodes: confirmed.body.data.recoveryCodes as string[] };
 }
 
@@ -34,6 +35,11 @@ export async function mfaToken(t: TestApp, identifier: string, password = DEFAUL
 
 export function verifyMfa(t: TestApp, token: string, method: string, code: string) {
   return t.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: token, method, code });
+}
+
+/** Whole seconds of the app's clock now, give or take the boundary a request may cross. */
+export function nearNow(t: TestApp): number {
+  return Math.floor(t.clock.now() / 1000);
 }
 
 /** The claims of an access token (no verification: the test only reads them). */
