@@ -9,7 +9,7 @@ export interface paths {
         };
         /**
          * Public keys that sign access tokens (JWKS)
-         * @description Both an envelope and an RFC 7517 key set: `data.keys` for envelope readers, and the same `keys` at the top level so that standard JWT libraries (jose, jwks-rsa) can fetch it as they are (RFC 7517 tells them to ignore the other members).
+         * @description Both an envelope and an RFC 7517 key set: `data.keys` for envelope readers, and the same `keys` at the top level so that standard JWT libraries (jose, jwks-rsa) can fetch it as they are (RFC 7517 tells them to ignore the other members). Every key that may have signed a live token is listed (all of JWT_PRIVATE_KEYS), and the next key (JWT_NEXT_PUBLIC_KEY) before it signs anything; pick the key by the token header's `kid`. The answer may be cached for `Cache-Control: public, max-age=<JWKS_MAX_AGE_SECONDS, default 600>`; a key rotation waits that long between publishing a key and signing with it.
          */
         get: operations["getJwks"];
         put?: never;
@@ -410,7 +410,7 @@ export interface paths {
         get?: never;
         /**
          * Change the email address
-         * @description Needs a code sent to the NEW address with purpose change_email, and a sign-in within the last hour or the current `password`. The address becomes verified.
+         * @description Needs a code sent to the NEW address with purpose change_email, and a sign-in within the last hour or the current `password`. The address becomes verified, and the OLD address receives a notice (a contact is never replaced silently).
          */
         put: operations["changeEmail"];
         post?: never;
@@ -534,7 +534,7 @@ export interface paths {
         get?: never;
         /**
          * Change the phone number
-         * @description Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`.
+         * @description Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`. The OLD number receives a notice by SMS (a contact is never replaced silently).
          */
         put: operations["changePhone"];
         post?: never;
@@ -973,6 +973,74 @@ export interface components {
              */
             password?: string;
         };
+        /**
+         * @description The body of every failure. `error` is one of these codes:
+         *
+         *     | error | status | meaning |
+         *     |---|---|---|
+         *     | `AVATAR_FILE_REQUIRED` | 400 | Send exactly one image in the multipart field "file" |
+         *     | `AVATAR_IMAGE_INVALID` | 400 | The image is damaged or cannot be decoded |
+         *     | `AVATAR_TOO_MANY_PIXELS` | 400 | The image has too many pixels |
+         *     | `AVATAR_TOO_SMALL` | 400 | The image must be at least 32×32 pixels |
+         *     | `AVATAR_UPLOAD_MALFORMED` | 400 | The multipart body is malformed or incomplete |
+         *     | `CAPTCHA_INVALID` | 400 | The captcha answer is wrong or expired; fetch a new one |
+         *     | `CAPTCHA_REQUIRED` | 400 | Solve the captcha and send captchaId and captchaText |
+         *     | `CODE_EXPIRED` | 400 | The verification code has expired, was used, or was never requested; request a new one |
+         *     | `CODE_INVALID` | 400 | The verification code is wrong |
+         *     | `ID_CARD_INVALID` | 400 | The ID card number is not a valid 18-digit resident ID number |
+         *     | `MALFORMED_JSON` | 400 | The request body is not valid JSON |
+         *     | `MALFORMED_REQUEST` | 400 | The HTTP request is malformed |
+         *     | `MFA_INVALID` | 400 | The second-factor answer is wrong |
+         *     | `PASSKEY_INVALID` | 400 | The passkey answer is not valid |
+         *     | `PASSWORD_CONTAINS_IDENTITY` | 400 | Password must not contain your username or email name |
+         *     | `PASSWORD_INCORRECT` | 400 | The current password is not correct |
+         *     | `PASSWORD_INVALID_CHARACTERS` | 400 | Password contains control characters |
+         *     | `PASSWORD_TOO_COMMON` | 400 | Password is one of the most commonly used passwords |
+         *     | `PASSWORD_TOO_LONG` | 400 | Password is too long |
+         *     | `PASSWORD_TOO_SHORT` | 400 | Password is too short |
+         *     | `PASSWORD_UNCHANGED` | 400 | The new password must differ from the current one |
+         *     | `PHONE_NOT_ALLOWED` | 400 | Text messages cannot be sent to this country |
+         *     | `REAL_NAME_INVALID` | 400 | The name must be 2-30 Chinese characters (with "·" between parts) or Latin letters (with spaces or dots) |
+         *     | `USERNAME_INVALID` | 400 | Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters |
+         *     | `VALIDATION_FAILED` | 400 | The request is not valid |
+         *     | `API_KEY_INVALID` | 401 | The API key is not valid |
+         *     | `INVALID_CREDENTIALS` | 401 | The identifier or password is not correct |
+         *     | `MFA_TOKEN_INVALID` | 401 | The MFA token is not valid (expired, used or out of tries); sign in again |
+         *     | `REFRESH_TOKEN_INVALID` | 401 | The refresh token is not valid; sign in again |
+         *     | `UNAUTHENTICATED` | 401 | Sign-in required or the token is not valid |
+         *     | `FORBIDDEN` | 403 | You are not allowed to do this |
+         *     | `MFA_NOT_ENROLLED` | 403 | Set up that second factor first |
+         *     | `PASSWORD_RESET_DISABLED` | 403 | Password reset is turned off |
+         *     | `RECENT_AUTH_REQUIRED` | 403 | Sign in again (or give your current password) to do this |
+         *     | `REGISTRATION_DISABLED` | 403 | Registration is closed |
+         *     | `REGISTRATION_KEY_INVALID` | 403 | The registration key is not valid |
+         *     | `SESSION_REQUIRED` | 403 | This route needs a bearer token from a sign-in, not an API key |
+         *     | `AVATAR_NOT_FOUND` | 404 | Avatar not found |
+         *     | `NOT_FOUND` | 404 | Not found |
+         *     | `REAL_NAME_NOT_SUBMITTED` | 404 | No real-name information has been submitted |
+         *     | `SESSION_NOT_FOUND` | 404 | Session not found |
+         *     | `USER_NOT_FOUND` | 404 | User not found |
+         *     | `METHOD_NOT_ALLOWED` | 405 | Method not allowed |
+         *     | `EMAIL_TAKEN` | 409 | Email is already registered |
+         *     | `ID_CARD_ALREADY_BOUND` | 409 | This ID card number is already bound to another account |
+         *     | `LAST_ADMIN` | 409 | The last active admin cannot be demoted or disabled |
+         *     | `MFA_ALREADY_ENABLED` | 409 | This second factor is already set up |
+         *     | `PHONE_TAKEN` | 409 | Phone number is already registered |
+         *     | `REAL_NAME_ALREADY_VERIFIED` | 409 | Your real name is already verified and cannot be changed |
+         *     | `USERNAME_TAKEN` | 409 | Username is already taken |
+         *     | `AVATAR_TOO_LARGE` | 413 | The image file is too large |
+         *     | `PAYLOAD_TOO_LARGE` | 413 | The request body is too large |
+         *     | `URI_TOO_LONG` | 414 | The request URL is too long |
+         *     | `AVATAR_MULTIPART_REQUIRED` | 415 | Send the image as multipart/form-data in the field "file" |
+         *     | `AVATAR_UNSUPPORTED_TYPE` | 415 | Only JPEG, PNG, WebP and GIF images are accepted |
+         *     | `UNSUPPORTED_MEDIA_TYPE` | 415 | Unsupported content type: send application/json |
+         *     | `TOO_MANY_REQUESTS` | 429 | Too many requests, try again later |
+         *     | `HEADERS_TOO_LARGE` | 431 | The request headers (or URL) are too large |
+         *     | `INTERNAL_ERROR` | 500 | Something went wrong on our side |
+         *     | `DELIVERY_FAILED` | 502 | The message could not be delivered; try again later |
+         *     | `REAL_NAME_PROVIDER_UNAVAILABLE` | 502 | The identity check service did not answer; nothing was saved, try again later |
+         *     | `SERVICE_UNAVAILABLE` | 503 | The service is temporarily unavailable |
+         */
         ErrorEnvelopeDto: {
             /**
              * @description Always equals the HTTP status
@@ -1484,22 +1552,6 @@ export interface components {
              */
             realName: string;
         };
-        SuccessEnvelopeDto: {
-            /**
-             * @description Always equals the HTTP status
-             * @example 200
-             */
-            code: number;
-            /** @description The payload; {} when there is nothing to return */
-            data: {
-                [key: string]: unknown;
-            };
-            /**
-             * @description Human-readable message, localised by Accept-Language (en, zh-CN)
-             * @example OK
-             */
-            msg: string;
-        };
         TokenPairDto: {
             /**
              * @description Short-lived RS256 JWT for the Authorization header
@@ -1728,9 +1780,7 @@ export interface operations {
     getJwks: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1739,6 +1789,8 @@ export interface operations {
             /** @description The key set */
             200: {
                 headers: {
+                    /** @description public, max-age=<JWKS_MAX_AGE_SECONDS> (default 600) */
+                    "Cache-Control"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1848,13 +1900,13 @@ export interface operations {
     adminListAuditEvents: {
         parameters: {
             query?: {
-                /** @description Page number, from 1 */
+                /** @description Page number, from 1 (e.g. `1`) */
                 page?: number;
-                /** @description Items per page (1-100) */
+                /** @description Items per page (1-100) (e.g. `20`) */
                 pageSize?: number;
-                /** @description Only events about this account */
+                /** @description Only events about this account (e.g. `5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11`) */
                 userId?: string;
-                /** @description Only this event type */
+                /** @description Only this event type (e.g. `sign_in`) */
                 type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up";
             };
             header?: never;
@@ -1869,8 +1921,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["AuditEventPageDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2005,15 +2068,15 @@ export interface operations {
     adminListUsers: {
         parameters: {
             query?: {
-                /** @description Page number, from 1 */
+                /** @description Page number, from 1 (e.g. `1`) */
                 page?: number;
-                /** @description Items per page (1-100) */
+                /** @description Items per page (1-100) (e.g. `20`) */
                 pageSize?: number;
-                /** @description Prefix of the username or email (case-insensitive) or of the E.164 phone */
+                /** @description Prefix of the username or email (case-insensitive) or of the E.164 phone (e.g. `ali`) */
                 q?: string;
-                /** @description Only this role */
+                /** @description Only this role (e.g. `normal_user`) */
                 role?: "normal_user" | "vip_user" | "creator" | "admin";
-                /** @description Only this status */
+                /** @description Only this status (e.g. `active`) */
                 status?: "active" | "disabled";
             };
             header?: never;
@@ -2028,8 +2091,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserPageDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2179,8 +2253,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2348,8 +2433,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2527,9 +2623,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2694,8 +2804,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["IntrospectionDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2836,8 +2957,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["TokenPairDto"] | components["schemas"]["MfaChallengeDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -2974,8 +3106,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["TokenPairDto"] | components["schemas"]["MfaChallengeDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3112,8 +3255,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["TokenPairDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3234,9 +3388,7 @@ export interface operations {
     resetPassword: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3252,9 +3404,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3391,8 +3557,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["TokenPairDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3543,8 +3720,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["TokenPairDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3677,9 +3865,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3826,8 +4028,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["SessionListDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -3977,9 +4190,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4286,8 +4513,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4434,8 +4672,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4586,9 +4835,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4739,8 +5002,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -4887,8 +5161,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["ApiKeyDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5045,8 +5330,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["AvatarResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5197,8 +5493,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5359,8 +5666,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["MfaStatusDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5507,8 +5825,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["RecoveryCodesDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5659,8 +5988,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["TotpEnrolmentDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5821,9 +6161,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -5978,8 +6332,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["RecoveryCodesDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -6128,9 +6493,7 @@ export interface operations {
     changePassword: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -6146,9 +6509,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        /** @example {} */
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
                         data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -6299,8 +6676,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -6461,8 +6849,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["RealNameRecordDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -6627,8 +7026,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["RealNameRecordDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -6807,8 +7217,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
                         data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -6958,8 +7379,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["PublicProfileDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -7201,9 +7633,7 @@ export interface operations {
     sendEmailCode: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -7219,8 +7649,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 202
+                         * @enum {integer}
+                         */
+                        code: 202;
                         data: components["schemas"]["CodeTicketDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -7341,9 +7782,7 @@ export interface operations {
     sendSmsCode: {
         parameters: {
             query?: never;
-            header: {
-                "accept-language": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -7359,8 +7798,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 202
+                         * @enum {integer}
+                         */
+                        code: 202;
                         data: components["schemas"]["CodeTicketDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -7493,8 +7943,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["LivenessDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };
@@ -7613,8 +8074,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
                         data: components["schemas"]["ReadinessDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
                     };
                 };
             };

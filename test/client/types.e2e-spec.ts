@@ -9,9 +9,17 @@ async function typed(): Promise<void> {
   const api = createUserCentreClient('http://127.0.0.1:9');
   const login = await api.POST('/api/v1/auth/login', { body: { identifier: 'alice_01', password: 'correct horse battery' } });
   if (login.data) {
-    const token: string = login.data.data.accessToken;
+    // @ts-expect-error the sign-in answer may be an MFA challenge: tokens only after narrowing on mfaRequired
+    void login.data.data.accessToken;
+    const answer = login.data.data;
+    if (answer.mfaRequired) {
+      const mfaToken: string = answer.mfaToken;
+      void mfaToken;
+      return;
+    }
+    const token: string = answer.accessToken;
     // @ts-expect-error a typo in a field of `data` does not compile (data is exactly TokenPairDto)
-    void login.data.data.acessToken;
+    void answer.acessToken;
     // @ts-expect-error nor does a field the envelope does not have
     void login.data.datum;
     void token;
