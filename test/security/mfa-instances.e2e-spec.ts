@@ -1,11 +1,8 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { totpCode } from '@/modules/mfa/totp';
-import { DEFAULT_PASSWORD, signUpBody } from '../factories/users';
-import { buildIfNeeded, ServerProcess, startServer } from '../helpers/server-process';
-import { backend, freshMysqlDatabase, TEST_CAPTCHA } from '../helpers/test-app';
+import { DEFAULT_PASSWORD } from '../factories/users';
+import { buildIfNeeded, ServerProcess } from '../helpers/server-process';
+import { backend } from '../helpers/test-app';
+import { signUpOn, startTwoInstances, TwoInstances } from '../helpers/two-instances';
 
 jest.setTimeout(120_000);
 
@@ -16,49 +13,18 @@ const describeOnBoth = backend.mysqlUrl && backend.redisUrl ? describe : describ
 describeOnBoth('MFA limits hold across two instances sharing MySQL and Redis', () => {
   let a: ServerProcess;
   let b: ServerProcess;
-  let mysql: Awaited<ReturnType<typeof freshMysqlDatabase>>;
-  const dataDirs: string[] = [];
+  let instances: TwoInstances | undefined;
 
   beforeAll(() => buildIfNeeded(), 120_000);
   beforeAll(async () => {
-    mysql = await freshMysqlDatabase(backend.mysqlUrl!);
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const shared = {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      BCRYPT_COST: '4',
-      CAPTCHA_FIXED_TEXT: TEST_CAPTCHA,
-      DATABASE_URL: mysql.url,
-      REDIS_URL: backend.redisUrl!,
-      REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:`,
-      JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      REAL_NAME_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      REAL_NAME_INDEX_KEY: randomBytes(32).toString('hex'),
-      CODE_HMAC_KEY: randomBytes(32).toString('hex'),
-      RATE_LIMIT_PER_MINUTE: '100000',
-      LOGIN_PER_IP_PER_MINUTE: '100000',
-      REGISTRATION_PER_IP_PER_HOUR: '100000',
-    };
-    const dataDir = () => {
-      const dir = mkdtempSync(join(tmpdir(), 'uc-mfa-multi-'));
-      dataDirs.push(dir);
-      return dir;
-    };
-    a = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'true' });
-    b = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'false' });
+    instances = await startTwoInstances({ RATE_LIMIT_PER_MINUTE: '100000', LOGIN_PER_IP_PER_MINUTE: '100000', REGISTRATION_PER_IP_PER_HOUR: '100000' });
+    ({ a, b } = instances);
   });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await mysql?.drop();
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => instances?.stop());
 
   /** A user with TOTP set up on A (the confirmation used the code of the current step). */
   async function mfaUserOn(server: ServerProcess) {
-    const captchaId = randomUUID();
-    await server.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
-    const body = signUpBody();
-    await server.http.post('/api/v1/users').send({ ...body, captchaId, captchaText: TEST_CAPTCHA }).expect(201);
+    const body = await signUpOn(server);
     const pair = (await server.http.post('/api/v1/auth/login').send({ identifier: body.username, password: DEFAULT_PASSWORD }).expect(200)).body.data;
     const auth = { Authorization: `Bearer ${pair.accessToken}` };
     const secret = (await server.http.post('/api/v1/users/me/mfa/totp').set(auth).expect(200)).body.data.secret as string;

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { lastCode, phoneUser, requestSmsCode, uniquePhone } from '../factories/c
 import { refresh } from '../factories/sessions';
 import { DEFAULT_PASSWORD, signedInUser, signUp, signUpBody, solvedCaptcha } from '../factories/users';
 import { buildIfNeeded, ServerProcess, startServer } from '../helpers/server-process';
+import { signUpOn, startTwoInstances, TwoInstances } from '../helpers/two-instances';
 import { eventually, TcpProxy } from '../helpers/tcp-proxy';
 import { backend, createTestApp, freshMysqlDatabase, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
 
@@ -338,51 +339,15 @@ describe('SIGTERM: readiness turns 503, in-flight requests finish, exit 0 within
 describeOnBoth('Limits and revocations hold across two instances sharing MySQL and Redis', () => {
   let a: ServerProcess;
   let b: ServerProcess;
-  let mysql: Awaited<ReturnType<typeof freshMysqlDatabase>>;
-  const dataDirs: string[] = [];
+  let instances: TwoInstances | undefined;
   const outboxFile = join(tmpdir(), `uc-multi-outbox-${randomBytes(6).toString('hex')}.jsonl`);
 
   beforeAll(() => buildIfNeeded(), 120_000);
   beforeAll(async () => {
-    mysql = await freshMysqlDatabase(backend.mysqlUrl!);
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const shared = {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      BCRYPT_COST: '4',
-      CAPTCHA_FIXED_TEXT: TEST_CAPTCHA,
-      DATABASE_URL: mysql.url,
-      REDIS_URL: backend.redisUrl!,
-      REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:`,
-      JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      REAL_NAME_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      REAL_NAME_INDEX_KEY: randomBytes(32).toString('hex'),
-      RATE_LIMIT_PER_MINUTE: '50',
-      TRUSTED_PROXIES: '127.0.0.1',
-      CODE_HMAC_KEY: randomBytes(32).toString('hex'),
-      OUTBOX_FILE: outboxFile,
-    };
-    const dataDir = () => {
-      const dir = mkdtempSync(join(tmpdir(), 'uc-multi-'));
-      dataDirs.push(dir);
-      return dir;
-    };
-    a = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'true' });
-    b = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'false' });
+    instances = await startTwoInstances({ RATE_LIMIT_PER_MINUTE: '50', TRUSTED_PROXIES: '127.0.0.1', OUTBOX_FILE: outboxFile });
+    ({ a, b } = instances);
   });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await mysql?.drop();
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function signUpOn(server: ServerProcess) {
-    const captchaId = randomUUID();
-    await server.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
-    const body = signUpBody();
-    await server.http.post('/api/v1/users').send({ ...body, captchaId, captchaText: TEST_CAPTCHA }).expect(201);
-    return body;
-  }
+  afterAll(() => instances?.stop());
 
   async function signInOn(server: ServerProcess, identifier: string) {
     const response = await server.http.post('/api/v1/auth/login').send({ identifier, password: DEFAULT_PASSWORD }).expect(200);

@@ -1,0 +1,66 @@
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { signUpBody } from '../factories/users';
+import { ServerProcess, startServer } from './server-process';
+import { backend, freshMysqlDatabase, TEST_CAPTCHA } from './test-app';
+
+export interface TwoInstances {
+  a: ServerProcess;
+  b: ServerProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Two real server processes sharing a fresh MariaDB database, one Redis key prefix and the same keys,
+ * as a deployment runs them (A migrates, B does not); `env` adds or overrides settings for both.
+ * Needs DATABASE_URL and REDIS_URL (the MariaDB + Redis pass) and a build (buildIfNeeded).
+ */
+export async function startTwoInstances(env: Record<string, string> = {}): Promise<TwoInstances> {
+  const mysql = await freshMysqlDatabase(backend.mysqlUrl!);
+  const dataDirs: string[] = [];
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const shared = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    BCRYPT_COST: '4',
+    CAPTCHA_FIXED_TEXT: TEST_CAPTCHA,
+    DATABASE_URL: mysql.url,
+    REDIS_URL: backend.redisUrl!,
+    REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:`,
+    JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    REAL_NAME_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    REAL_NAME_INDEX_KEY: randomBytes(32).toString('hex'),
+    CODE_HMAC_KEY: randomBytes(32).toString('hex'),
+    ...env,
+  };
+  const dataDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uc-multi-'));
+    dataDirs.push(dir);
+    return dir;
+  };
+  const servers: ServerProcess[] = [];
+  const stop = async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+    await mysql.drop();
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    servers.push(await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'true' }));
+    servers.push(await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'false' }));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { a: servers[0], b: servers[1], stop };
+}
+
+/** Signs a new user up on one instance (captcha fetched there); answers what was sent. */
+export async function signUpOn(server: ServerProcess) {
+  const captchaId = randomUUID();
+  await server.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
+  const body = signUpBody();
+  await server.http.post('/api/v1/users').send({ ...body, captchaId, captchaText: TEST_CAPTCHA }).expect(201);
+  return body;
+}
