@@ -132,7 +132,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with a password
-         * @description The identifier is a username, email or phone. After 3 failures on one identifier a captcha is required; after 10 it is locked for 15 minutes (429 + Retry-After).
+         * @description The identifier is a username, email or phone. Every attempt is counted before the password is compared, so parallel attempts are judged as if sent one by one. Counters are kept per identifier as typed (case and width variants are one identifier; known and unknown identifiers alike): after 3 failures on an identifier a captcha is required, after 10 that identifier is locked for 15 minutes (429 + Retry-After). The account also has its own bound — 10 failures over all its identifiers and current-password checks lock it for 15 minutes, and at most 100 failures an hour — but at sign-in that bound answers exactly as a wrong password does (401 INVALID_CREDENTIALS, even for the right password), so no identifier reveals what was tried through another. A password reset lifts every lock of the account.
          */
         post: operations["login"];
         delete?: never;
@@ -152,7 +152,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with an SMS code
-         * @description The code comes from POST /verification/sms-codes with purpose login; it only reaches numbers that have an account.
+         * @description The code comes from POST /verification/sms-codes with purpose login; it only reaches numbers that have an account. At most 5 tries per code, counted before the code is compared; every failure is audited.
          */
         post: operations["loginBySms"];
         delete?: never;
@@ -181,6 +181,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/oauth/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trade the one-time result for a token pair
+         * @description The `result` the callback put on redirectUri; single use, valid 60 seconds. Opens a session like any other sign-in (audited with method `federated`).
+         */
+        post: operations["exchangeOAuthResult"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oauth/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the provider sends the browser back (register this URL at the provider)
+         * @description Not for the SPA to call. The URL to register is `${PUBLIC_BASE_URL}/api/v1/auth/oauth/{provider}/callback`. With a known `state` it always answers 302 to the redirectUri of the attempt, with `?result=<one-time code>` (for POST /auth/oauth/exchange), `?linked=<provider>` (after POST /users/me/identities/{provider}/url) or `?error=<CODE>`: OAUTH_PROVIDER_ERROR, ACCOUNT_EXISTS_LINK_REQUIRED, IDENTITY_ALREADY_LINKED, REGISTRATION_DISABLED, REGISTRATION_KEY_INVALID, INVALID_CREDENTIALS (a disabled account), OAUTH_STATE_INVALID (the linking session ended). An unknown, used or expired `state` has no trusted place to go back to: it is a 400.
+         */
+        get: operations["oauthCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oauth/{provider}/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a sign-in with a provider: the URL to send the browser to
+         * @description The URL carries a fresh single-use `state`, an OpenID Connect `nonce` and a PKCE S256 challenge, bound to this provider and this `redirectUri`; the attempt lives 10 minutes. `redirectUri` must equal an entry of OAUTH_REDIRECT_URIS exactly. When the operator set REGISTRATION_KEY, an unknown identity may only create an account if `registrationKey` is given here.
+         */
+        post: operations["createOAuthUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password-reset": {
         parameters: {
             query?: never;
@@ -195,6 +255,26 @@ export interface paths {
          * @description The code comes from POST /verification/email-codes or /sms-codes with purpose reset_password. Every session of the account and its personal API key are revoked, pending codes die, a lock is lifted, and the owner is notified.
          */
         post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The identity providers enabled for sign-in
+         * @description For the sign-in page: one button per item.
+         */
+        get: operations["listIdentityProviders"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -370,11 +450,56 @@ export interface paths {
         get?: never;
         put?: never;
         /**
+         * Create the "default" personal API key (deprecated: use POST /users/me/api-keys)
+         * @deprecated
+         * @description Kept for one release. Creates a key named "default" with scopes profile:read and profile:write, expiring in 90 days, and deletes the previous key named "default". Same rules as POST /users/me/api-keys (⏱, the cap, shown once).
+         */
+        post: operations["createDefaultApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your personal API keys
+         * @description Newest first, expired ones included; never the secret.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
          * Create a personal API key
-         * @description Shown once; replaces the previous key. Send it as X-API-Key to act as yourself on the user routes.
+         * @description Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED). A password change or reset deletes every key.
          */
         post: operations["createApiKey"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of your personal API keys
+         * @description It stops working at once. Another account's key id answers 404 like a missing one.
+         */
+        delete: operations["deleteApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -414,6 +539,63 @@ export interface paths {
          */
         put: operations["changeEmail"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The identity providers linked to your account */
+        get: operations["listMyIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/identities/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a linked provider from your account
+         * @description Needs a sign-in within RECENT_AUTH_SECONDS. Refused (409 LAST_SIGN_IN_METHOD) when nothing else could sign in: no password, no phone for SMS codes, no other identity. The owner is notified.
+         */
+        delete: operations["unlinkIdentity"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/identities/{provider}/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start linking a provider to your account: the URL to send the browser to
+         * @description Needs a sign-in within RECENT_AUTH_SECONDS (403 RECENT_AUTH_REQUIRED). The callback links the identity to this account (only while this session lives) and returns to redirectUri with `?linked=<provider>` or `?error=<CODE>` (IDENTITY_ALREADY_LINKED when the identity belongs to another account or this account has one from that provider). The owner is notified.
+         */
+        post: operations["createLinkUrl"];
         delete?: never;
         options?: never;
         head?: never;
@@ -559,7 +741,7 @@ export interface paths {
         put?: never;
         /**
          * Submit your real name and ID card number
-         * @description The number must be an 18-character PRC resident ID with a valid region code, birth date and check character. Both values are stored encrypted (AES-256-GCM); the answer shows them masked. With the default provider (`local`, format and checksum only) the record is `verified` at once; with an HTTP provider it can be `verified`, `rejected` or `pending`, and a provider that does not answer gives 502 with nothing stored. A verified record cannot be changed; a pending or rejected one can be resubmitted. An ID number binds to one account only.
+         * @description The number must be an 18-character PRC resident ID with a valid region code, birth date and check character. Both values are stored encrypted (AES-256-GCM); the answer shows them masked. With the default provider (`local`, format and checksum only) the record is `verified` at once; with an HTTP provider it can be `verified`, `rejected` or `pending`, and a provider that does not answer gives 502 with nothing stored. A verified record cannot be changed; a pending or rejected one can be resubmitted. An ID number binds to one account only. Each account may submit 5 times a day (REAL_NAME_PER_ACCOUNT_PER_DAY) and each ID number may be submitted 3 times a day over all accounts (REAL_NAME_PER_ID_NUMBER_PER_DAY); every valid submission counts, those answered 409 included, and past either limit the answer is 429 with Retry-After and the identity provider is not asked. Every submission and refusal is audited.
          */
         post: operations["submitRealName"];
         delete?: never;
@@ -729,12 +911,129 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ApiKeyDto: {
+        AdminUserDto: {
             /**
-             * @description Your personal API key, shown only this once; send it as X-API-Key
-             * @example ucp_3q2-7wEAAAB...
+             * @description Avatar URL
+             * @example /api/v1/avatars/3f2a9c.webp
              */
-            apiKey: string;
+            avatarUrl: string | null;
+            /**
+             * @description When the account was created (ISO 8601 UTC)
+             * @example 2026-01-01T08:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description Name shown to others
+             * @example Alice
+             */
+            displayName: string | null;
+            /**
+             * @description Email address
+             * @example alice@example.com
+             */
+            email: string | null;
+            /**
+             * @description Whether the email was proven with a code
+             * @example false
+             */
+            emailVerified: boolean;
+            /**
+             * @description GitHub user name
+             * @example alice
+             */
+            github: string | null;
+            /**
+             * @description Opaque account id
+             * @example 5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11
+             */
+            id: string;
+            /** @description Linked identity providers (contract §11) */
+            identities: components["schemas"]["IdentityDto"][];
+            /**
+             * @description Short self-introduction
+             * @example I build things.
+             */
+            intro: string | null;
+            /**
+             * @description Phone number in E.164
+             * @example +8613800138000
+             */
+            phone: string | null;
+            /**
+             * @description Whether a real-name (ID card) check succeeded
+             * @example false
+             */
+            realNameVerified: boolean;
+            /**
+             * @description Role
+             * @example normal_user
+             * @enum {string}
+             */
+            role: "normal_user" | "vip_user" | "creator" | "admin";
+            /**
+             * @description School
+             * @example Tsinghua University
+             */
+            school: string | null;
+            /**
+             * @description Account status
+             * @example active
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /**
+             * @description When the account last changed (ISO 8601 UTC)
+             * @example 2026-01-02T08:00:00.000Z
+             */
+            updatedAt: string;
+            /**
+             * @description Unique user name (5-32 letters, digits, _ . -)
+             * @example alice_01
+             */
+            username: string;
+            /**
+             * @description Personal web site
+             * @example https://alice.example.com
+             */
+            website: string | null;
+        };
+        ApiKeyListDto: {
+            /** @description Your keys, newest first, expired ones included; never the secret */
+            items: components["schemas"]["ApiKeyViewDto"][];
+        };
+        ApiKeyViewDto: {
+            /**
+             * @description When the key was made
+             * @example 2026-12-02T08:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description After this instant the key is refused (401 API_KEY_INVALID)
+             * @example 2027-03-02T08:00:00.000Z
+             */
+            expiresAt: string;
+            /**
+             * @description Id of the key (to delete it)
+             * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
+             */
+            id: string;
+            /**
+             * @description Last use, to the minute
+             * @example 2026-12-02T08:00:00.000Z
+             */
+            lastUsedAt: string | null;
+            /**
+             * @description The name given at creation
+             * @example backup script
+             */
+            name: string;
+            /**
+             * @description What the key may do
+             * @example [
+             *       "profile:read"
+             *     ]
+             */
+            scopes: ("profile:read" | "profile:write")[];
         };
         AuditEventDto: {
             /**
@@ -807,6 +1106,25 @@ export interface components {
              */
             total: number;
         };
+        AuthorizationUrlDto: {
+            /**
+             * @description The provider's authorization URL to send the browser to
+             * @example https://id.example.com/authorize?response_type=code&client_id=...
+             */
+            url: string;
+        };
+        AuthorizationUrlRequestDto: {
+            /**
+             * @description Where the browser returns after the provider; must equal an entry of OAUTH_REDIRECT_URIS exactly
+             * @example https://app.example.com/oauth/done
+             */
+            redirectUri: string;
+            /**
+             * @description When the operator set REGISTRATION_KEY: the key, so an unknown identity may create an account (checked now)
+             * @example spring-invite-2026
+             */
+            registrationKey?: string;
+        };
         AvatarResponseDto: {
             /**
              * @description URL of the new avatar (256×256 WebP). The 64×64 version has the same URL with "-64" before ".webp".
@@ -871,6 +1189,26 @@ export interface components {
              * @example 60
              */
             resendAfter: number;
+        };
+        CreateApiKeyDto: {
+            /**
+             * @description Days until the key expires
+             * @default 90
+             * @example 30
+             */
+            expiresInDays: number;
+            /**
+             * @description A name to tell your keys apart (1-64 characters)
+             * @example backup script
+             */
+            name: string;
+            /**
+             * @description What the key may do: read and/or change your profile (GET and PATCH /users/me, the avatar). Nothing else is reachable with a key.
+             * @example [
+             *       "profile:read"
+             *     ]
+             */
+            scopes: ("profile:read" | "profile:write")[];
         };
         CreatePhoneUserDto: {
             /**
@@ -961,6 +1299,35 @@ export interface components {
              */
             website?: string;
         };
+        CreatedApiKeyDto: {
+            /**
+             * @description The key itself, shown only this once; send it as X-API-Key
+             * @example ucp_3q2-7wEAAAB...
+             */
+            apiKey: string;
+            /**
+             * @description After this instant the key is refused (401 API_KEY_INVALID)
+             * @example 2027-03-02T08:00:00.000Z
+             */
+            expiresAt: string;
+            /**
+             * @description Id of the key (to delete it)
+             * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
+             */
+            id: string;
+            /**
+             * @description The name given at creation
+             * @example backup script
+             */
+            name: string;
+            /**
+             * @description What the key may do
+             * @example [
+             *       "profile:read"
+             *     ]
+             */
+            scopes: ("profile:read" | "profile:write")[];
+        };
         DeleteAccountDto: {
             /**
              * @description For password-less phone accounts: an SMS code sent to the account phone with purpose login
@@ -991,6 +1358,7 @@ export interface components {
          *     | `MALFORMED_JSON` | 400 | The request body is not valid JSON |
          *     | `MALFORMED_REQUEST` | 400 | The HTTP request is malformed |
          *     | `MFA_INVALID` | 400 | The second-factor answer is wrong |
+         *     | `OAUTH_STATE_INVALID` | 400 | The sign-in attempt is unknown, used or expired; start again |
          *     | `PASSKEY_INVALID` | 400 | The passkey answer is not valid |
          *     | `PASSWORD_CONTAINS_IDENTITY` | 400 | Password must not contain your username or email name |
          *     | `PASSWORD_INCORRECT` | 400 | The current password is not correct |
@@ -1001,6 +1369,7 @@ export interface components {
          *     | `PASSWORD_UNCHANGED` | 400 | The new password must differ from the current one |
          *     | `PHONE_NOT_ALLOWED` | 400 | Text messages cannot be sent to this country |
          *     | `REAL_NAME_INVALID` | 400 | The name must be 2-30 Chinese characters (with "·" between parts) or Latin letters (with spaces or dots) |
+         *     | `REDIRECT_URI_NOT_ALLOWED` | 400 | That redirectUri is not on the allow-list |
          *     | `USERNAME_INVALID` | 400 | Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters |
          *     | `VALIDATION_FAILED` | 400 | The request is not valid |
          *     | `API_KEY_INVALID` | 401 | The API key is not valid |
@@ -1008,6 +1377,7 @@ export interface components {
          *     | `MFA_TOKEN_INVALID` | 401 | The MFA token is not valid (expired, used or out of tries); sign in again |
          *     | `REFRESH_TOKEN_INVALID` | 401 | The refresh token is not valid; sign in again |
          *     | `UNAUTHENTICATED` | 401 | Sign-in required or the token is not valid |
+         *     | `API_KEY_SCOPE` | 403 | A personal API key cannot do this: sign in with your password or code instead |
          *     | `FORBIDDEN` | 403 | You are not allowed to do this |
          *     | `MFA_NOT_ENROLLED` | 403 | Set up that second factor first |
          *     | `PASSWORD_RESET_DISABLED` | 403 | Password reset is turned off |
@@ -1015,15 +1385,22 @@ export interface components {
          *     | `REGISTRATION_DISABLED` | 403 | Registration is closed |
          *     | `REGISTRATION_KEY_INVALID` | 403 | The registration key is not valid |
          *     | `SESSION_REQUIRED` | 403 | This route needs a bearer token from a sign-in, not an API key |
+         *     | `API_KEY_NOT_FOUND` | 404 | API key not found |
          *     | `AVATAR_NOT_FOUND` | 404 | Avatar not found |
+         *     | `IDENTITY_NOT_FOUND` | 404 | No identity from that provider is linked to your account |
          *     | `NOT_FOUND` | 404 | Not found |
+         *     | `OAUTH_PROVIDER_UNKNOWN` | 404 | No identity provider by that name is enabled |
          *     | `REAL_NAME_NOT_SUBMITTED` | 404 | No real-name information has been submitted |
          *     | `SESSION_NOT_FOUND` | 404 | Session not found |
          *     | `USER_NOT_FOUND` | 404 | User not found |
          *     | `METHOD_NOT_ALLOWED` | 405 | Method not allowed |
+         *     | `ACCOUNT_EXISTS_LINK_REQUIRED` | 409 | An account with this email exists: sign in to it, then link this provider from your profile |
+         *     | `API_KEY_LIMIT_REACHED` | 409 | This account has as many API keys as it may hold; delete one first |
          *     | `EMAIL_TAKEN` | 409 | Email is already registered |
          *     | `ID_CARD_ALREADY_BOUND` | 409 | This ID card number is already bound to another account |
+         *     | `IDENTITY_ALREADY_LINKED` | 409 | This identity is linked to another account, or this account already has one from that provider |
          *     | `LAST_ADMIN` | 409 | The last active admin cannot be demoted or disabled |
+         *     | `LAST_SIGN_IN_METHOD` | 409 | This is the only way left to sign in to your account; add a password or another sign-in first |
          *     | `MFA_ALREADY_ENABLED` | 409 | This second factor is already set up |
          *     | `PHONE_TAKEN` | 409 | Phone number is already registered |
          *     | `REAL_NAME_ALREADY_VERIFIED` | 409 | Your real name is already verified and cannot be changed |
@@ -1038,6 +1415,7 @@ export interface components {
          *     | `HEADERS_TOO_LARGE` | 431 | The request headers (or URL) are too large |
          *     | `INTERNAL_ERROR` | 500 | Something went wrong on our side |
          *     | `DELIVERY_FAILED` | 502 | The message could not be delivered; try again later |
+         *     | `OAUTH_PROVIDER_ERROR` | 502 | The identity provider did not confirm the sign-in |
          *     | `REAL_NAME_PROVIDER_UNAVAILABLE` | 502 | The identity check service did not answer; nothing was saved, try again later |
          *     | `SERVICE_UNAVAILABLE` | 503 | The service is temporarily unavailable |
          */
@@ -1054,7 +1432,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "AVATAR_NOT_FOUND" | "NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "LAST_ADMIN" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -1065,6 +1443,13 @@ export interface components {
              * @example b0f7c5d2-6c1e-4b8e-9f53-0d1c2b3a4f5e
              */
             requestId: string;
+        };
+        ExchangeDto: {
+            /**
+             * @description The one-time `result` the callback appended to redirectUri (single use, 60 s)
+             * @example Qm9vdHN0cmFwcGVkIHJlc3VsdCBjb2RlIGV4YW1wbGU
+             */
+            result: string;
         };
         FieldProblemDto: {
             /**
@@ -1091,6 +1476,32 @@ export interface components {
              * @enum {string}
              */
             database: "up" | "down";
+        };
+        IdentityDto: {
+            /**
+             * @description The email the provider reported when linked (informational; never used to match accounts)
+             * @example alice@example.com
+             */
+            email: string | null;
+            /**
+             * @description When it was linked (ISO 8601 UTC)
+             * @example 2026-12-01T08:00:00.000Z
+             */
+            linkedAt: string;
+            /**
+             * @description Provider id
+             * @example corp
+             */
+            provider: string;
+            /**
+             * @description The provider's id for the person
+             * @example 248289761001
+             */
+            subject: string;
+        };
+        IdentityListDto: {
+            /** @description Linked identities, oldest first */
+            items: components["schemas"]["IdentityDto"][];
         };
         IntrospectDto: {
             /**
@@ -1192,6 +1603,13 @@ export interface components {
              * @example OK
              */
             msg: string;
+        };
+        LinkUrlRequestDto: {
+            /**
+             * @description Where the browser returns after the provider; must equal an entry of OAUTH_REDIRECT_URIS exactly
+             * @example https://app.example.com/oauth/done
+             */
+            redirectUri: string;
         };
         LivenessDto: {
             /**
@@ -1331,6 +1749,28 @@ export interface components {
              * @example +8613800138000
              */
             phone?: string;
+        };
+        ProviderDto: {
+            /**
+             * @description Provider id, as in the routes
+             * @example corp
+             */
+            id: string;
+            /**
+             * @description Protocol family
+             * @example oidc
+             * @enum {string}
+             */
+            kind: "oidc" | "github" | "wechat";
+            /**
+             * @description Name to show on the button
+             * @example Corporate sign-in
+             */
+            name: string;
+        };
+        ProviderListDto: {
+            /** @description Enabled providers, in the order of OAUTH_PROVIDERS */
+            items: components["schemas"]["ProviderDto"][];
         };
         PublicProfileDto: {
             /**
@@ -1907,7 +2347,7 @@ export interface operations {
                 /** @description Only events about this account (e.g. `5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11`) */
                 userId?: string;
                 /** @description Only this event type (e.g. `sign_in`) */
-                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up";
+                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "api_key_deleted" | "email_verified" | "account_reclaimed" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up";
             };
             header?: never;
             path?: never;
@@ -1965,7 +2405,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1975,7 +2415,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -2135,7 +2575,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2145,7 +2585,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -2247,7 +2687,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The account */
+            /** @description The account, with its linked identity providers */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2260,7 +2700,7 @@ export interface operations {
                          * @enum {integer}
                          */
                         code: 200;
-                        data: components["schemas"]["UserResponseDto"];
+                        data: components["schemas"]["AdminUserDto"];
                         /**
                          * @description Human-readable message, localised by Accept-Language (en, zh-CN)
                          * @example OK
@@ -2297,7 +2737,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2307,7 +2747,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -2477,7 +2917,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2487,7 +2927,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -2671,7 +3111,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2681,7 +3121,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -3385,6 +3825,461 @@ export interface operations {
             };
         };
     };
+    exchangeOAuthResult: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExchangeDto"];
+            };
+        };
+        responses: {
+            /** @description A token pair (`mfaRequired: false`), or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["TokenPairDto"] | components["schemas"]["MfaChallengeDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `OAUTH_STATE_INVALID`: The sign-in attempt is unknown, used or expired; start again */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "OAUTH_STATE_INVALID" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `INVALID_CREDENTIALS`: The identifier or password is not correct */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "INVALID_CREDENTIALS";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    oauthCallback: {
+        parameters: {
+            query?: {
+                /** @description The provider's error (e.g. access_denied) */
+                error?: unknown;
+                /** @description The state from the URL this service made */
+                state?: unknown;
+                /** @description Authorization code from the provider */
+                code?: unknown;
+            };
+            header?: never;
+            path: {
+                /** @description Provider id from GET /auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Back to the redirectUri with result, linked or error (see above) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `OAUTH_STATE_INVALID`: The sign-in attempt is unknown, used or expired; start again */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "OAUTH_STATE_INVALID" | "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createOAuthUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Provider id from GET /auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthorizationUrlRequestDto"];
+            };
+        };
+        responses: {
+            /** @description The provider URL */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["AuthorizationUrlDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `REDIRECT_URI_NOT_ALLOWED`: That redirectUri is not on the allow-list */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `REGISTRATION_DISABLED`: Registration is closed; `REGISTRATION_KEY_INVALID`: The registration key is not valid */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `OAUTH_PROVIDER_UNKNOWN`: No identity provider by that name is enabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "OAUTH_PROVIDER_UNKNOWN";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `OAUTH_PROVIDER_ERROR`: The identity provider did not confirm the sign-in */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 502;
+                        /** @enum {string} */
+                        error?: "OAUTH_PROVIDER_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     resetPassword: {
         parameters: {
             query?: never;
@@ -3538,6 +4433,137 @@ export interface operations {
             };
         };
     };
+    listIdentityProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enabled providers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["ProviderListDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     reauthenticate: {
         parameters: {
             query?: never;
@@ -3601,7 +4627,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `MFA_NOT_ENROLLED`: Set up that second factor first; `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key */
+            /**
+             * @description `MFA_NOT_ENROLLED`: Set up that second factor first; `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
+             *
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3611,7 +4641,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED" | "SESSION_REQUIRED";
+                        error?: "MFA_NOT_ENROLLED" | "SESSION_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -3913,7 +4943,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key */
+            /**
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
+             *
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3923,7 +4957,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED" | "MFA_NOT_ENROLLED";
+                        error?: "SESSION_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -4072,7 +5106,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4082,7 +5116,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -4238,7 +5272,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4248,7 +5282,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -4716,7 +5750,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4726,7 +5760,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -4883,7 +5917,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this */
+            /**
+             * @description `FORBIDDEN`: You are not allowed to do this
+             *
+             *     `FORBIDDEN`: You are not allowed to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4893,7 +5931,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                        error?: "FORBIDDEN" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -5046,7 +6084,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5056,7 +6094,343 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createDefaultApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new key, with its secret shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
+                        data: components["schemas"]["CreatedApiKeyDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `API_KEY_LIMIT_REACHED`: This account has as many API keys as it may hold; delete one first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "API_KEY_LIMIT_REACHED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["ApiKeyListDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -5153,9 +6527,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyDto"];
+            };
+        };
         responses: {
-            /** @description The new key */
+            /** @description The new key, with its secret shown this once */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5168,7 +6546,190 @@ export interface operations {
                          * @enum {integer}
                          */
                         code: 201;
-                        data: components["schemas"]["ApiKeyDto"];
+                        data: components["schemas"]["CreatedApiKeyDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `API_KEY_LIMIT_REACHED`: This account has as many API keys as it may hold; delete one first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "API_KEY_LIMIT_REACHED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    deleteApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
+                        data: Record<string, never>;
                         /**
                          * @description Human-readable message, localised by Accept-Language (en, zh-CN)
                          * @example OK
@@ -5205,7 +6766,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5215,7 +6776,21 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `API_KEY_NOT_FOUND`: API key not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "API_KEY_NOT_FOUND";
                     };
                 };
             };
@@ -5374,7 +6949,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5384,7 +6959,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -5537,7 +7112,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5547,7 +7126,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "MFA_NOT_ENROLLED";
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -5651,6 +7230,565 @@ export interface operations {
             };
         };
     };
+    listMyIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Linked identities */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["IdentityListDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
+             *
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "SESSION_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    unlinkIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Provider id from GET /auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
+                        data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `IDENTITY_NOT_FOUND`: No identity from that provider is linked to your account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "IDENTITY_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description `LAST_SIGN_IN_METHOD`: This is the only way left to sign in to your account; add a password or another sign-in first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "LAST_SIGN_IN_METHOD";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    createLinkUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Provider id from GET /auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkUrlRequestDto"];
+            };
+        };
+        responses: {
+            /** @description The provider URL */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["AuthorizationUrlDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `REDIRECT_URI_NOT_ALLOWED`: That redirectUri is not on the allow-list */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `OAUTH_PROVIDER_UNKNOWN`: No identity provider by that name is enabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "OAUTH_PROVIDER_UNKNOWN";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `OAUTH_PROVIDER_ERROR`: The identity provider did not confirm the sign-in */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 502;
+                        /** @enum {string} */
+                        error?: "OAUTH_PROVIDER_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     getMfa: {
         parameters: {
             query?: never;
@@ -5710,7 +7848,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5720,7 +7858,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -5872,7 +8010,9 @@ export interface operations {
             /**
              * @description `MFA_NOT_ENROLLED`: Set up that second factor first
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -5883,7 +8023,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED" | "RECENT_AUTH_REQUIRED";
+                        error?: "MFA_NOT_ENROLLED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -6032,7 +8172,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6042,7 +8186,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "MFA_NOT_ENROLLED";
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6212,7 +8356,9 @@ export interface operations {
             /**
              * @description `MFA_NOT_ENROLLED`: Set up that second factor first
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -6223,7 +8369,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED" | "RECENT_AUTH_REQUIRED";
+                        error?: "MFA_NOT_ENROLLED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -6376,7 +8522,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `MFA_NOT_ENROLLED`: Set up that second factor first */
+            /**
+             * @description `MFA_NOT_ENROLLED`: Set up that second factor first
+             *
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6386,7 +8536,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "MFA_NOT_ENROLLED" | "API_KEY_SCOPE";
                     };
                 };
             };
@@ -6557,7 +8707,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6567,7 +8717,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6720,7 +8870,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6730,7 +8884,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "MFA_NOT_ENROLLED";
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6893,7 +9047,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6903,7 +9061,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "MFA_NOT_ENROLLED";
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -7070,7 +9228,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Set up a second factor first (MFA_REQUIRED_ROLES) (`MFA_NOT_ENROLLED`) */
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7080,7 +9238,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "MFA_NOT_ENROLLED";
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -7140,7 +9298,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
             429: {
                 headers: {
                     [name: string]: unknown;
