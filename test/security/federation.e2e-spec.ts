@@ -19,6 +19,7 @@ import {
   SPA_RETURN,
 } from '../factories/federation';
 import { DEFAULT_PASSWORD, signedInUser, signIn, signUp } from '../factories/users';
+import { claimsOf, currentCode, enrolTotp, verifyMfa } from '../factories/mfa';
 import { OidcIdp } from '../helpers/oidc-idp';
 import { createTestApp, TestApp } from '../helpers/test-app';
 import { AuthService } from '@/modules/auth/auth.service';
@@ -65,11 +66,11 @@ describe('Sign-in with other identity providers (contract §11) against a real O
   it('an unknown identity creates an account (generated username, the provider email verified as it says); the same identity signs in to it again', async () => {
     const person = await idpPerson(idp, { name: 'Ada Lovelace' });
     const auth = t.app.get(AuthService);
-    const spy = jest.spyOn(auth, 'completeSignIn');
+    const spy = jest.spyOn(auth, 'afterFirstFactor');
     const first = await federatedSignIn(t, idp, 'corp', person.id);
     expect(first.user).toMatchObject({ username: expect.stringMatching(/^u_[a-z0-9]{10}$/), email: person.claims.email, emailVerified: true, displayName: 'Ada Lovelace' });
-    // The one "complete sign-in" path of every first-factor sign-in (where the MFA challenge goes in).
-    expect(spy).toHaveBeenCalledWith(expect.objectContaining({ id: first.user.id }), expect.anything(), 'federated');
+    // The one path every first-factor sign-in ends in (where the MFA challenge goes in), amr "fed".
+    expect(spy).toHaveBeenCalledWith(expect.objectContaining({ id: first.user.id }), expect.anything(), 'federated', ['fed']);
     spy.mockRestore();
     const me = await t.http.get('/api/v1/users/me').set(bearer(first)).expect(200);
     expect(me.body.data.id).toBe(first.user.id);
@@ -80,6 +81,18 @@ describe('Sign-in with other identity providers (contract §11) against a real O
     const events = await auditEvents(t, admin.auth, { userId: first.user.id });
     expect(events.filter((event) => event.type === 'sign_up').map((event) => event.detail)).toEqual([{ method: 'federated:corp' }]);
     expect(events.filter((event) => event.type === 'sign_in' && event.outcome === 'success')).toHaveLength(2);
+  });
+
+  it('an account with a second factor gets the MFA challenge from the exchange too (amr fed+otp+mfa)', async () => {
+    const person = await idpPerson(idp, { name: 'Grace Hopper' });
+    const first = await federatedSignIn(t, idp, 'corp', person.id);
+    const { secret } = await enrolTotp(t, first);
+    const back = await deliverCallback(t, await providerCallback(t, idp, 'corp', person.id));
+    const challenge = await t.http.post('/api/v1/auth/oauth/exchange').send({ result: back.searchParams.get('result') }).expect(200);
+    expect(challenge.body.data).toMatchObject({ mfaRequired: true, methods: ['totp', 'recovery_code'] });
+    expect(challenge.body.data.accessToken).toBeUndefined();
+    const signedIn = await verifyMfa(t, challenge.body.data.mfaToken, 'totp', currentCode(t, secret)).expect(200);
+    expect(claimsOf(signedIn.body.data.accessToken).amr).toEqual(['fed', 'otp', 'mfa']);
   });
 
   it("the provider's name and picture seed the new profile: the picture re-encoded and stored as ours, never hot-linked; an unusable one is skipped", async () => {
