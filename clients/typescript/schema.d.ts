@@ -40,6 +40,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/sessions/revoke-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out every session started before a time (emergency)
+         * @description For a leaked signing key or a breach: every session of every user that started before `before` (default now) is signed out at once on every instance — its access tokens are refused on the next request, its refresh token no longer refreshes. One marker in the shared store, compared with the session start each token carries: no write per session, no database query per request. Needs a recent authentication (⏱, RECENT_AUTH_SECONDS; 403 RECENT_AUTH_REQUIRED otherwise). The caller's own session is signed out too when it started before the cut-off. The cut-off only moves forward: a later call with an earlier `before` keeps the later one (the answer says which is in force). Audited as `sessions_revoked_all`. After a key leak, first rotate the key (drop the leaked one), then call this.
+         */
+        post: operations["adminRevokeAllSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -428,7 +448,7 @@ export interface paths {
         post?: never;
         /**
          * Delete your account
-         * @description Needs the current password (password-less phone accounts: `code`, an SMS code sent to the account phone with purpose login). Personal data is removed, every session revoked, and the username, email and phone become free.
+         * @description Needs the current password (password-less phone accounts: `code`, an SMS code sent to the account phone with purpose login; accounts made by another identity provider, with neither: a sign-in within RECENT_AUTH_SECONDS). Personal data is removed, every session revoked, linked identities removed, and the username, email and phone become free.
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -796,9 +816,29 @@ export interface paths {
         };
         /**
          * Fetch an image captcha
-         * @description Returns an SVG image. The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one).
+         * @description Returns a PNG image (a raster: several fonts, each character rotated and warped, crossed by strokes and noise). The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one). 404 when HUMAN_CHECK asks for no image captcha.
          */
         get: operations["getCaptcha"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/verification/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An ALTCHA proof-of-work challenge
+         * @description Not wrapped in the envelope: the ALTCHA widget reads it as it is (its `challengeurl`). The expiry (HUMAN_CHECK_POW_TTL, 300 s) is inside `salt`. Send the widget's base64 solution as `altcha` where a route asks for a human check and HUMAN_CHECK is `pow` or `image+pow`; each solution is accepted once, on any instance. 404 when HUMAN_CHECK asks for no proof of work.
+         */
+        get: operations["getChallenge"];
         put?: never;
         post?: never;
         delete?: never;
@@ -818,9 +858,29 @@ export interface paths {
         put?: never;
         /**
          * Send a 6-digit code by email
-         * @description Same rules as SMS codes. Reset codes only reach existing accounts, sign-up and change codes only free addresses; the answer is the same either way, and reset codes are answered before delivery so timing reveals nothing.
+         * @description Same rules as SMS codes. The answer is the same whether or not the destination has an account, and it comes before any delivery, for every purpose (so neither body nor timing reveals an account): reset and sign-in codes only reach existing accounts, sign-up and change codes only free destinations. A delivery that fails after the 202 is logged and dropped (request a new code after the cooldown); it is never answered with 502 and keeps the cooldown and the caps. A switched-off feature sends nothing: `register` answers 403 `REGISTRATION_DISABLED` when registration is off, `reset_password` 403 `PASSWORD_RESET_DISABLED` when password reset is off (before the captcha is checked, so it is not spent).
          */
         post: operations["sendEmailCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/verification/human-check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which human check to show
+         * @description Set by HUMAN_CHECK: `image` (captchaId + captchaText), `pow` (altcha), `image+pow` (all three) or `provider` (captchaToken from the provider widget). Every route that needs a human check (sign-up, sign-in after failures, code requests) takes these fields; a missing answer is 400 CAPTCHA_REQUIRED, a wrong, used or expired one 400 CAPTCHA_INVALID.
+         */
+        get: operations["getHumanCheck"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -838,7 +898,7 @@ export interface paths {
         put?: never;
         /**
          * Send a 6-digit code by SMS
-         * @description Needs a solved captcha. The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the number has an account: reset and sign-in codes only reach existing accounts, sign-up and change codes only free numbers. Reset and sign-in codes are answered before delivery (so timing reveals nothing either): their delivery failures are logged, not answered with 502, and keep the cooldown.
+         * @description Needs a passed human check (HUMAN_CHECK: image captcha, proof of work or provider token). The code is valid for 10 minutes, single-use, and dies after 5 wrong tries. One request per number and purpose per 60 s; at most 10 per number and 100 per client IP per day (20 per IP per hour). The answer is the same whether or not the destination has an account, and it comes before any delivery, for every purpose (so neither body nor timing reveals an account): reset and sign-in codes only reach existing accounts, sign-up and change codes only free destinations. A delivery that fails after the 202 is logged and dropped (request a new code after the cooldown); it is never answered with 502 and keeps the cooldown and the caps. A switched-off feature sends nothing: `register` answers 403 `REGISTRATION_DISABLED` when registration is off, `reset_password` 403 `PASSWORD_RESET_DISABLED` when password reset is off (before the captcha is checked, so it is not spent).
          */
         post: operations["sendSmsCode"];
         delete?: never;
@@ -996,6 +1056,34 @@ export interface components {
              * @example https://alice.example.com
              */
             website: string | null;
+        };
+        AltchaChallengeDto: {
+            /**
+             * @description Hash algorithm
+             * @example SHA-256
+             * @enum {string}
+             */
+            algorithm: "SHA-256";
+            /**
+             * @description SHA-256 (hex) of salt + the secret number
+             * @example 4d6f0c8f1c5e9d1b2a3c4e5f60718293a4b5c6d7e8f90112233445566778899a
+             */
+            challenge: string;
+            /**
+             * @description The secret number is below this
+             * @example 100000
+             */
+            maxnumber: number;
+            /**
+             * @description Random salt followed by `?expires=<unix seconds>&`: the challenge expires then
+             * @example 46a5b1c2d3e4f5a6b7c8d9e0?expires=1767225600&
+             */
+            salt: string;
+            /**
+             * @description HMAC-SHA-256 (hex) of the challenge with the server key
+             * @example 9b1f2e3d4c5b6a798897a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5
+             */
+            signature: string;
         };
         ApiKeyListDto: {
             /** @description Your keys, newest first, expired ones included; never the secret */
@@ -1239,15 +1327,25 @@ export interface components {
         };
         CreateUserDto: {
             /**
-             * @description Id of the captcha fetched from GET /verification/captcha/{captchaId}; required unless the operator turns REGISTRATION_CAPTCHA off
+             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
+             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
+             */
+            altcha?: string;
+            /**
+             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
             captchaId?: string;
             /**
-             * @description The captcha answer (case-insensitive)
-             * @example x7Kp
+             * @description Image captcha: the characters shown (case-insensitive)
+             * @example x7kp3
              */
             captchaText?: string;
+            /**
+             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
+             * @example 0.xxxxxxxx
+             */
+            captchaToken?: string;
             /**
              * @description Name shown to others
              * @example Alice
@@ -1350,8 +1448,8 @@ export interface components {
          *     | `AVATAR_TOO_MANY_PIXELS` | 400 | The image has too many pixels |
          *     | `AVATAR_TOO_SMALL` | 400 | The image must be at least 32×32 pixels |
          *     | `AVATAR_UPLOAD_MALFORMED` | 400 | The multipart body is malformed or incomplete |
-         *     | `CAPTCHA_INVALID` | 400 | The captcha answer is wrong or expired; fetch a new one |
-         *     | `CAPTCHA_REQUIRED` | 400 | Solve the captcha and send captchaId and captchaText |
+         *     | `CAPTCHA_INVALID` | 400 | The human check (captcha) answer is wrong, used or expired; get a new one |
+         *     | `CAPTCHA_REQUIRED` | 400 | Complete the human check (captcha) and send its answer |
          *     | `CODE_EXPIRED` | 400 | The verification code has expired, was used, or was never requested; request a new one |
          *     | `CODE_INVALID` | 400 | The verification code is wrong |
          *     | `ID_CARD_INVALID` | 400 | The ID card number is not a valid 18-digit resident ID number |
@@ -1367,9 +1465,11 @@ export interface components {
          *     | `PASSWORD_TOO_LONG` | 400 | Password is too long |
          *     | `PASSWORD_TOO_SHORT` | 400 | Password is too short |
          *     | `PASSWORD_UNCHANGED` | 400 | The new password must differ from the current one |
+         *     | `PAYLOAD_TOO_COMPLEX` | 400 | The request body has too many keys or is nested too deeply |
          *     | `PHONE_NOT_ALLOWED` | 400 | Text messages cannot be sent to this country |
          *     | `REAL_NAME_INVALID` | 400 | The name must be 2-30 Chinese characters (with "·" between parts) or Latin letters (with spaces or dots) |
          *     | `REDIRECT_URI_NOT_ALLOWED` | 400 | That redirectUri is not on the allow-list |
+         *     | `REVOKE_BEFORE_IN_FUTURE` | 400 | "before" must not be in the future; leave it out to sign out every session started until now |
          *     | `USERNAME_INVALID` | 400 | Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters |
          *     | `VALIDATION_FAILED` | 400 | The request is not valid |
          *     | `API_KEY_INVALID` | 401 | The API key is not valid |
@@ -1432,7 +1532,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -1476,6 +1576,29 @@ export interface components {
              * @enum {string}
              */
             database: "up" | "down";
+        };
+        HumanCheckInfoDto: {
+            /**
+             * @description With pow: where the ALTCHA widget fetches its challenge (its challengeurl); send its solution as altcha
+             * @example /api/v1/verification/challenge
+             */
+            challengeUrl?: string;
+            /**
+             * @description With image: the captcha image URL; replace {captchaId} with a fresh UUID and send it back as captchaId with captchaText
+             * @example /api/v1/verification/captcha/{captchaId}
+             */
+            imageUrlTemplate?: string;
+            /**
+             * @description The check to show: image captcha, ALTCHA proof of work, both, or an external provider widget
+             * @example image
+             * @enum {string}
+             */
+            kind: "image" | "pow" | "image+pow" | "provider";
+            /**
+             * @description With provider: the provider's public site key for its widget (HUMAN_CHECK_PROVIDER_SITE_KEY); send the widget's token as captchaToken
+             * @example 0x4AAAAAAAxxxxxxxx
+             */
+            siteKey?: string;
         };
         IdentityDto: {
             /**
@@ -1620,15 +1743,25 @@ export interface components {
         };
         LoginDto: {
             /**
-             * @description Captcha id; required after 3 failed sign-ins on this identifier (400 CAPTCHA_REQUIRED)
+             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
+             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
+             */
+            altcha?: string;
+            /**
+             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
             captchaId?: string;
             /**
-             * @description The captcha answer
-             * @example x7Kp
+             * @description Image captcha: the characters shown (case-insensitive)
+             * @example x7kp3
              */
             captchaText?: string;
+            /**
+             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
+             * @example 0.xxxxxxxx
+             */
+            captchaToken?: string;
             /**
              * @description Username, email or phone number
              * @example alice_01
@@ -1886,17 +2019,49 @@ export interface components {
              */
             refreshToken: string;
         };
+        RevokeAllSessionsDto: {
+            /**
+             * Format: date-time
+             * @description Every session (of every user) that started before this time is signed out: its access and refresh tokens stop working at once, on every instance. ISO 8601 with a time zone; default now (the server's clock). A time in the future is refused (400 REVOKE_BEFORE_IN_FUTURE). The caller's own session is included when it started before this time.
+             * @example 2026-12-02T08:00:00.000Z
+             */
+            before?: string;
+        };
+        RevokeAllSessionsResultDto: {
+            /**
+             * Format: date-time
+             * @description The cut-off in force now: sessions started before it are refused. A second call with an earlier time never weakens an earlier, later cut-off, so this may be later than the time asked for.
+             * @example 2026-12-02T08:00:00.000Z
+             */
+            before: string;
+            /**
+             * Format: date-time
+             * @description Until when the cut-off is kept: by then every session it covers has expired (its start + REFRESH_TOKEN_TTL + ACCESS_TOKEN_TTL).
+             * @example 2027-01-01T08:16:00.000Z
+             */
+            keptUntil: string;
+        };
         SendEmailCodeDto: {
             /**
-             * @description Id of the captcha fetched from GET /verification/captcha/{captchaId}
+             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
+             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
+             */
+            altcha?: string;
+            /**
+             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
-            captchaId: string;
+            captchaId?: string;
             /**
-             * @description The captcha answer (case-insensitive)
-             * @example x7Kp
+             * @description Image captcha: the characters shown (case-insensitive)
+             * @example x7kp3
              */
-            captchaText: string;
+            captchaText?: string;
+            /**
+             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
+             * @example 0.xxxxxxxx
+             */
+            captchaToken?: string;
             /**
              * @description Email address
              * @example alice@example.com
@@ -1911,15 +2076,25 @@ export interface components {
         };
         SendSmsCodeDto: {
             /**
-             * @description Id of the captcha fetched from GET /verification/captcha/{captchaId}
+             * @description Proof of work (HUMAN_CHECK pow or image+pow): the ALTCHA widget's base64 solution of a challenge from GET /verification/challenge; each is accepted once, before its challenge expires
+             * @example eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoiLi4uIiwibnVtYmVyIjoxMjM0LCJzYWx0IjoiLi4uIiwic2lnbmF0dXJlIjoiLi4uIn0=
+             */
+            altcha?: string;
+            /**
+             * @description Image captcha (HUMAN_CHECK image or image+pow): the id the client chose for GET /verification/captcha/{captchaId}
              * @example 0b6f1c9e-2f7a-4c1e-9a8b-3d2e1f0a9b8c
              */
-            captchaId: string;
+            captchaId?: string;
             /**
-             * @description The captcha answer (case-insensitive)
-             * @example x7Kp
+             * @description Image captcha: the characters shown (case-insensitive)
+             * @example x7kp3
              */
-            captchaText: string;
+            captchaText?: string;
+            /**
+             * @description External provider (HUMAN_CHECK provider): the token its widget gave (Turnstile, hCaptcha, reCAPTCHA, ...), verified server-side
+             * @example 0.xxxxxxxx
+             */
+            captchaToken?: string;
             /**
              * @description Mobile number: E.164, or a bare 11-digit Chinese mobile number
              * @example +8613800138000
@@ -1994,7 +2169,7 @@ export interface components {
         };
         TokenPairDto: {
             /**
-             * @description Short-lived RS256 JWT for the Authorization header
+             * @description Short-lived RS256 JWT for the Authorization header; its header `kid` names the /.well-known/jwks.json key that signed it. Claims: sub, role, sid, jti, auth_time, amr (RFC 8176), session_start_ms (when the session began, Unix ms: what POST /admin/sessions/revoke-all compares), iat, exp, iss, aud
              * @example eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...
              */
             accessToken: string;
@@ -2237,7 +2412,7 @@ export interface operations {
                     "application/json": components["schemas"]["JwksEnvelopeDto"];
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2247,7 +2422,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2347,7 +2522,7 @@ export interface operations {
                 /** @description Only events about this account (e.g. `5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11`) */
                 userId?: string;
                 /** @description Only this event type (e.g. `sign_in`) */
-                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "api_key_deleted" | "email_verified" | "account_reclaimed" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up";
+                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "api_key_deleted" | "email_verified" | "account_reclaimed" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked" | "sessions_revoked_all" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up";
             };
             header?: never;
             path?: never;
@@ -2387,7 +2562,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2416,6 +2591,169 @@ export interface operations {
                         code?: 403;
                         /** @enum {string} */
                         error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminRevokeAllSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeAllSessionsDto"];
+            };
+        };
+        responses: {
+            /** @description The cut-off in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["RevokeAllSessionsResultDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `REVOKE_BEFORE_IN_FUTURE`: "before" must not be in the future; leave it out to sign out every session started until now */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "REVOKE_BEFORE_IN_FUTURE" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: You are not allowed to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "FORBIDDEN" | "API_KEY_SCOPE" | "RECENT_AUTH_REQUIRED" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -2557,7 +2895,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2709,7 +3047,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2719,7 +3057,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -2899,7 +3237,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3083,7 +3421,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3093,7 +3431,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3270,7 +3608,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3413,7 +3751,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3423,7 +3761,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3572,7 +3910,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3721,7 +4059,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MFA_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MFA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -3870,7 +4208,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "OAUTH_STATE_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "OAUTH_STATE_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4010,7 +4348,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "OAUTH_STATE_INVALID" | "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "OAUTH_STATE_INVALID" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4148,7 +4486,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4329,7 +4667,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4464,7 +4802,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4474,7 +4812,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4609,7 +4947,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "MFA_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "MFA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4776,7 +5114,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4915,7 +5253,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4925,7 +5263,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5078,7 +5416,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5088,7 +5426,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5244,7 +5582,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5254,7 +5592,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5414,7 +5752,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5424,7 +5762,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5563,7 +5901,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `USERNAME_INVALID`: Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters; `PASSWORD_TOO_SHORT`: Password is too short; `PASSWORD_TOO_LONG`: Password is too long; `PASSWORD_INVALID_CHARACTERS`: Password contains control characters; `PASSWORD_TOO_COMMON`: Password is one of the most commonly used passwords; `PASSWORD_CONTAINS_IDENTITY`: Password must not contain your username or email name; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one; `CODE_INVALID`: The verification code is wrong; `CODE_EXPIRED`: The verification code has expired, was used, or was never requested; request a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `USERNAME_INVALID`: Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters; `PASSWORD_TOO_SHORT`: Password is too short; `PASSWORD_TOO_LONG`: Password is too long; `PASSWORD_INVALID_CHARACTERS`: Password contains control characters; `PASSWORD_TOO_COMMON`: Password is one of the most commonly used passwords; `PASSWORD_CONTAINS_IDENTITY`: Password must not contain your username or email name; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one; `CODE_INVALID`: The verification code is wrong; `CODE_EXPIRED`: The verification code has expired, was used, or was never requested; request a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5573,7 +5911,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "USERNAME_INVALID" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "USERNAME_INVALID" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5722,7 +6060,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5732,7 +6070,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5899,7 +6237,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5918,9 +6256,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `FORBIDDEN`: You are not allowed to do this
+             * @description `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `FORBIDDEN`: You are not allowed to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -5931,7 +6269,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "FORBIDDEN" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                        error?: "FORBIDDEN" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6066,7 +6404,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6215,7 +6553,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6225,7 +6563,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6392,7 +6730,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6402,7 +6740,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6565,7 +6903,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6738,7 +7076,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6748,7 +7086,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -6931,7 +7269,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "AVATAR_FILE_REQUIRED" | "AVATAR_UPLOAD_MALFORMED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_SMALL" | "AVATAR_TOO_MANY_PIXELS" | "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "AVATAR_FILE_REQUIRED" | "AVATAR_UPLOAD_MALFORMED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_SMALL" | "AVATAR_TOO_MANY_PIXELS" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7094,7 +7432,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7261,7 +7599,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7271,7 +7609,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7431,7 +7769,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7441,7 +7779,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7639,7 +7977,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "REDIRECT_URI_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7820,7 +8158,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7830,7 +8168,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -7979,7 +8317,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7989,7 +8327,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8144,7 +8482,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8154,7 +8492,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8325,7 +8663,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8335,7 +8673,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8504,7 +8842,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MFA_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MFA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8689,7 +9027,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "PASSWORD_UNCHANGED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "PASSWORD_UNCHANGED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -8852,7 +9190,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_INCORRECT" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -9019,7 +9357,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9029,7 +9367,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -9210,7 +9548,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "REAL_NAME_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "REAL_NAME_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -9401,7 +9739,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_CONTAINS_IDENTITY" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -9553,7 +9891,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9563,7 +9901,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -9685,7 +10023,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "image/svg+xml": string;
+                    "image/png": string;
                 };
             };
             /** @description `VALIDATION_FAILED`: The request is not valid */
@@ -9698,7 +10036,153 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The challenge (no envelope) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AltchaChallengeDto"];
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "NOT_FOUND";
                     };
                 };
             };
@@ -9801,7 +10285,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: the code is on its way (when the address may receive it) */
+            /** @description Accepted, before delivery: the code is on its way (when the address may receive it) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -9823,7 +10307,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9833,7 +10317,21 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `REGISTRATION_DISABLED`: Registration is closed; `PASSWORD_RESET_DISABLED`: Password reset is turned off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "REGISTRATION_DISABLED" | "PASSWORD_RESET_DISABLED";
                     };
                 };
             };
@@ -9907,17 +10405,134 @@ export interface operations {
                     };
                 };
             };
-            /** @description `DELIVERY_FAILED`: The message could not be delivered; try again later */
-            502: {
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
                         /** @enum {integer} */
-                        code?: 502;
+                        code?: 503;
                         /** @enum {string} */
-                        error?: "DELIVERY_FAILED";
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getHumanCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configured check */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["HumanCheckInfoDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
                     };
                 };
             };
@@ -9950,7 +10565,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: the code is on its way (when the number may receive it) */
+            /** @description Accepted, before delivery: the code is on its way (when the number may receive it) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -9972,7 +10587,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Solve the captcha and send captchaId and captchaText; `CAPTCHA_INVALID`: The captcha answer is wrong or expired; fetch a new one; `PHONE_NOT_ALLOWED`: Text messages cannot be sent to this country */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one; `PHONE_NOT_ALLOWED`: Text messages cannot be sent to this country */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9982,7 +10597,21 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "PHONE_NOT_ALLOWED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "CAPTCHA_REQUIRED" | "CAPTCHA_INVALID" | "PHONE_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `REGISTRATION_DISABLED`: Registration is closed; `PASSWORD_RESET_DISABLED`: Password reset is turned off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "REGISTRATION_DISABLED" | "PASSWORD_RESET_DISABLED";
                     };
                 };
             };
@@ -10053,20 +10682,6 @@ export interface operations {
                         code?: 500;
                         /** @enum {string} */
                         error?: "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description `DELIVERY_FAILED`: The message could not be delivered; try again later */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
-                        /** @enum {integer} */
-                        code?: 502;
-                        /** @enum {string} */
-                        error?: "DELIVERY_FAILED";
                     };
                 };
             };
@@ -10117,7 +10732,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10127,7 +10742,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -10248,7 +10863,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10258,7 +10873,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -10369,7 +10984,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description The request is not valid (`VALIDATION_FAILED`, `MALFORMED_JSON`) */
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10379,7 +10994,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
