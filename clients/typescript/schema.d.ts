@@ -496,7 +496,7 @@ export interface paths {
         put?: never;
         /**
          * Create a personal API key
-         * @description Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED). A password change or reset deletes every key.
+         * @description Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED). A password change or reset deletes every key. An account whose email is not verified cannot make keys (403 EMAIL_NOT_VERIFIED).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -559,6 +559,46 @@ export interface paths {
          */
         put: operations["changeEmail"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/email/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify your own email address with its code
+         * @description Proves the address with the code from POST /users/me/email/verification-code. Proving an email that nobody had proven reclaims the account (as a reset by email code does): every other session, every API key, the phone number and any second factor or linked identity added before are removed — this session stays — and the address gets a notice (the removed phone too). Audited as email_verified and account_reclaimed.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/email/verification-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a code to verify your own email address
+         * @description For an account whose email is not verified yet (sign-up does not prove it unless REGISTRATION_EMAIL_CODE is on). The code (purpose verify_email) goes to the account's own address, never to one the caller names; same cooldown and caps as other codes. Until the email is verified no other sign-in method (phone, API keys, second factors, identities) can be added (403 EMAIL_NOT_VERIFIED). 409 EMAIL_VERIFICATION_NOT_NEEDED when the account has no unverified email.
+         */
+        post: operations["sendEmailVerificationCode"];
         delete?: never;
         options?: never;
         head?: never;
@@ -736,7 +776,7 @@ export interface paths {
         get?: never;
         /**
          * Change the phone number
-         * @description Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`. The OLD number receives a notice by SMS (a contact is never replaced silently).
+         * @description Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`. The OLD number receives a notice by SMS (a contact is never replaced silently). An account whose email is not verified cannot add a phone (403 EMAIL_NOT_VERIFIED): verify the email first.
          */
         put: operations["changePhone"];
         post?: never;
@@ -1478,6 +1518,7 @@ export interface components {
          *     | `REFRESH_TOKEN_INVALID` | 401 | The refresh token is not valid; sign in again |
          *     | `UNAUTHENTICATED` | 401 | Sign-in required or the token is not valid |
          *     | `API_KEY_SCOPE` | 403 | A personal API key cannot do this: sign in with your password or code instead |
+         *     | `EMAIL_NOT_VERIFIED` | 403 | Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added |
          *     | `FORBIDDEN` | 403 | You are not allowed to do this |
          *     | `MFA_NOT_ENROLLED` | 403 | Set up that second factor first |
          *     | `PASSWORD_RESET_DISABLED` | 403 | Password reset is turned off |
@@ -1497,6 +1538,7 @@ export interface components {
          *     | `ACCOUNT_EXISTS_LINK_REQUIRED` | 409 | An account with this email exists: sign in to it, then link this provider from your profile |
          *     | `API_KEY_LIMIT_REACHED` | 409 | This account has as many API keys as it may hold; delete one first |
          *     | `EMAIL_TAKEN` | 409 | Email is already registered |
+         *     | `EMAIL_VERIFICATION_NOT_NEEDED` | 409 | This account has no unverified email address |
          *     | `ID_CARD_ALREADY_BOUND` | 409 | This ID card number is already bound to another account |
          *     | `IDENTITY_ALREADY_LINKED` | 409 | This identity is linked to another account, or this account already has one from that provider |
          *     | `LAST_ADMIN` | 409 | The last active admin cannot be demoted or disabled |
@@ -1532,7 +1574,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "EMAIL_VERIFICATION_NOT_NEEDED" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -2382,6 +2424,13 @@ export interface components {
              * @example https://alice.example.com
              */
             website: string | null;
+        };
+        VerifyEmailDto: {
+            /**
+             * @description The 6-digit code sent to your own address with POST /users/me/email/verification-code
+             * @example 123456
+             */
+            code: string;
         };
     };
     responses: never;
@@ -6582,9 +6631,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -6595,7 +6644,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                        error?: "RECENT_AUTH_REQUIRED" | "EMAIL_NOT_VERIFIED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -6922,9 +6971,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -6935,7 +6984,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                        error?: "RECENT_AUTH_REQUIRED" | "EMAIL_NOT_VERIFIED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -7549,6 +7598,370 @@ export interface operations {
                         code?: 500;
                         /** @enum {string} */
                         error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailDto"];
+            };
+        };
+        responses: {
+            /** @description The account, its email now verified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `CODE_INVALID`: The verification code is wrong; `CODE_EXPIRED`: The verification code has expired, was used, or was never requested; request a new one */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "CODE_INVALID" | "CODE_EXPIRED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `EMAIL_VERIFICATION_NOT_NEEDED`: This account has no unverified email address */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "EMAIL_VERIFICATION_NOT_NEEDED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    sendEmailVerificationCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code is on its way */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 202
+                         * @enum {integer}
+                         */
+                        code: 202;
+                        data: components["schemas"]["CodeTicketDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `EMAIL_VERIFICATION_NOT_NEEDED`: This account has no unverified email address */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "EMAIL_VERIFICATION_NOT_NEEDED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `DELIVERY_FAILED`: The message could not be delivered; try again later */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 502;
+                        /** @enum {string} */
+                        error?: "DELIVERY_FAILED";
                     };
                 };
             };
@@ -9209,9 +9622,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -9222,7 +9635,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                        error?: "RECENT_AUTH_REQUIRED" | "EMAIL_NOT_VERIFIED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { bearer, signInFrom } from '../factories/sessions';
-import { DEFAULT_PASSWORD, signedInUser, signUp } from '../factories/users';
+import { DEFAULT_PASSWORD, signedInUser, signUp, verifyEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 describe('Account: deletion, API keys', () => {
@@ -17,6 +17,7 @@ describe('Account: deletion, API keys', () => {
     it('deletes the account: API key revoked, personal data removed, username and email free again', async () => {
       const account = await signUp(t, { displayName: 'Delete Me', school: 'Somewhere U', website: 'https://delete-me.example.com' });
       const current = await signInFrom(t, account.username, 'Current');
+      await verifyEmail(t, bearer(current), account.email);
       const apiKey = (await t.http.post('/api/v1/users/me/api-key').set(bearer(current)).expect(201)).body.data.apiKey;
 
       const response = await t.http.delete('/api/v1/users/me').set(bearer(current)).send({ password: DEFAULT_PASSWORD }).expect(200);

@@ -4,7 +4,7 @@ import { AdminBootstrap } from '@/modules/admin/admin-bootstrap.service';
 import { AdminAccountsService } from '@/modules/admin/admin-accounts.service';
 import { adminUpdate, auditEvents, createAppWithAdmin, FIRST_ADMIN, firstAdminEnv, signedInAdmin, SignedInAdmin } from '../factories/admin';
 import { bearer, signInFrom } from '../factories/sessions';
-import { DEFAULT_PASSWORD, signedInUser, signIn, signUp, uniqueUsername } from '../factories/users';
+import { DEFAULT_PASSWORD, signedInUser, signIn, signUp, uniqueUsername, verifyEmail } from '../factories/users';
 import { documentedOperations } from '../helpers/routes';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
@@ -178,6 +178,7 @@ describe('Administration', () => {
     it('disabling stops the API key, sign-in and introspection, and is audited; enabling lets them sign in again', async () => {
       const account = await signUp(t);
       const one = await signInFrom(t, account.username, 'One');
+      await verifyEmail(t, bearer(one), account.email);
       const apiKey = (await t.http.post('/api/v1/users/me/api-key').set(bearer(one)).expect(201)).body.data.apiKey;
 
       const response = await adminUpdate(t, admin.auth, account.user.id, { status: 'disabled' }).expect(200);

@@ -1,5 +1,5 @@
 import { requestEmailCode } from '../factories/codes';
-import { signUp } from '../factories/users';
+import { signUp, verifyEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 describe('The envelope, errors and HTTP hygiene', () => {
@@ -20,6 +20,7 @@ describe('The envelope, errors and HTTP hygiene', () => {
     const account = await signUp(t); // 201 POST /users
     const signIn = await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: account.password });
     const accepted = await requestEmailCode(t, `fresh-${account.username}@example.com`, 'register');
+    await verifyEmail(t, { Authorization: `Bearer ${signIn.body.data.accessToken}` }, account.email);
     const created = await t.http.post('/api/v1/users/me/api-key').set('Authorization', `Bearer ${signIn.body.data.accessToken}`);
     expect([signIn, accepted, created].map((response) => [response.status, response.body.code])).toEqual([
       [200, 200],

@@ -2,7 +2,7 @@ import type { TestApp } from '../helpers/test-app';
 import { adminUpdate, SignedInAdmin } from './admin';
 import { lastCode, requestEmailCode, requestSmsCode, uniquePhone } from './codes';
 import { idCardNumber } from './id-cards';
-import { DEFAULT_PASSWORD, signUpBody, solvedCaptcha } from './users';
+import { DEFAULT_PASSWORD, signUpBody, solvedCaptcha, verifyEmail } from './users';
 
 /** User-supplied text that must come back from the audit trail exactly as sent, never interpreted. */
 export const JOURNEY_USER_AGENT = 'AuditAgent/1.0 "quoted" <b>';
@@ -42,6 +42,7 @@ export async function runAccountJourney(t: TestApp, admin: SignedInAdmin): Promi
   await post('/auth/refresh').send({ refreshToken: first.refreshToken }).expect(401); // reuse
   const second = (await login(body.username, DEFAULT_PASSWORD).expect(200)).body.data;
   const auth = bearer(second);
+  await verifyEmail(t, auth, body.email);
   const apiKey = (await t.http.post('/api/v1/users/me/api-key').set(auth).expect(201)).body.data.apiKey;
   await t.http.put('/api/v1/users/me/password').set(auth).send({ oldPassword: WRONG_PASSWORD, newPassword: NEW_PASSWORD }).expect(400);
   await t.http.put('/api/v1/users/me/password').set(auth).send({ oldPassword: DEFAULT_PASSWORD, newPassword: NEW_PASSWORD }).expect(200);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { TestApp } from '../helpers/test-app';
-import { signIn, signUp, solvedCaptcha } from './users';
+import { signIn, signUp, solvedCaptcha, verifyEmail } from './users';
 
 export interface OutboxEntry {
   channel: 'sms' | 'email';
@@ -79,6 +79,7 @@ export async function phoneUser(t: TestApp, extra: { password?: string; displayN
 export async function userWithEmailAndPhone(t: TestApp) {
   const account = await signUp(t);
   const { accessToken } = await signIn(t, account.username, account.password);
+  await verifyEmail(t, { Authorization: `Bearer ${accessToken}` }, account.email);
   const phone = uniquePhone();
   await requestSmsCode(t, phone, 'change_phone');
   await t.http.put('/api/v1/users/me/phone').set('Authorization', `Bearer ${accessToken}`).send({ phone, code: lastCode(t, phone, 'change_phone') }).expect(200);

@@ -175,7 +175,7 @@ describe('SECURITY: Access control and input', () => {
     it('refuses server-owned fields in every JSON body the API documents; only an admin sets role and status', async () => {
       const withBodies = (await documentedOperations(t)).filter((op) => op.body);
       expect(withBodies.length).toBeGreaterThan(10);
-      const user = await signedInUser(t);
+      const user = await signedInUser(t, {}, { verified: false });
       // An admin's token and a service key pass every guard, so each body reaches validation.
       const credentials = { ...admin.auth, 'X-API-Key': SERVICE_KEY };
       const settable: string[] = [];

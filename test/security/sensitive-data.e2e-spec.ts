@@ -9,7 +9,7 @@ import { uploadAvatar } from '../factories/avatars';
 import { lastCode, phoneUser, requestEmailCode, requestSmsCode } from '../factories/codes';
 import { idCardNumber, masked } from '../factories/id-cards';
 import { testImage } from '../factories/images';
-import { signedInUser, signIn, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import { signedInUser, signIn, signUp, signUpBody, solvedCaptcha, verifyEmail } from '../factories/users';
 import { routeTable } from '../helpers/routes';
 import { CaptureLogger } from '../helpers/capture-logger';
 import { httpGateway } from '../helpers/http-gateway';
@@ -216,6 +216,7 @@ describe('Logs from a whole test run contain no password, code, token or ID numb
     const refreshed = (await t.http.post('/api/v1/auth/refresh').send({ refreshToken: tokens.refreshToken }).expect(200)).body.data;
     secrets.push(tokens.accessToken, tokens.refreshToken, refreshed.accessToken, refreshed.refreshToken);
     const auth = { Authorization: `Bearer ${refreshed.accessToken}` };
+    await verifyEmail(t, auth, account.email);
     const apiKey = (await t.http.post('/api/v1/users/me/api-key').set(auth).expect(201)).body.data.apiKey;
     secrets.push(apiKey);
     await t.http.get('/api/v1/users/me').set('X-API-Key', apiKey).expect(200);

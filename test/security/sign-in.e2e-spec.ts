@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { lastCode, outbox, phoneUser, requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
-import { DEFAULT_PASSWORD, signedInUser, signIn, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import { DEFAULT_PASSWORD, signedInUser, signIn, signUp, signUpBody, solvedCaptcha, verifyEmail } from '../factories/users';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { httpGateway } from '../helpers/http-gateway';
@@ -541,6 +541,7 @@ describe('SECURITY: Sign-in throttling and enumeration', () => {
         const other = await signUp(t);
         const caller = await signUp(t);
         const { accessToken } = await signIn(t, caller.username);
+        await verifyEmail(t, { Authorization: `Bearer ${accessToken}` }, caller.email);
         const change = (field: 'email' | 'phone', value: string) => t.http.put(`/api/v1/users/me/${field}`).set('Authorization', `Bearer ${accessToken}`).send({ [field]: value, code: '123456' });
         const email = [seen(await change('email', other.email)), seen(await change('email', `free_${Date.now()}@example.com`))];
         expect(email).toEqual([expect.objectContaining({ status: 400, body: expect.objectContaining({ error: 'CODE_EXPIRED' }) }), email[0]]);

@@ -3,7 +3,7 @@ import { adminUpdate, firstAdminEnv, signedInAdmin } from '../factories/admin';
 import { lastCode, requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
 import { idCardNumber } from '../factories/id-cards';
 import { bearer, LIVE, meStatus, refresh, REVOKED, sessionAnswers, signInFrom, TokenPair } from '../factories/sessions';
-import { signedInUser, signIn, signUp } from '../factories/users';
+import { signedInUser, signIn, signUp, verifyEmail } from '../factories/users';
 import { attackerKeyPair, decodePart, forgeToken, hs256, rs256, serverPrivateKey } from '../helpers/jwt-forge';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
@@ -249,6 +249,7 @@ describe('SECURITY: Tokens and sessions', () => {
     it.each(['email', 'phone'] as const)('a change of %s needs a sign-in from the last hour (a refresh does not renew it), or the current password', async (field) => {
       const account = await signUp(t);
       const session = await signIn(t, account.username, account.password);
+      await verifyEmail(t, bearer(session), account.email);
       await t.passTime(59 * 60_000);
       expect((await changeContact(field, bearer(session))).status).toBe(200);
       await t.passTime(2 * 60_000);

@@ -17,4 +17,15 @@ export const AccountErrors = defineErrors({
     status: HttpStatus.CONFLICT,
     message: { en: 'This account has as many API keys as it may hold; delete one first', 'zh-CN': 'API 密钥数量已达上限，请先删除一个' },
   },
+  EMAIL_NOT_VERIFIED: {
+    status: HttpStatus.FORBIDDEN,
+    message: {
+      en: 'Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added',
+      'zh-CN': '请先验证邮箱（POST /users/me/email/verification-code），验证前不能添加其他登录方式',
+    },
+  },
+  EMAIL_VERIFICATION_NOT_NEEDED: {
+    status: HttpStatus.CONFLICT,
+    message: { en: 'This account has no unverified email address', 'zh-CN': '此账号没有待验证的邮箱' },
+  },
 });

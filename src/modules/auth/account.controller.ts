@@ -5,11 +5,12 @@ import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/htt
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { UsersErrors } from '@/modules/users/users.errors';
 import { AccountService } from './account.service';
+import { CodeTicketDto } from './dto/codes.dto';
 import { AccountErrors } from '@/modules/account/account.errors';
 import { ApiKeysService } from '@/modules/account/api-keys.service';
 import { ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto, toApiKeyView } from '@/modules/account/dto/api-keys.dto';
 import { Auth, CurrentUser } from './decorators';
-import { ChangeEmailDto, ChangePasswordDto, ChangePhoneDto, DeleteAccountDto } from './dto/account.dto';
+import { VerifyEmailDto, ChangeEmailDto, ChangePasswordDto, ChangePhoneDto, DeleteAccountDto } from './dto/account.dto';
 import { AuthErrors } from './auth.errors';
 import { pickLanguage } from '@/common/i18n';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
@@ -61,12 +62,44 @@ export class AccountController {
   }
 
   @Auth()
+  @Post('email/verification-code')
+  @HttpCode(202)
+  @SuccessMessage('codeSent')
+  @ApiOperation({
+    operationId: 'sendEmailVerificationCode',
+    summary: 'Send a code to verify your own email address',
+    description:
+      'For an account whose email is not verified yet (sign-up does not prove it unless REGISTRATION_EMAIL_CODE is on). The code (purpose verify_email) goes to the account\'s own address, never to one the caller names; same cooldown and caps as other codes. Until the email is verified no other sign-in method (phone, API keys, second factors, identities) can be added (403 EMAIL_NOT_VERIFIED). 409 EMAIL_VERIFICATION_NOT_NEEDED when the account has no unverified email.',
+  })
+  @ApiEnvelope(CodeTicketDto, { status: 202, description: 'The code is on its way' })
+  @ApiErrors(AccountErrors.EMAIL_VERIFICATION_NOT_NEEDED, CommonErrors.TOO_MANY_REQUESTS, VerificationErrors.DELIVERY_FAILED)
+  async sendEmailVerificationCode(@CurrentUser() principal: Principal, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<CodeTicketDto> {
+    return this.account.sendEmailVerificationCode(principal, client, pickLanguage(language));
+  }
+
+  @Auth()
+  @Post('email/verification')
+  @HttpCode(200)
+  @SuccessMessage('updated')
+  @ApiOperation({
+    operationId: 'verifyEmail',
+    summary: 'Verify your own email address with its code',
+    description:
+      'Proves the address with the code from POST /users/me/email/verification-code. Proving an email that nobody had proven reclaims the account (as a reset by email code does): every other session, every API key, the phone number and any second factor or linked identity added before are removed — this session stays — and the address gets a notice (the removed phone too). Audited as email_verified and account_reclaimed.',
+  })
+  @ApiEnvelope(UserResponseDto, { description: 'The account, its email now verified' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED, AccountErrors.EMAIL_VERIFICATION_NOT_NEEDED)
+  async verifyEmail(@CurrentUser() principal: Principal, @Body() dto: VerifyEmailDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<UserResponseDto> {
+    return this.users.toResponse(await this.account.verifyEmail(principal, dto.code, client, pickLanguage(language)));
+  }
+
+  @Auth()
   @Put('phone')
   @HttpCode(200)
   @SuccessMessage('updated')
-  @ApiOperation({ operationId: 'changePhone', summary: 'Change the phone number', description: 'Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`. The OLD number receives a notice by SMS (a contact is never replaced silently).' })
+  @ApiOperation({ operationId: 'changePhone', summary: 'Change the phone number', description: 'Needs a code sent to the NEW number with purpose change_phone, and a sign-in within the last hour or the current `password`. The OLD number receives a notice by SMS (a contact is never replaced silently). An account whose email is not verified cannot add a phone (403 EMAIL_NOT_VERIFIED): verify the email first.' })
   @ApiEnvelope(UserResponseDto, { description: 'The updated account' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED, UsersErrors.PASSWORD_INCORRECT, AuthErrors.RECENT_AUTH_REQUIRED, UsersErrors.PHONE_TAKEN)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, VerificationErrors.CODE_INVALID, VerificationErrors.CODE_EXPIRED, UsersErrors.PASSWORD_INCORRECT, AuthErrors.RECENT_AUTH_REQUIRED, UsersErrors.PHONE_TAKEN, AccountErrors.EMAIL_NOT_VERIFIED)
   async changePhone(@CurrentUser() principal: Principal, @Body() dto: ChangePhoneDto, @Client() client: ClientInfo, @AcceptLanguage() language?: string): Promise<UserResponseDto> {
     return this.users.toResponse(await this.account.changePhone(principal, dto, client, pickLanguage(language)));
   }
@@ -88,10 +121,10 @@ export class AccountController {
     operationId: 'createApiKey',
     summary: 'Create a personal API key',
     description:
-      'Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED). A password change or reset deletes every key.',
+      'Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED). A password change or reset deletes every key. An account whose email is not verified cannot make keys (403 EMAIL_NOT_VERIFIED).',
   })
   @ApiEnvelope(CreatedApiKeyDto, { status: 201, description: 'The new key, with its secret shown this once' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.RECENT_AUTH_REQUIRED, AccountErrors.API_KEY_LIMIT_REACHED)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.RECENT_AUTH_REQUIRED, AccountErrors.API_KEY_LIMIT_REACHED, AccountErrors.EMAIL_NOT_VERIFIED)
   async createApiKey(@CurrentUser() principal: Principal, @Body() dto: CreateApiKeyDto, @Client() client: ClientInfo): Promise<CreatedApiKeyDto> {
     return this.account.createApiKey(principal, dto, client);
   }
@@ -126,7 +159,7 @@ export class AccountController {
       'Kept for one release. Creates a key named "default" with scopes profile:read and profile:write, expiring in 90 days, and deletes the previous key named "default". Same rules as POST /users/me/api-keys (⏱, the cap, shown once).',
   })
   @ApiEnvelope(CreatedApiKeyDto, { status: 201, description: 'The new key, with its secret shown this once' })
-  @ApiErrors(AuthErrors.RECENT_AUTH_REQUIRED, AccountErrors.API_KEY_LIMIT_REACHED)
+  @ApiErrors(AuthErrors.RECENT_AUTH_REQUIRED, AccountErrors.API_KEY_LIMIT_REACHED, AccountErrors.EMAIL_NOT_VERIFIED)
   async createDefaultApiKey(@CurrentUser() principal: Principal, @Client() client: ClientInfo): Promise<CreatedApiKeyDto> {
     return this.account.createDefaultApiKey(principal, client);
   }

@@ -3,6 +3,8 @@ import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { ApiKeysService } from '@/modules/account/api-keys.service';
+import { AccountOwnershipService, Reclaimed } from '@/modules/account/account-ownership.service';
+import { CodeTicket } from '@/modules/verification/codes/verification-codes.service';
 import { CreateApiKeyDto, CreatedApiKeyDto, DEFAULT_KEY_DAYS } from '@/modules/account/dto/api-keys.dto';
 import { AccountErrors } from '@/modules/account/account.errors';
 import { AuditService } from '@/modules/audit/audit.service';
@@ -38,6 +40,7 @@ export class AccountService {
     private readonly avatars: AvatarService,
     private readonly codes: VerificationCodesService,
     private readonly throttle: LoginThrottle,
+    private readonly ownership: AccountOwnershipService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -73,16 +76,52 @@ export class AccountService {
     const user = dto.channel === 'email' ? await this.users.findByEmail(destination) : await this.users.findByPhone(destination);
     if (!user) throw new AppException(VerificationErrors.CODE_INVALID);
     this.users.assertPasswordAcceptable(dto.newPassword, { username: user.username, email: user.email });
+    // Proving an email nobody had proven reclaims the account: whatever its earlier holder added goes too.
+    const reclaiming = dto.channel === 'email' && this.ownership.hasUnprovenEmail(user);
     let revoked: string[] = [];
-    await this.users.update(user.id, await this.newPasswordChanges(dto.newPassword), async (tx) => {
-      revoked = await this.sessions.revokeAllForUser(user.id, 'password_reset', undefined, tx);
-      await this.apiKeys.deleteAllForUser(user.id, tx);
+    let reclaimed: Reclaimed | null = null;
+    const changes = { ...(await this.newPasswordChanges(dto.newPassword)), ...(reclaiming ? this.ownership.reclaimedColumns : {}) };
+    await this.users.update(user.id, changes, async (tx) => {
+      if (reclaiming) reclaimed = await this.ownership.reclaimIn(user, tx, client, 'password_reset');
+      else {
+        revoked = await this.sessions.revokeAllForUser(user.id, 'password_reset', undefined, tx);
+        await this.apiKeys.deleteAllForUser(user.id, tx);
+      }
       await this.audit.record({ type: 'password_reset', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { channel: dto.channel } }, tx);
       await this.events.emit(tx, 'user.password_changed', { userId: user.id, via: 'reset' });
     });
-    await this.sessions.markRevoked(revoked);
+    if (reclaimed) await this.ownership.afterReclaim(user, reclaimed, language);
+    else await this.sessions.markRevoked(revoked);
     await this.throttle.clearAccount(user);
     await this.afterCredentialChange(user, 'password_reset', language);
+  }
+
+  /** Sends a code (purpose verify_email) to the account's own unproven address; 409 when there is none. */
+  async sendEmailVerificationCode(principal: Principal, client: ClientInfo, language: Language): Promise<CodeTicket> {
+    const user = await this.unprovenEmailAccount(principal);
+    return this.codes.send({ channel: 'email', destination: user.emailKey!, purpose: 'verify_email', ip: client.ip, language, deliver: true });
+  }
+
+  /**
+   * Proves the account's email with that code. Like a reset by email, proving it reclaims the account:
+   * every other session, key, phone, factor and identity added before goes; this session stays.
+   */
+  async verifyEmail(principal: Principal, code: string, client: ClientInfo, language: Language): Promise<User> {
+    const user = await this.unprovenEmailAccount(principal);
+    await this.codes.consume({ channel: 'email', destination: user.emailKey!, purpose: 'verify_email' }, code);
+    let reclaimed: Reclaimed | null = null;
+    const verified = await this.users.update(user.id, this.ownership.reclaimedColumns, async (tx) => {
+      reclaimed = await this.ownership.reclaimIn(user, tx, client, 'email_verification', principal.sessionId ?? undefined);
+      await this.audit.record({ type: 'email_verified', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
+    });
+    await this.ownership.afterReclaim(user, reclaimed!, language);
+    return verified;
+  }
+
+  private async unprovenEmailAccount(principal: Principal): Promise<User> {
+    const user = await this.users.getById(principal.userId);
+    if (!this.ownership.hasUnprovenEmail(user)) throw new AppException(AccountErrors.EMAIL_VERIFICATION_NOT_NEEDED);
+    return user;
   }
 
   /** Replaces the email; the old address hears about it (a contact never changes silently, contract §13). */
@@ -104,6 +143,7 @@ export class AccountService {
   /** Replaces the phone; the old number hears about it by SMS. */
   async changePhone(principal: Principal, dto: ChangePhoneDto, client: ClientInfo, language: Language = 'en'): Promise<User> {
     const user = await this.assertSensitiveActionAllowed(principal, dto.password, client);
+    this.ownership.assertMayAddSignInMethod(user);
     const phone = this.phoneOrFail(dto.phone);
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'change_phone' }, dto.code);
     if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
@@ -198,13 +238,13 @@ export class AccountService {
 
   /** A named, scoped, expiring key (⏱); at most API_KEYS_PER_USER unexpired ones. */
   async createApiKey(principal: Principal, dto: CreateApiKeyDto, client: ClientInfo): Promise<CreatedApiKeyDto> {
-    await this.assertSensitiveActionAllowed(principal, undefined, client);
+    this.ownership.assertMayAddSignInMethod(await this.assertSensitiveActionAllowed(principal, undefined, client));
     return this.issueApiKey(principal, { name: dto.name, scopes: dto.scopes, expiresInDays: dto.expiresInDays ?? DEFAULT_KEY_DAYS }, client);
   }
 
   /** The deprecated POST /users/me/api-key: a profile:read+profile:write key named "default", replacing the previous "default". */
   async createDefaultApiKey(principal: Principal, client: ClientInfo): Promise<CreatedApiKeyDto> {
-    await this.assertSensitiveActionAllowed(principal, undefined, client);
+    this.ownership.assertMayAddSignInMethod(await this.assertSensitiveActionAllowed(principal, undefined, client));
     return this.issueApiKey(principal, { name: 'default', scopes: ['profile:read', 'profile:write'], expiresInDays: DEFAULT_KEY_DAYS }, client, { name: 'default' });
   }
 

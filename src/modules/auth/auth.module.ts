@@ -9,6 +9,7 @@ import { AccountController } from './account.controller';
 import { CodeRequestsController } from './code-requests.controller';
 import { AccountService } from './account.service';
 import { ApiKeysModule } from '@/modules/account/api-keys.module';
+import { AccountOwnershipModule } from '@/modules/account/account-ownership.module';
 import { InternalKeysService } from './internal-keys.service';
 import { AuthController } from './auth.controller';
 import { GlobalAuthGuard } from './auth.guard';
@@ -41,6 +42,7 @@ import { TokensService } from './tokens.service';
     HumanCheckModule,
     AvatarModule,
     ApiKeysModule,
+    AccountOwnershipModule,
   ],
   controllers: [CodeRequestsController, AuthController, JwksController, AccountController],
   providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, InternalKeysService, GlobalAuthGuard, MfaChallenges],

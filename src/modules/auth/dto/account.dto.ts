@@ -80,3 +80,9 @@ export class ChangePhoneDto extends ContactChangeProof {
   @MaxLength(32)
   phone: string;
 }
+
+export class VerifyEmailDto {
+  @ApiProperty({ description: 'The 6-digit code sent to your own address with POST /users/me/email/verification-code', example: '123456' })
+  @Matches(/^\d{6}$/, { message: 'code must be 6 digits' })
+  code: string;
+}

@@ -7,6 +7,7 @@ const PURPOSE_TEXT: Record<CodePurpose, Record<Language, string>> = {
   reset_password: { en: 'to reset your password', 'zh-CN': '用于重置密码' },
   change_phone: { en: 'to confirm your new phone number', 'zh-CN': '用于绑定新手机号' },
   change_email: { en: 'to confirm your new email address', 'zh-CN': '用于绑定新邮箱' },
+  verify_email: { en: 'to verify your email address', 'zh-CN': '用于验证邮箱' },
 };
 
 export function codeMessage(code: string, purpose: CodePurpose, language: Language, ttlMinutes: number): { subject: string; text: string } {

@@ -147,7 +147,7 @@ export class VerificationCodesService {
   async forget(destinations: { channel: Channel; destination: string }[]): Promise<void> {
     const keys: string[] = [];
     for (const { channel, destination } of destinations) {
-      const purposes: readonly CodePurpose[] = channel === 'sms' ? ['register', 'login', 'reset_password', 'change_phone'] : ['register', 'reset_password', 'change_email'];
+      const purposes: readonly CodePurpose[] = channel === 'sms' ? ['register', 'login', 'reset_password', 'change_phone'] : ['register', 'reset_password', 'change_email', 'verify_email'];
       for (const purpose of purposes) keys.push(`code:${this.scope({ channel, destination, purpose })}`);
     }
     await this.kv.delete(...keys);

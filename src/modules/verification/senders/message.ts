@@ -7,7 +7,8 @@ export const CODE_PURPOSES = {
 export type Channel = keyof typeof CODE_PURPOSES;
 export type SmsPurpose = (typeof CODE_PURPOSES.sms)[number];
 export type EmailPurpose = (typeof CODE_PURPOSES.email)[number];
-export type CodePurpose = SmsPurpose | EmailPurpose;
+/** verify_email: sent only by the signed-in POST /users/me/email/verification-code, to the account's own address. */
+export type CodePurpose = SmsPurpose | EmailPurpose | 'verify_email';
 
 /** One message to one recipient: a code, or a security notice (code null, purpose "notice"). */
 export interface OutgoingMessage {
