@@ -33,7 +33,7 @@ export function uniquePhone(): string {
  * Reset and sign-in codes are answered before they are delivered (so timing reveals nothing); wait
  * until the outbox has grown, or briefly when nothing is to be delivered.
  */
-async function settledOutbox<T>(t: TestApp, send: () => Promise<T>): Promise<T> {
+export async function settledOutbox<T>(t: TestApp, send: () => Promise<T>): Promise<T> {
   const before = outbox(t).length;
   const response = await send();
   for (let waited = 0; waited < 200 && outbox(t).length === before; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -84,4 +84,9 @@ export async function userWithEmailAndPhone(t: TestApp) {
   await requestSmsCode(t, phone, 'change_phone');
   await t.http.put('/api/v1/users/me/phone').set('Authorization', `Bearer ${accessToken}`).send({ phone, code: lastCode(t, phone, 'change_phone') }).expect(200);
   return { ...account, phone };
+}
+
+/** POST /users/me/email/verification-code (answered before delivery): waits until the code is in the outbox. */
+export function requestEmailVerificationCode(t: TestApp, auth: Record<string, string>) {
+  return settledOutbox(t, async () => t.http.post('/api/v1/users/me/email/verification-code').set(auth));
 }

@@ -48,9 +48,9 @@ export async function signIn(t: TestApp, identifier: string, password = DEFAULT_
  * /verification), as its owner would before adding a phone or an API key.
  */
 export async function verifyEmail(t: TestApp, auth: Record<string, string>, email: string): Promise<void> {
-  const sent = await t.http.post('/api/v1/users/me/email/verification-code').set(auth);
+  const { lastCode, requestEmailVerificationCode } = await import('./codes');
+  const sent = await requestEmailVerificationCode(t, auth);
   if (sent.status !== 202) throw new Error(`verification code request answered ${sent.status}: ${sent.text}`);
-  const { lastCode } = await import('./codes');
   await t.http.post('/api/v1/users/me/email/verification').set(auth).send({ code: lastCode(t, email.toLowerCase(), 'verify_email') }).expect(200);
 }
 

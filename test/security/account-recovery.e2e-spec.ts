@@ -1,6 +1,6 @@
 import { AccountOwnershipService } from '@/modules/account/account-ownership.service';
 import { newApiKey, withKey } from '../factories/api-keys';
-import { lastCode, outbox, phoneUser, requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
+import { lastCode, outbox, phoneUser, requestEmailCode, requestEmailVerificationCode, requestSmsCode, uniquePhone } from '../factories/codes';
 import { bearer, meStatus, refresh } from '../factories/sessions';
 import { signIn, signUp, signUpBody, solvedCaptcha, uniqueUsername } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
@@ -102,7 +102,7 @@ describe('SECURITY: Recovery gives a clean account (pre-hijacking)', () => {
     const account = await signUp(t);
     const session = await signIn(t, account.username, account.password);
     const phone = uniquePhone();
-    await t.http.post('/api/v1/users/me/email/verification-code').set(bearer(session)).expect(202);
+    await requestEmailVerificationCode(t, bearer(session)).then((r) => expect(r.status).toBe(202));
     await t.http.post('/api/v1/users/me/email/verification').set(bearer(session)).send({ code: lastCode(t, account.email.toLowerCase(), 'verify_email') }).expect(200);
     await addPhone(bearer(session), phone).then((r) => expect(r.status).toBe(200));
     await resetByEmail(account.email).then((r) => expect(r.status).toBe(200));
@@ -134,7 +134,8 @@ describe('SECURITY: Recovery gives a clean account (pre-hijacking)', () => {
     const email = account.email.toLowerCase();
     const key = await asBeforeTheRule(account.user.id, () => newApiKey(t, bearer(mine)));
 
-    const ticket = await t.http.post('/api/v1/users/me/email/verification-code').set(bearer(mine)).expect(202);
+    const ticket = await requestEmailVerificationCode(t, bearer(mine));
+    expect(ticket.status).toBe(202);
     expect(ticket.body.data).toEqual({ expiresIn: 600, resendAfter: 60 });
     const code = lastCode(t, email, 'verify_email');
     expect(code).toMatch(/^\d{6}$/);
