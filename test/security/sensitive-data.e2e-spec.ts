@@ -367,6 +367,7 @@ describe('Cache-Control: no-store on every answer that carries a token, a key, a
     const login = await t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: account.password }).expect(200);
     const refreshed = await t.http.post('/api/v1/auth/refresh').send({ refreshToken: login.body.data.refreshToken }).expect(200);
     const auth = { Authorization: `Bearer ${refreshed.body.data.accessToken}` };
+    await verifyEmail(t, auth, account.email);
     const answers: [string, import('supertest').Response][] = [
       ['sign-in', login],
       ['refresh', refreshed],
