@@ -18,6 +18,8 @@ import { RevocationMarkers1732300040000 as MysqlRevocationMarkers } from './migr
 import { RevocationMarkers1732300040000 as SqliteRevocationMarkers } from './migrations/sqlite/1732300040000-revocation-markers';
 import { EventOutbox1732300060000 as MysqlEventOutbox } from './migrations/mysql/1732300060000-event-outbox';
 import { EventOutbox1732300060000 as SqliteEventOutbox } from './migrations/sqlite/1732300060000-event-outbox';
+import { UsernameSkeletonKeys1732300012000 as MysqlUsernameSkeletonKeys } from './migrations/mysql/1732300012000-username-skeleton-keys';
+import { UsernameSkeletonKeys1732300012000 as SqliteUsernameSkeletonKeys } from './migrations/sqlite/1732300012000-username-skeleton-keys';
 import { User } from '@/modules/users/user.entity';
 import { UserIdentity } from '@/modules/federation/user-identity.entity';
 import { RefreshToken, Session } from '@/modules/auth/sessions/session.entity';
@@ -32,8 +34,8 @@ export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord
 
 /** Migrations are listed per driver, oldest first; each feature appends its own. */
 export const MIGRATIONS = {
-  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteMfa, SqliteUserIdentities, SqliteRevocationMarkers, SqliteEventOutbox],
-  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlMfa, MysqlUserIdentities, MysqlRevocationMarkers, MysqlEventOutbox],
+  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUsernameSkeletonKeys, SqliteMfa, SqliteUserIdentities, SqliteRevocationMarkers, SqliteEventOutbox],
+  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUsernameSkeletonKeys, MysqlMfa, MysqlUserIdentities, MysqlRevocationMarkers, MysqlEventOutbox],
 };
 
 /**

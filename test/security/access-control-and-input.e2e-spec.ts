@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { usernameSkeleton } from '@/modules/users/username-confusables';
+import { UsernameSkeletonKeys1732300012000 as MysqlSkeletonKeys } from '@/database/migrations/mysql/1732300012000-username-skeleton-keys';
+import { UsernameSkeletonKeys1732300012000 as SqliteSkeletonKeys } from '@/database/migrations/sqlite/1732300012000-username-skeleton-keys';
 import { adminUpdate, auditEvents, createAppWithAdmin, SignedInAdmin } from '../factories/admin';
 import { avatarFileName, uploadAvatar } from '../factories/avatars';
 import { outbox } from '../factories/codes';
@@ -304,8 +308,88 @@ describe('SECURITY: Access control and input', () => {
       const statuses = responses.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 201)).toHaveLength(1);
       expect(statuses.filter((s) => s === 409)).toHaveLength(49);
-      const rows = await t.db.query('SELECT COUNT(*) AS n FROM users WHERE username_key = ?', [username.toLowerCase()]);
+      const rows = await t.db.query('SELECT COUNT(*) AS n FROM users WHERE username_key = ?', [usernameSkeleton(username)]);
       expect(Number(rows[0].n)).toBe(1);
+    });
+  });
+
+  describe('Usernames unique by their confusable skeleton (Unicode TS #39), not only case and NFKC; a username mixing scripts → 400 USERNAME_INVALID; the public profile shows no role', () => {
+    const tag = () => randomBytes(3).toString('hex').replace(/[a-f]/g, (c) => String('abcdef'.indexOf(c) + 2));
+    const email = () => `${uniqueUsername('lookalike')}@example.com`;
+
+    it('answers 409 USERNAME_TAKEN to rооtadmin (Cyrillic о) when rootadmin exists, and to every other look-alike spelling', async () => {
+      const digits = tag();
+      await register(signUpBody({ username: `rootadmin${digits}`, email: email() })).then((r) => expect(r.status).toBe(201));
+      for (const username of [`r\u043e\u043etadmin${digits}`, `r00tadmin${digits}`, `ROOTADMIN${digits}`, `rootadrnin${digits}`, `ｒｏｏｔａｄｍｉｎ${digits}`, `rootadm\u0456n${digits}`]) {
+        const clash = await register(signUpBody({ username, email: email() }));
+        expect([username, clash.status, clash.body.error]).toEqual([username, 409, 'USERNAME_TAKEN']);
+      }
+      // Sign-in by a look-alike spelling finds no other account.
+      expect((await t.http.post('/api/v1/auth/login').send({ identifier: `r\u043e\u043etadmin${digits}`, password: 'not the password 1' })).status).toBe(401);
+    });
+
+    it('refuses a username that mixes scripts (400 USERNAME_INVALID), and takes one written in one script (Latin with Chinese, Japanese or Korean too)', async () => {
+      for (const username of [`p\u0430ypal_${tag()}`, `\u03b1\u03b2\u03b3_abc${tag()}`, `\u0438\u0432\u0430\u043d\u5f20${tag()}`]) {
+        const response = await register(signUpBody({ username, email: email() }));
+        expect([username, response.status, response.body.error]).toEqual([username, 400, 'USERNAME_INVALID']);
+      }
+      for (const username of [`\u0438\u0432\u0430\u043d_${tag()}`, `张三_dev${tag()}`, `山田タロウ${tag()}`, `kim김철수${tag()}`, `alice.smith-${tag()}`]) {
+        const response = await register(signUpBody({ username, email: email() }));
+        expect([username, response.status]).toEqual([username, 201]);
+        expect(response.body.data.username).toBe(username);
+      }
+    });
+
+    it('ends 50 parallel sign-ups of confusable variants of one name (Latin and Cyrillic spellings, any case, digits for letters) in one 201, the rest 409, and one row', async () => {
+      // Every letter of the name has a Cyrillic twin: а с е р о х у (and capitals); 0 looks like o.
+      const latin = 'acepoxy';
+      const cyrillic = '\u0430\u0441\u0435\u0440\u043e\u0445\u0443';
+      const digits = tag();
+      const variants = new Set<string>();
+      for (let i = 0; variants.size < 50; i++) {
+        const letters = [...(i % 2 ? cyrillic : latin)].map((c, at) => ((i >> (at + 1)) & 1 ? c.toUpperCase() : c)).join('');
+        variants.add(`${i % 5 === 4 && i % 2 === 0 ? letters.replace('o', '0') : letters}_${digits}`);
+      }
+      const bodies = await Promise.all([...variants].map(async (username) => ({ ...signUpBody({ username, email: email() }), ...(await solvedCaptcha(t)) })));
+      const responses = await Promise.all(bodies.map((body) => t.http.post('/api/v1/users').send(body)));
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 409)).toHaveLength(49);
+      const rows = await t.db.query('SELECT COUNT(*) AS n FROM users WHERE username_key = ?', [usernameSkeleton(`${latin}_${digits}`)]);
+      expect(Number(rows[0].n)).toBe(1);
+    });
+
+    it('re-keys existing accounts by skeleton with a migration on this driver; of two look-alikes kept from before, the plain spelling keeps the name', async () => {
+      const digits = tag();
+      const plain = await signUp(t, { username: `legacyname${digits}`, email: email() });
+      const other = await signUp(t, { username: `oldaccount${digits}`, email: email() });
+      // As the previous release stored them: keys by case and NFKC only, so a Cyrillic look-alike could exist, created first.
+      const lookalike = `l\u0435g\u0430cyname${digits}`;
+      const byCase = (name: string) => name.normalize('NFKC').toLowerCase().normalize('NFKC');
+      const [{ created_at: first }] = await t.db.query('SELECT created_at FROM users WHERE username = ?', ['root_admin']);
+      await t.db.query('UPDATE users SET username = ?, username_key = ?, created_at = ? WHERE id = ?', [lookalike, byCase(lookalike), first, other.user.id]);
+      await t.db.query('UPDATE users SET username_key = ? WHERE id = ?', [byCase(plain.username), plain.user.id]);
+      const Migration = t.config.database.driver === 'sqlite' ? SqliteSkeletonKeys : MysqlSkeletonKeys;
+      const runner = t.db.createQueryRunner();
+      try {
+        await new Migration().up(runner);
+      } finally {
+        await runner.release();
+      }
+      const keys = Object.fromEntries((await t.db.query('SELECT id, username_key FROM users WHERE id IN (?, ?)', [plain.user.id, other.user.id])).map((row: { id: string; username_key: string }) => [row.id, row.username_key]));
+      expect(keys).toEqual({ [plain.user.id]: usernameSkeleton(plain.username), [other.user.id]: byCase(lookalike) });
+      // The plain spelling signs in by name; every account was re-keyed (the first admin too).
+      await t.http.post('/api/v1/auth/login').send({ identifier: plain.username, password: plain.password }).expect(200);
+      await t.http.post('/api/v1/auth/login').send({ identifier: 'root_admin', password: 'granite harbour 19' }).expect(200);
+      expect(await t.db.query('SELECT username FROM users WHERE username_key = ?', [usernameSkeleton('root_admin')])).toEqual([{ username: 'root_admin' }]);
+    });
+
+    it('leaves role out of the public profile (and its schema), so it does not tell who is an admin', async () => {
+      const profile = await t.http.get('/api/v1/users/root_admin').expect(200);
+      expect(profile.body.data.username).toBe('root_admin');
+      expect(profile.body.data).not.toHaveProperty('role');
+      const document = (await t.http.get('/docs-json').expect(200)).body;
+      expect(Object.keys(document.components.schemas.PublicProfileDto.properties)).not.toContain('role');
     });
   });
 

@@ -2,7 +2,7 @@ import { classifyIdentifier, normalisePhone, normaliseUsername } from './identit
 
 describe('identity normalisation', () => {
   it('keys usernames by NFKC + lower case', () => {
-    expect(normaliseUsername('Ａlice_01')).toEqual({ username: 'Alice_01', key: 'alice_01' });
+    expect(normaliseUsername('Ａlice_01')).toEqual({ username: 'Alice_01', key: 'alice_ol', mixesScripts: false });
   });
 
   it.each(['abcd', 'a'.repeat(33), 'with space', 'semi;colon', 'zero\u200bwidth', 'bom\ufeffname', 'rtl\u202ename', 'hangul\u3164filler'])('refuses %j', (name) => {

@@ -1,17 +1,37 @@
 /** Normalisation rules for the things people sign in with. Pure functions: the unit specs pin them down. */
 
+import { isOneWritingSystem, usernameSkeleton } from './username-confusables';
+
 const INVISIBLE = /[\p{Cf}\p{Cc}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0\u200B-\u200F\u2060-\u2064\uFEFF]/u;
 const USERNAME = /^[\p{L}\p{N}_.-]{5,32}$/u;
 
-export function normaliseUsername(input: string): { username: string; key: string } | null {
+/** What a username becomes: as shown (NFKC), its key (the confusable skeleton), and whether it mixes writing systems. */
+export interface NormalisedUsername {
+  username: string;
+  key: string;
+  mixesScripts: boolean;
+}
+
+/** The longest key the username_key column holds (a skeleton can be longer than its name: m → rn). */
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * Null when the name is not 5-32 letters, digits, `_`, `.`, `-` (after NFKC) or holds an invisible
+ * character. A name that mixes writing systems comes back marked, not null: its owner learns first
+ * whether it is taken (`rооtadmin` is, when `rootadmin` exists), then that it is refused.
+ */
+export function normaliseUsername(input: string): NormalisedUsername | null {
   if (INVISIBLE.test(input)) return null;
   const username = input.normalize('NFKC');
   if (!USERNAME.test(username)) return null;
-  return { username, key: username.toLowerCase().normalize('NFKC') };
+  const key = usernameSkeleton(username);
+  if (key.length > MAX_KEY_LENGTH) return null;
+  return { username, key, mixesScripts: !isOneWritingSystem(username) };
 }
 
+/** Usernames are unique, and looked up, by their confusable skeleton (Unicode TS #39): case, width and look-alikes fold together. */
 export function usernameKey(input: string): string {
-  return input.normalize('NFKC').toLowerCase().normalize('NFKC');
+  return usernameSkeleton(input);
 }
 
 export function emailKey(email: string): string {

@@ -15,7 +15,7 @@ export class User {
   username: string;
 
   /** NFKC + lower-case; the unique index on it is what makes two sign-ups of one name impossible. */
-  @Column({ name: 'username_key', type: 'varchar', length: 64 })
+  @Column({ name: 'username_key', type: 'varchar', length: 255 })
   usernameKey: string;
 
   @Column({ type: 'varchar', length: 254, nullable: true })

@@ -93,7 +93,7 @@ export class UsersController {
   @Public()
   @Get(':username')
   @ApiOperation({ operationId: 'getPublicProfile', summary: "Anyone's public profile" })
-  @ApiParam({ name: 'username', description: 'User name (case-insensitive)', example: 'alice_01' })
+  @ApiParam({ name: 'username', description: 'User name (compared by its confusable skeleton: case and look-alike characters do not matter)', example: 'alice_01' })
   @ApiEnvelope(PublicProfileDto, { description: 'The public profile' })
   @ApiErrors(UsersErrors.USER_NOT_FOUND)
   async getPublicProfile(@Param('username') username: string): Promise<PublicProfileDto> {

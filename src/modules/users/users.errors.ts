@@ -11,8 +11,8 @@ export const UsersErrors = defineErrors({
   USERNAME_INVALID: {
     status: HttpStatus.BAD_REQUEST,
     message: {
-      en: 'Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters',
-      'zh-CN': '用户名须为 5-32 位字母、数字、"_"、"." 或 "-"，且不能包含不可见字符',
+      en: 'Username must be 5-32 letters, digits, "_", "." or "-" in one script, without invisible characters',
+      'zh-CN': '用户名须为 5-32 位同一种文字的字母、数字、"_"、"." 或 "-"，且不能包含不可见字符',
     },
   },
   PASSWORD_TOO_SHORT: { status: HttpStatus.BAD_REQUEST, message: { en: 'Password is too short', 'zh-CN': '密码太短' } },

@@ -65,6 +65,8 @@ export class UsersService {
     const key = account.email ? emailKey(account.email) : null;
     // Cheap checks first so that a taken name costs no bcrypt work; the unique indexes still decide races.
     if (await this.users.findByUsernameKey(name.key)) throw new AppException(UsersErrors.USERNAME_TAKEN);
+    // After the look-alike check, so that `rооtadmin` (Cyrillic о) next to `rootadmin` says taken (contract §13).
+    if (name.mixesScripts) throw new AppException(UsersErrors.USERNAME_INVALID, { details: [{ field: 'username', message: 'username must be written in one script (Latin may go with Chinese, Japanese or Korean)' }] });
     if (key && (await this.users.findByEmailKey(key))) throw new AppException(UsersErrors.EMAIL_TAKEN);
     if (account.phone && (await this.users.findByPhone(account.phone))) throw new AppException(UsersErrors.PHONE_TAKEN);
     const now = new Date(this.clock.now());

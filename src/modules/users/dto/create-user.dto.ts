@@ -5,7 +5,7 @@ import { HumanCheckAnswerDto } from '@/modules/human-check/dto/human-check-answe
 
 /** The human check is required unless the operator turns REGISTRATION_CAPTCHA off. */
 export class CreateUserDto extends HumanCheckAnswerDto {
-  @ApiProperty({ description: '5-32 letters, digits, "_", "." or "-"; compared case-insensitively after NFKC', example: 'alice_01' })
+  @ApiProperty({ description: '5-32 letters, digits, "_", "." or "-", written in one script (Latin may go with Chinese, Japanese or Korean; otherwise 400 USERNAME_INVALID). Unique by its confusable skeleton (Unicode TS #39) after NFKC and case folding: `rооtadmin` (Cyrillic о), `r00tadmin` or `RootAdmin` is 409 USERNAME_TAKEN when `rootadmin` exists', example: 'alice_01' })
   @IsString()
   @MaxLength(64)
   username: string;

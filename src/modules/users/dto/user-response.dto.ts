@@ -52,7 +52,7 @@ export class UserResponseDto {
   updatedAt: string;
 }
 
-/** What anyone may see of an account: a subset of the own view, so the two cannot drift apart. */
+/** What anyone may see of an account: a subset of the own view, so the two cannot drift apart. No role: it would tell who is an admin (contract §13). */
 export class PublicProfileDto extends PickType(UserResponseDto, [
   'username',
   'displayName',
@@ -61,7 +61,6 @@ export class PublicProfileDto extends PickType(UserResponseDto, [
   'school',
   'website',
   'avatarUrl',
-  'role',
   'createdAt',
 ] as const) {}
 
@@ -89,6 +88,6 @@ export function toUserResponse(user: User, avatarUrl: AvatarUrlOf): UserResponse
 }
 
 export function toPublicProfile(user: UserResponseDto): PublicProfileDto {
-  const { username, displayName, intro, github, school, website, avatarUrl, role, createdAt } = user;
-  return { username, displayName, intro, github, school, website, avatarUrl, role, createdAt };
+  const { username, displayName, intro, github, school, website, avatarUrl, createdAt } = user;
+  return { username, displayName, intro, github, school, website, avatarUrl, createdAt };
 }
