@@ -71,7 +71,7 @@ describe('Password sign-in and access tokens', () => {
   it('GET /users/{username} shows public fields only', async () => {
     const { username } = await signedInUser(t, { displayName: 'Pub' });
     const response = await t.http.get(`/api/v1/users/${username.toUpperCase()}`).expect(200);
-    expect(Object.keys(response.body.data).sort()).toEqual(['avatarUrl', 'createdAt', 'displayName', 'github', 'intro', 'role', 'school', 'username', 'website'].sort());
+    expect(Object.keys(response.body.data).sort()).toEqual(['avatarUrl', 'createdAt', 'displayName', 'github', 'intro', 'school', 'username', 'website'].sort());
     const missing = await t.http.get('/api/v1/users/nobody_at_all').expect(404);
     expect(missing.body.error).toBe('USER_NOT_FOUND');
   });
