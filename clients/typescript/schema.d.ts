@@ -1427,7 +1427,7 @@ export interface components {
              */
             school?: string;
             /**
-             * @description 5-32 letters, digits, "_", "." or "-"; compared case-insensitively after NFKC
+             * @description 5-32 letters, digits, "_", "." or "-", written in one script (Latin may go with Chinese, Japanese or Korean; otherwise 400 USERNAME_INVALID). Unique by its confusable skeleton (Unicode TS #39) after NFKC and case folding: `rооtadmin` (Cyrillic о), `r00tadmin` or `RootAdmin` is 409 USERNAME_TAKEN when `rootadmin` exists
              * @example alice_01
              */
             username: string;
@@ -1510,7 +1510,7 @@ export interface components {
          *     | `REAL_NAME_INVALID` | 400 | The name must be 2-30 Chinese characters (with "·" between parts) or Latin letters (with spaces or dots) |
          *     | `REDIRECT_URI_NOT_ALLOWED` | 400 | That redirectUri is not on the allow-list |
          *     | `REVOKE_BEFORE_IN_FUTURE` | 400 | "before" must not be in the future; leave it out to sign out every session started until now |
-         *     | `USERNAME_INVALID` | 400 | Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters |
+         *     | `USERNAME_INVALID` | 400 | Username must be 5-32 letters, digits, "_", "." or "-" in one script, without invisible characters |
          *     | `VALIDATION_FAILED` | 400 | The request is not valid |
          *     | `API_KEY_INVALID` | 401 | The API key is not valid |
          *     | `INVALID_CREDENTIALS` | 401 | The identifier or password is not correct |
@@ -1973,12 +1973,6 @@ export interface components {
              * @example I build things.
              */
             intro: string | null;
-            /**
-             * @description Role
-             * @example normal_user
-             * @enum {string}
-             */
-            role: "normal_user" | "vip_user" | "creator" | "admin";
             /**
              * @description School
              * @example Tsinghua University
@@ -5950,7 +5944,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `USERNAME_INVALID`: Username must be 5-32 letters, digits, "_", "." or "-", without invisible characters; `PASSWORD_TOO_SHORT`: Password is too short; `PASSWORD_TOO_LONG`: Password is too long; `PASSWORD_INVALID_CHARACTERS`: Password contains control characters; `PASSWORD_TOO_COMMON`: Password is one of the most commonly used passwords; `PASSWORD_CONTAINS_IDENTITY`: Password must not contain your username or email name; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one; `CODE_INVALID`: The verification code is wrong; `CODE_EXPIRED`: The verification code has expired, was used, or was never requested; request a new one */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `USERNAME_INVALID`: Username must be 5-32 letters, digits, "_", "." or "-" in one script, without invisible characters; `PASSWORD_TOO_SHORT`: Password is too short; `PASSWORD_TOO_LONG`: Password is too long; `PASSWORD_INVALID_CHARACTERS`: Password contains control characters; `PASSWORD_TOO_COMMON`: Password is one of the most commonly used passwords; `PASSWORD_CONTAINS_IDENTITY`: Password must not contain your username or email name; `CAPTCHA_REQUIRED`: Complete the human check (captcha) and send its answer; `CAPTCHA_INVALID`: The human check (captcha) answer is wrong, used or expired; get a new one; `CODE_INVALID`: The verification code is wrong; `CODE_EXPIRED`: The verification code has expired, was used, or was never requested; request a new one */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10275,7 +10269,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description User name (case-insensitive) */
+                /** @description User name (compared by its confusable skeleton: case and look-alike characters do not matter) */
                 username: string;
             };
             cookie?: never;
