@@ -1,6 +1,7 @@
 import { AccountOwnershipService } from '@/modules/account/account-ownership.service';
 import { newApiKey, withKey } from '../factories/api-keys';
 import { lastCode, outbox, phoneUser, requestEmailCode, requestEmailVerificationCode, requestSmsCode, uniquePhone } from '../factories/codes';
+import { enrolTotp } from '../factories/mfa';
 import { bearer, meStatus, refresh } from '../factories/sessions';
 import { signIn, signUp, signUpBody, solvedCaptcha, uniqueUsername } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
@@ -57,12 +58,16 @@ describe('SECURITY: Recovery gives a clean account (pre-hijacking)', () => {
       const keyRefused = await t.http.post(path).set(bearer(first)).send(path.endsWith('keys') ? { name: 'planted', scopes: ['profile:read'] } : undefined);
       expect([keyRefused.status, keyRefused.body.error]).toEqual([403, 'EMAIL_NOT_VERIFIED']);
     }
+    const totpRefused = await t.http.post('/api/v1/users/me/mfa/totp').set(bearer(first));
+    expect([totpRefused.status, totpRefused.body.error]).toEqual([403, 'EMAIL_NOT_VERIFIED']);
 
     // An account from before the rule holds them anyway: a phone and a key planted by the attacker.
     const key = await asBeforeTheRule(attacker.user.id, async () => {
       await addPhone(bearer(first), attackerPhone).then((r) => expect(r.status).toBe(200));
       return newApiKey(t, bearer(first));
     });
+    // ...and an authenticator app of the attacker's, which would lock the victim out after the reset.
+    await asBeforeTheRule(attacker.user.id, () => enrolTotp(t, first));
 
     // The victim cannot sign up (EMAIL_TAKEN) and resets the password by email instead.
     const captcha = await solvedCaptcha(t);
@@ -87,6 +92,9 @@ describe('SECURITY: Recovery gives a clean account (pre-hijacking)', () => {
     const victim = await signIn(t, victimEmail, NEW_PASSWORD);
     const me = (await t.http.get('/api/v1/users/me').set(bearer(victim)).expect(200)).body.data;
     expect(me).toMatchObject({ id: attacker.user.id, emailVerified: true, phone: null });
+    // signIn got a token pair, not an MFA challenge: the attacker's second factor went with the reclaim.
+    expect((await t.http.get('/api/v1/users/me/mfa').set(bearer(victim)).expect(200)).body.data).toMatchObject({ totp: { enabled: false }, recoveryCodesLeft: 0 });
+    expect(await t.db.query(`SELECT user_id FROM mfa_totp WHERE user_id = ?`, [attacker.user.id])).toEqual([]);
     expect(await t.db.query(`SELECT id FROM api_keys WHERE user_id = ?`, [attacker.user.id])).toEqual([]);
     const events = await t.db.query(`SELECT detail FROM audit_events WHERE user_id = ? AND type = 'account_reclaimed'`, [attacker.user.id]);
     expect(events).toHaveLength(1);
@@ -182,6 +190,6 @@ describe('SECURITY: Recovery gives a clean account (pre-hijacking)', () => {
     await resetByEmail(account.email).then((r) => expect(r.status).toBe(200));
     expect(seen).toEqual([`${account.user.id}:null:1`]);
     const [event] = await t.db.query(`SELECT detail FROM audit_events WHERE user_id = ? AND type = 'account_reclaimed'`, [account.user.id]);
-    expect(JSON.parse(event.detail).steps).toBe('test_factors');
+    expect(JSON.parse(event.detail).steps.split(' ')).toEqual(expect.arrayContaining(['mfa_factors', 'identities', 'test_factors']));
   });
 });

@@ -66,7 +66,7 @@ export class AccountOwnershipService {
   }
 
   /** The account columns a reclaim changes (written by the caller's UsersService.update, with `reclaimIn` as its alsoWrite). */
-  readonly reclaimedColumns: Partial<User> = { phone: null, emailVerified: true };
+  readonly reclaimedColumns: Partial<User> = { phone: null, emailVerified: true, mfaMethods: null };
 
   /**
    * Inside the transaction that proves the email: every session (but `keepSessionId`, the prover's

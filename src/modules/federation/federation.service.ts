@@ -93,6 +93,7 @@ export class FederationService {
     this.providers.get(providerId);
     this.assertRedirectAllowed(redirectUri);
     if (!this.auth.isRecentlyAuthenticated(principal, this.clock.now())) throw new AppException(AuthErrors.RECENT_AUTH_REQUIRED);
+    this.identities.assertMayLink(await this.users.getById(principal.userId));
     return this.start({ provider: providerId, redirectUri, purpose: 'link', userId: principal.userId, sessionId });
   }
 

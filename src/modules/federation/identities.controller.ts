@@ -5,6 +5,7 @@ import { AppException, CommonErrors } from '@/common/errors';
 import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { pickLanguage } from '@/common/i18n';
+import { AccountErrors } from '@/modules/account/account.errors';
 import { AuthErrors } from '@/modules/auth/auth.errors';
 import { AuthService } from '@/modules/auth/auth.service';
 import { Auth, CurrentUser } from '@/modules/auth/decorators';
@@ -48,11 +49,11 @@ export class IdentitiesController {
     operationId: 'createLinkUrl',
     summary: 'Start linking a provider to your account: the URL to send the browser to',
     description:
-      'Needs a sign-in within RECENT_AUTH_SECONDS (403 RECENT_AUTH_REQUIRED). The callback links the identity to this account (only while this session lives) and returns to redirectUri with `?linked=<provider>` or `?error=<CODE>` (IDENTITY_ALREADY_LINKED when the identity belongs to another account or this account has one from that provider). The owner is notified.',
+      'Needs a sign-in within RECENT_AUTH_SECONDS (403 RECENT_AUTH_REQUIRED). The callback links the identity to this account (only while this session lives) and returns to redirectUri with `?linked=<provider>` or `?error=<CODE>` (IDENTITY_ALREADY_LINKED when the identity belongs to another account or this account has one from that provider). The owner is notified. An account whose email is not proven yet links nothing (403 EMAIL_NOT_VERIFIED): whoever proves it later gets the account without identities linked before.',
   })
   @providerParam
   @ApiEnvelope(AuthorizationUrlDto, { description: 'The provider URL' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.SESSION_REQUIRED, AuthErrors.RECENT_AUTH_REQUIRED, FederationErrors.REDIRECT_URI_NOT_ALLOWED, FederationErrors.OAUTH_PROVIDER_UNKNOWN, FederationErrors.OAUTH_PROVIDER_ERROR)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.SESSION_REQUIRED, AuthErrors.RECENT_AUTH_REQUIRED, AccountErrors.EMAIL_NOT_VERIFIED, FederationErrors.REDIRECT_URI_NOT_ALLOWED, FederationErrors.OAUTH_PROVIDER_UNKNOWN, FederationErrors.OAUTH_PROVIDER_ERROR)
   async linkUrl(@CurrentUser() principal: Principal, @Param('provider') provider: string, @Body() dto: LinkUrlRequestDto): Promise<AuthorizationUrlDto> {
     return { url: await this.federation.startLink(principal, provider, dto.redirectUri) };
   }

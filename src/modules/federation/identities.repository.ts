@@ -35,6 +35,10 @@ export class IdentitiesRepository {
     return tx.countBy(UserIdentity, { userId });
   }
 
+  async deleteAllForUser(userId: string, tx: EntityManager): Promise<void> {
+    await tx.delete(UserIdentity, { userId });
+  }
+
   async delete(id: string, tx: EntityManager): Promise<void> {
     await tx.delete(UserIdentity, { id });
   }

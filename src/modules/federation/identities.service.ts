@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '@/common/clock';
 import { AppException } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { Language } from '@/common/i18n';
+import { AccountOwnershipService } from '@/modules/account/account-ownership.service';
 import { AuditService } from '@/modules/audit/audit.service';
 import { EventsService } from '@/modules/events/events.service';
 import { User } from '@/modules/users/user.entity';
@@ -25,7 +26,7 @@ export const toIdentityView = (identity: UserIdentity): IdentityDto => ({
 
 /** The identities linked to accounts: listed, added at sign-up or by linking, removed by unlinking (or with the account). */
 @Injectable()
-export class IdentitiesService {
+export class IdentitiesService implements OnModuleInit {
   constructor(
     private readonly identities: IdentitiesRepository,
     private readonly users: UsersService,
@@ -33,7 +34,18 @@ export class IdentitiesService {
     private readonly events: EventsService,
     private readonly codes: VerificationCodesService,
     private readonly clock: Clock,
+    private readonly ownership: AccountOwnershipService,
   ) {}
+
+  /** Whoever proves an unproven email gets the account without the identities an earlier holder linked. */
+  onModuleInit(): void {
+    this.ownership.register({ name: 'identities', run: (userId, tx) => this.identities.deleteAllForUser(userId, tx) });
+  }
+
+  /** Before a link starts or completes: an account whose email is unproven adds no sign-in method (403 EMAIL_NOT_VERIFIED). */
+  assertMayLink(user: User): void {
+    this.ownership.assertMayAddSignInMethod(user);
+  }
 
   findBySubject(provider: string, subject: string): Promise<UserIdentity | null> {
     return this.identities.findBySubject(provider, subject);
@@ -62,6 +74,7 @@ export class IdentitiesService {
 
   /** Links an identity to a signed-in account that asked for it; already linked to that account is fine. */
   async link(user: User, provider: string, profile: ProviderProfile, client: ClientInfo, language: Language): Promise<void> {
+    this.assertMayLink(user);
     const existing = await this.identities.findBySubject(provider, profile.subject);
     if (existing?.userId === user.id) return;
     if (existing || (await this.identities.findForUser(user.id, provider))) throw new AppException(FederationErrors.IDENTITY_ALREADY_LINKED);

@@ -5,6 +5,7 @@ import { AppException, CommonErrors } from '@/common/errors';
 import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { Language, pickLanguage } from '@/common/i18n';
+import { AccountErrors } from '@/modules/account/account.errors';
 import { AuthErrors } from '@/modules/auth/auth.errors';
 import { Auth, CurrentUser, Public, RecentAuth } from '@/modules/auth/decorators';
 import { TokenPairDto } from '@/modules/auth/dto/auth.dto';
@@ -44,7 +45,7 @@ export class MfaController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'startTotp', summary: 'Start setting up an authenticator app (⏱)', description: 'A new secret, its otpauth:// URL and a QR code (SVG). Pending until confirmed with a first code within 10 minutes; calling again replaces a pending secret.' })
   @ApiEnvelope(TotpEnrolmentDto, { description: 'The pending secret' })
-  @ApiErrors(MfaErrors.MFA_ALREADY_ENABLED)
+  @ApiErrors(MfaErrors.MFA_ALREADY_ENABLED, AccountErrors.EMAIL_NOT_VERIFIED)
   async startTotp(@CurrentUser() principal: Principal): Promise<TotpEnrolmentDto> {
     return this.mfa.startTotp(await this.users.getById(principal.userId));
   }

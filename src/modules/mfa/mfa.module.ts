@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountOwnershipModule } from '@/modules/account/account-ownership.module';
 import { AuthModule } from '@/modules/auth/auth.module';
 import { RealNameCryptoModule } from '@/modules/real-name/real-name-crypto.module';
 import { UsersModule } from '@/modules/users/users.module';
@@ -14,7 +15,7 @@ import { StepUpService } from './step-up.service';
  * from the users.mfa_methods flag alone; this module answers it and issues tokens through auth's services.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([MfaTotp, RecoveryCode]), AuthModule, UsersModule, VerificationModule, RealNameCryptoModule],
+  imports: [TypeOrmModule.forFeature([MfaTotp, RecoveryCode]), AuthModule, UsersModule, VerificationModule, RealNameCryptoModule, AccountOwnershipModule],
   controllers: [MfaController, StepUpController, MfaAdminController],
   providers: [MfaService, StepUpService],
   exports: [MfaService],

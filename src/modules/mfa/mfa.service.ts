@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { toString as qrCodeSvg } from 'qrcode';
 import { EntityManager, IsNull, QueryFailedError, Repository } from 'typeorm';
@@ -10,6 +10,7 @@ import { AppException } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import { Language } from '@/common/i18n';
 import { KvStore } from '@/common/kv/kv-store';
+import { AccountOwnershipService } from '@/modules/account/account-ownership.service';
 import { AuditService } from '@/modules/audit/audit.service';
 import { MfaMethod } from '@/modules/auth/dto/auth.dto';
 import { SessionsService } from '@/modules/auth/sessions/sessions.service';
@@ -46,7 +47,7 @@ function methodsWithout(current: string | null, method: SecondFactor): string | 
  * audited in its transaction and notified to the owner.
  */
 @Injectable()
-export class MfaService {
+export class MfaService implements OnModuleInit {
   constructor(
     @InjectRepository(MfaTotp) private readonly totps: Repository<MfaTotp>,
     @InjectRepository(RecoveryCode) private readonly codes: Repository<RecoveryCode>,
@@ -57,8 +58,19 @@ export class MfaService {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly notices: VerificationCodesService,
+    private readonly ownership: AccountOwnershipService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** Whoever proves an unproven email gets the account without the factors an earlier holder set up (users.mfa_methods is cleared with the reclaim's columns). */
+  onModuleInit(): void {
+    this.ownership.register({ name: 'mfa_factors', run: (userId, tx) => this.removeAllIn(tx, userId) });
+  }
+
+  private async removeAllIn(tx: EntityManager, userId: string): Promise<void> {
+    await tx.delete(MfaTotp, { userId });
+    await tx.delete(RecoveryCode, { userId });
+  }
 
   async status(user: User): Promise<MfaStatusDto> {
     const totp = await this.totps.findOneBy({ userId: user.id });
@@ -73,6 +85,7 @@ export class MfaService {
 
   /** A new secret, pending until confirmed with a first code (10 minutes); a second call replaces it. */
   async startTotp(user: User): Promise<TotpEnrolmentDto> {
+    this.ownership.assertMayAddSignInMethod(user);
     if (this.has(user, 'totp')) throw new AppException(MfaErrors.MFA_ALREADY_ENABLED);
     const secret = newTotpSecret();
     const row = Object.assign(new MfaTotp(), {
@@ -143,8 +156,7 @@ export class MfaService {
     const user = await this.users.getById(userId);
     let revoked: string[] = [];
     await this.users.update(user.id, { mfaMethods: null }, async (tx) => {
-      await tx.delete(MfaTotp, { userId: user.id });
-      await tx.delete(RecoveryCode, { userId: user.id });
+      await this.removeAllIn(tx, user.id);
       revoked = await this.sessions.revokeAllForUser(user.id, 'revoked', undefined, tx);
       await this.audit.record({ type: 'mfa_reset', outcome: 'success', userId: user.id, actorId, client, detail: { sessionsRevoked: revoked.length } }, tx);
     });
