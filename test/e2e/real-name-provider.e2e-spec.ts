@@ -2,6 +2,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import { idCardNumber, masked } from '../factories/id-cards';
 import { signedInUser } from '../factories/users';
+import { CaptureLogger } from '../helpers/capture-logger';
 import { createTestApp, TestApp } from '../helpers/test-app';
 
 const ROUTE = '/api/v1/users/me/real-name';
@@ -178,14 +179,9 @@ describe('Logs of real-name traffic', () => {
   it('never hold the number or the name, at debug level, whatever happens', async () => {
     const provider = new IdentityServer();
     const url = await provider.start();
-    const written: string[] = [];
-    const capture = (chunk: unknown) => {
-      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-      return true;
-    };
-    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
-    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
-    const t = await createTestApp({ LOG_LEVEL: 'debug', REAL_NAME_PROVIDER: 'http', REAL_NAME_HTTP_URL: url, REAL_NAME_HTTP_TIMEOUT_MS: '300', REAL_NAME_PER_ID_NUMBER_PER_DAY: '100' });
+    // Every line the service logs, as pino writes it (after the redaction paths).
+    const logger = new CaptureLogger();
+    const t = await createTestApp({ LOG_LEVEL: 'debug', REAL_NAME_PROVIDER: 'http', REAL_NAME_HTTP_URL: url, REAL_NAME_HTTP_TIMEOUT_MS: '300', REAL_NAME_PER_ID_NUMBER_PER_DAY: '100' }, { logger });
     const name = '欧阳娜娜';
     const number = idCardNumber();
     try {
@@ -202,10 +198,8 @@ describe('Logs of real-name traffic', () => {
     } finally {
       await t.close();
       await provider.close();
-      stdout.mockRestore();
-      stderr.mockRestore();
     }
-    const logs = written.join('');
+    const logs = logger.text();
     expect(logs).toContain('Identity check failed');
     expect(logs).toContain('real_name_read');
     expect(logs).not.toContain(number);
