@@ -49,3 +49,13 @@ describe('PasswordHasher', () => {
     expect(await hasher.verify('violet sunrise 43', hash)).toBe(false);
   });
 });
+
+describe('PasswordHasher compatibility', () => {
+  it('verifies a hash stored by an earlier release: the pre-hash (HMAC key v1, NFKC) never changes silently', async () => {
+    // Made by the v1 scheme for "ｃｏｒｒｅｃｔ horse 密码 battery" (full-width letters NFKC-fold to ASCII).
+    const stored = '$2b$04$u5i4k3vzS0.ec4G99a/ch.CSvICrAmXT7Kzb31j9CiUNnLsIBkZSi';
+    const hasher = new PasswordHasher(config);
+    expect(await hasher.verify('correct horse 密码 battery', stored)).toBe(true);
+    expect(await hasher.verify('correct horse 密码 batter', stored)).toBe(false);
+  });
+});
