@@ -9,7 +9,7 @@ jest.setTimeout(120_000);
 // Two instances share state only through MariaDB and Redis; the embedded run has neither to share.
 const describeOnBoth = backend.mysqlUrl && backend.redisUrl ? describe : describe.skip;
 
-/** shared/SECURITY.md › Second factors, across instances: the limits of §10 hold when answers are spread over two servers. */
+/** SECURITY.md › Second factors, across instances: the limits of §10 hold when answers are spread over two servers. */
 describeOnBoth('MFA limits hold across two instances sharing MySQL and Redis', () => {
   let a: ServerProcess;
   let b: ServerProcess;

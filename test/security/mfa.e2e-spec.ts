@@ -9,7 +9,7 @@ jest.setTimeout(60_000);
 
 const SERVICE_KEY = 'svc-mfa-introspection-key-0123456789abcdef';
 
-/** shared/SECURITY.md › Second factors: TOTP, recovery codes, the MFA challenge and step-up, over HTTP on the real app. */
+/** SECURITY.md › Second factors: TOTP, recovery codes, the MFA challenge and step-up, over HTTP on the real app. */
 describe('SECURITY: Second factors (TOTP, recovery codes, MFA challenge, step-up)', () => {
   let t: TestApp;
   let admin: SignedInAdmin;
