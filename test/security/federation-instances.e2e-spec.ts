@@ -1,11 +1,8 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { callbackPath, federationEnv, idpClients, idpPerson, SPA_RETURN } from '../factories/federation';
 import { OidcIdp } from '../helpers/oidc-idp';
-import { buildIfNeeded, ServerProcess, startServer } from '../helpers/server-process';
-import { backend, freshMysqlDatabase } from '../helpers/test-app';
+import { buildIfNeeded, ServerProcess } from '../helpers/server-process';
+import { backend } from '../helpers/test-app';
+import { startTwoInstances, TwoInstances } from '../helpers/two-instances';
 
 const describeOnBoth = backend.mysqlUrl && backend.redisUrl ? describe : describe.skip;
 
@@ -13,39 +10,16 @@ describeOnBoth('Federation across two instances sharing MariaDB and Redis: the c
   let idp: OidcIdp;
   let a: ServerProcess;
   let b: ServerProcess;
-  let mysql: Awaited<ReturnType<typeof freshMysqlDatabase>>;
-  const dataDirs: string[] = [];
+  let instances: TwoInstances | undefined;
 
   beforeAll(() => buildIfNeeded(), 120_000);
   beforeAll(async () => {
     idp = await OidcIdp.start(idpClients(['corp']));
-    mysql = await freshMysqlDatabase(backend.mysqlUrl!);
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const shared = {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      BCRYPT_COST: '4',
-      DATABASE_URL: mysql.url,
-      REDIS_URL: backend.redisUrl!,
-      REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:`,
-      JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      REAL_NAME_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      REAL_NAME_INDEX_KEY: randomBytes(32).toString('hex'),
-      CODE_HMAC_KEY: randomBytes(32).toString('hex'),
-      ...federationEnv(idp, ['corp']),
-    };
-    const dataDir = () => {
-      const dir = mkdtempSync(join(tmpdir(), 'uc-fed-'));
-      dataDirs.push(dir);
-      return dir;
-    };
-    a = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'true' });
-    b = await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'false' });
+    instances = await startTwoInstances(federationEnv(idp, ['corp']));
+    ({ a, b } = instances);
   }, 120_000);
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop(), idp?.stop()]);
-    await mysql?.drop();
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+    await Promise.all([instances?.stop(), idp?.stop()]);
   });
 
   it('URL made by A, callback on B, result exchanged on A: signed in; state and result single-use across both (parallel)', async () => {
