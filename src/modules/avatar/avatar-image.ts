@@ -1,21 +1,6 @@
-import type SharpModule from 'sharp';
 import { AppException } from '@/common/errors';
+import { sharp } from '@/common/images/sharp';
 import { AvatarErrors } from './avatar.errors';
-
-let loaded: typeof SharpModule | null = null;
-
-/**
- * sharp (libvips) is loaded on the first upload, not at start-up: it adds about 18 MB of resident
- * memory that a process which never sees an upload should not carry.
- */
-function sharp(...args: Parameters<typeof SharpModule>): ReturnType<typeof SharpModule> {
-  if (!loaded) {
-    loaded = require('sharp') as typeof SharpModule;
-    // libvips' operation cache would keep decoded user uploads in memory between requests.
-    loaded.cache(false);
-  }
-  return loaded(...args);
-}
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif';
 

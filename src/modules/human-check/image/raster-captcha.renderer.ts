@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Injectable } from '@nestjs/common';
 import * as opentype from 'opentype.js';
-import sharp from 'sharp';
+import { sharp } from '@/common/images/sharp';
 
 /**
  * Font families shipped inside their npm packages (SIL OFL 1.1 / Apache 2.0): a slab serif, a
