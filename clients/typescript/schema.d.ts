@@ -653,7 +653,7 @@ export interface paths {
         put?: never;
         /**
          * Start linking a provider to your account: the URL to send the browser to
-         * @description Needs a sign-in within RECENT_AUTH_SECONDS (403 RECENT_AUTH_REQUIRED). The callback links the identity to this account (only while this session lives) and returns to redirectUri with `?linked=<provider>` or `?error=<CODE>` (IDENTITY_ALREADY_LINKED when the identity belongs to another account or this account has one from that provider). The owner is notified.
+         * @description Needs a sign-in within RECENT_AUTH_SECONDS (403 RECENT_AUTH_REQUIRED). The callback links the identity to this account (only while this session lives) and returns to redirectUri with `?linked=<provider>` or `?error=<CODE>` (IDENTITY_ALREADY_LINKED when the identity belongs to another account or this account has one from that provider). The owner is notified. An account whose email is not proven yet links nothing (403 EMAIL_NOT_VERIFIED): whoever proves it later gets the account without identities linked before.
          */
         post: operations["createLinkUrl"];
         delete?: never;
@@ -8403,9 +8403,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -8416,7 +8416,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                        error?: "SESSION_REQUIRED" | "RECENT_AUTH_REQUIRED" | "EMAIL_NOT_VERIFIED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
@@ -8918,9 +8918,11 @@ export interface operations {
                 };
             };
             /**
-             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             * @description `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -8931,7 +8933,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                        error?: "EMAIL_NOT_VERIFIED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { createUserCentreClient, UserCentreClient } from '../../clients/typescript';
 import { FIRST_ADMIN, firstAdminEnv } from '../factories/admin';
+import { lastCode, settledOutbox } from '../factories/codes';
 import { DEFAULT_PASSWORD, uniqueUsername } from '../factories/users';
 import { createTestApp, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
 import { totpCode } from '@/modules/mfa/totp';
@@ -104,6 +105,13 @@ describe('The generated TypeScript client', () => {
     await api.POST('/api/v1/users', { body: { username, email: `${username}@example.com`, password: DEFAULT_PASSWORD, ...(await captcha()) } });
     const first = tokens((await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } })).data!.data);
     const auth = { Authorization: `Bearer ${first.accessToken}` };
+
+    // An authenticator is a sign-in method: the email is proven first (403 EMAIL_NOT_VERIFIED before).
+    const refused = await api.POST('/api/v1/users/me/mfa/totp', { headers: auth });
+    expect(refused.error?.error).toBe('EMAIL_NOT_VERIFIED');
+    await settledOutbox(t, async () => expect((await api.POST('/api/v1/users/me/email/verification-code', { headers: auth })).response.status).toBe(202), `${username}@example.com`);
+    const verified = await api.POST('/api/v1/users/me/email/verification', { headers: auth, body: { code: lastCode(t, `${username}@example.com`, 'verify_email')! } });
+    expect(verified.data?.data.emailVerified).toBe(true);
 
     const started = (await api.POST('/api/v1/users/me/mfa/totp', { headers: auth })).data!.data;
     expect(started.otpauthUrl).toContain(started.secret);

@@ -30,24 +30,32 @@ export function uniquePhone(): string {
 }
 
 /**
- * Reset and sign-in codes are answered before they are delivered (so timing reveals nothing); wait
- * until the outbox has grown, or briefly when nothing is to be delivered.
+ * Code requests are answered before delivery (so timing reveals nothing): wait until the message for
+ * `to` is in the outbox — other requests' messages may land first when tests run in parallel — or,
+ * when nothing at all is being delivered (a withheld code), a short while.
  */
-export async function settledOutbox<T>(t: TestApp, send: () => Promise<T>): Promise<T> {
+export async function settledOutbox<T>(t: TestApp, send: () => Promise<T>, to?: string): Promise<T> {
   const before = outbox(t).length;
   const response = await send();
-  for (let waited = 0; waited < 200 && outbox(t).length === before; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  const arrived = () => {
+    const entries = outbox(t);
+    return to ? entries.slice(before).some((entry) => entry.to === to) : entries.length > before;
+  };
+  for (let waited = 0; waited < 5000 && !arrived(); waited += 10) {
+    if (waited >= 200 && outbox(t).length === before) break; // nothing is on its way
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   return response;
 }
 
 export async function requestSmsCode(t: TestApp, phone: string, purpose: string, headers: Record<string, string> = {}) {
   const captcha = await solvedCaptcha(t);
-  return settledOutbox(t, async () => t.http.post('/api/v1/verification/sms-codes').set(headers).send({ phone, purpose, ...captcha }));
+  return settledOutbox(t, async () => t.http.post('/api/v1/verification/sms-codes').set(headers).send({ phone, purpose, ...captcha }), phone);
 }
 
 export async function requestEmailCode(t: TestApp, email: string, purpose: string, headers: Record<string, string> = {}) {
   const captcha = await solvedCaptcha(t);
-  return settledOutbox(t, async () => t.http.post('/api/v1/verification/email-codes').set(headers).send({ email, purpose, ...captcha }));
+  return settledOutbox(t, async () => t.http.post('/api/v1/verification/email-codes').set(headers).send({ email, purpose, ...captcha }), email.trim().toLowerCase());
 }
 
 /**
@@ -87,6 +95,6 @@ export async function userWithEmailAndPhone(t: TestApp) {
 }
 
 /** POST /users/me/email/verification-code (answered before delivery): waits until the code is in the outbox. */
-export function requestEmailVerificationCode(t: TestApp, auth: Record<string, string>) {
-  return settledOutbox(t, async () => t.http.post('/api/v1/users/me/email/verification-code').set(auth));
+export function requestEmailVerificationCode(t: TestApp, auth: Record<string, string>, email?: string) {
+  return settledOutbox(t, async () => t.http.post('/api/v1/users/me/email/verification-code').set(auth), email?.toLowerCase());
 }

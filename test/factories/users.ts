@@ -49,7 +49,7 @@ export async function signIn(t: TestApp, identifier: string, password = DEFAULT_
  */
 export async function verifyEmail(t: TestApp, auth: Record<string, string>, email: string): Promise<void> {
   const { lastCode, requestEmailVerificationCode } = await import('./codes');
-  const sent = await requestEmailVerificationCode(t, auth);
+  const sent = await requestEmailVerificationCode(t, auth, email);
   if (sent.status !== 202) throw new Error(`verification code request answered ${sent.status}: ${sent.text}`);
   await t.http.post('/api/v1/users/me/email/verification').set(auth).send({ code: lastCode(t, email.toLowerCase(), 'verify_email') }).expect(200);
 }
