@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signUpBody } from '../factories/users';
@@ -9,6 +9,8 @@ import { backend, freshMysqlDatabase, TEST_CAPTCHA } from './test-app';
 export interface TwoInstances {
   a: ServerProcess;
   b: ServerProcess;
+  /** The log transport's file, shared by both (every SMS and mail, with its code, as JSON lines). */
+  outbox: string;
   stop(): Promise<void>;
 }
 
@@ -21,7 +23,10 @@ export async function startTwoInstances(env: Record<string, string> = {}): Promi
   const mysql = await freshMysqlDatabase(backend.mysqlUrl!);
   const dataDirs: string[] = [];
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const outboxDir = mkdtempSync(join(tmpdir(), 'uc-multi-outbox-'));
+  dataDirs.push(outboxDir);
   const shared = {
+    OUTBOX_FILE: join(outboxDir, 'outbox.jsonl'),
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     BCRYPT_COST: '4',
@@ -53,7 +58,7 @@ export async function startTwoInstances(env: Record<string, string> = {}): Promi
     await stop();
     throw error;
   }
-  return { a: servers[0], b: servers[1], stop };
+  return { a: servers[0], b: servers[1], outbox: shared.OUTBOX_FILE, stop };
 }
 
 /** Signs a new user up on one instance (captcha fetched there); answers what was sent. */
@@ -63,4 +68,17 @@ export async function signUpOn(server: ServerProcess) {
   const body = signUpBody();
   await server.http.post('/api/v1/users').send({ ...body, captchaId, captchaText: TEST_CAPTCHA }).expect(201);
   return body;
+}
+
+/** Proves a signed-in account's email on one instance (the code read from the shared outbox), as its owner would before adding a second factor. */
+export async function verifyEmailOn(server: ServerProcess, outbox: string, auth: Record<string, string>, email: string): Promise<void> {
+  await server.http.post('/api/v1/users/me/email/verification-code').set(auth).expect(202);
+  const to = email.toLowerCase();
+  let code: string | undefined;
+  for (let waited = 0; !code && waited < 5000; waited += 20) {
+    const lines = existsSync(outbox) ? readFileSync(outbox, 'utf8').split('\n').filter(Boolean) : [];
+    code = lines.map((line) => JSON.parse(line) as { to: string; purpose: string; code: string }).filter((entry) => entry.to === to && entry.purpose === 'verify_email').pop()?.code;
+    if (!code) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await server.http.post('/api/v1/users/me/email/verification').set(auth).send({ code }).expect(200);
 }

@@ -2,7 +2,7 @@ import { totpCode } from '@/modules/mfa/totp';
 import { DEFAULT_PASSWORD } from '../factories/users';
 import { buildIfNeeded, ServerProcess } from '../helpers/server-process';
 import { backend } from '../helpers/test-app';
-import { signUpOn, startTwoInstances, TwoInstances } from '../helpers/two-instances';
+import { signUpOn, startTwoInstances, TwoInstances, verifyEmailOn } from '../helpers/two-instances';
 
 jest.setTimeout(120_000);
 
@@ -27,6 +27,7 @@ describeOnBoth('MFA limits hold across two instances sharing MySQL and Redis', (
     const body = await signUpOn(server);
     const pair = (await server.http.post('/api/v1/auth/login').send({ identifier: body.username, password: DEFAULT_PASSWORD }).expect(200)).body.data;
     const auth = { Authorization: `Bearer ${pair.accessToken}` };
+    await verifyEmailOn(server, instances!.outbox, auth, body.email);
     const secret = (await server.http.post('/api/v1/users/me/mfa/totp').set(auth).expect(200)).body.data.secret as string;
     await server.http.post('/api/v1/users/me/mfa/totp/confirm').set(auth).send({ code: totpCode(secret, Date.now()) }).expect(200);
     return { username: body.username, secret };
