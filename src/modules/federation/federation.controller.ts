@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CommonErrors } from '@/common/errors';
@@ -32,7 +32,6 @@ export class FederationController {
   @Public()
   @Post('oauth/:provider/url')
   @HttpCode(200)
-  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     operationId: 'createOAuthUrl',
     summary: "Start a sign-in with a provider: the URL to send the browser to",
@@ -77,7 +76,6 @@ export class FederationController {
   @Post('oauth/exchange')
   @HttpCode(200)
   @SuccessMessage('signedIn')
-  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     operationId: 'exchangeOAuthResult',
     summary: 'Trade the one-time result for a token pair',

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
@@ -32,7 +32,6 @@ export class IdentitiesController {
 
   @Auth()
   @Get()
-  @Header('Cache-Control', 'no-store')
   @ApiOperation({ operationId: 'listMyIdentities', summary: 'The identity providers linked to your account' })
   @ApiEnvelope(IdentityListDto, { description: 'Linked identities' })
   @ApiErrors(AuthErrors.SESSION_REQUIRED)
@@ -44,7 +43,6 @@ export class IdentitiesController {
   @Auth()
   @Post(':provider/url')
   @HttpCode(200)
-  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     operationId: 'createLinkUrl',
     summary: 'Start linking a provider to your account: the URL to send the browser to',

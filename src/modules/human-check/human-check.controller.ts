@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { RawResponse } from '@/common/http/decorators';
@@ -39,7 +39,6 @@ export class HumanCheckController {
   @Public()
   @Get('challenge')
   @RawResponse()
-  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     operationId: 'getChallenge',
     summary: 'An ALTCHA proof-of-work challenge',

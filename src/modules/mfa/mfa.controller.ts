@@ -1,4 +1,4 @@
-import { Body, Controller, createParamDecorator, Delete, ExecutionContext, Get, Header, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, createParamDecorator, Delete, ExecutionContext, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppException, CommonErrors } from '@/common/errors';
@@ -41,7 +41,6 @@ export class MfaController {
   @Auth()
   @RecentAuth()
   @Post('totp')
-  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @ApiOperation({ operationId: 'startTotp', summary: 'Start setting up an authenticator app (⏱)', description: 'A new secret, its otpauth:// URL and a QR code (SVG). Pending until confirmed with a first code within 10 minutes; calling again replaces a pending secret.' })
   @ApiEnvelope(TotpEnrolmentDto, { description: 'The pending secret' })
@@ -52,7 +51,6 @@ export class MfaController {
 
   @Auth()
   @Post('totp/confirm')
-  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @ApiOperation({ operationId: 'confirmTotp', summary: 'Confirm the authenticator app with a first code', description: 'When this is the first factor of the account, the answer carries 10 single-use recovery codes, shown only now. Every later sign-in asks for a second factor.' })
   @ApiEnvelope(RecoveryCodesDto, { description: 'Enabled' })
@@ -77,7 +75,6 @@ export class MfaController {
   @Auth()
   @RecentAuth()
   @Post('recovery-codes')
-  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @ApiOperation({ operationId: 'regenerateRecoveryCodes', summary: 'Replace the recovery codes (⏱)', description: 'Ten new single-use codes, shown only now; the old set stops working.' })
   @ApiEnvelope(RecoveryCodesDto, { description: 'The new codes' })
@@ -94,7 +91,6 @@ export class StepUpController {
 
   @Public()
   @Post('mfa/verify')
-  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @SuccessMessage('signedIn')
   @ApiOperation({ operationId: 'verifyMfa', summary: 'Finish a sign-in with a second factor', description: 'Answers the MFA challenge of a first factor. Each answer is counted before it is checked: the 5th wrong answer spends the mfaToken, and wrong answers count towards the account lock (429). A TOTP code is accepted once; a recovery code is spent.' })
@@ -106,7 +102,6 @@ export class StepUpController {
 
   @Auth()
   @Post('reauthenticate')
-  @Header('Cache-Control', 'no-store')
   @HttpCode(200)
   @ApiOperation({ operationId: 'reauthenticate', summary: 'Step up: authenticate again inside this session', description: 'With `password`, or `method` + `code` (a second factor). Answers a new token pair for the same session with a fresh auth_time and amr; its earlier refresh tokens are spent. ⏱ routes need this within RECENT_AUTH_SECONDS, and with a second factor when the account has one.' })
   @ApiEnvelope(TokenPairDto, { description: 'A fresh token pair' })

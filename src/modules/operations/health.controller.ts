@@ -1,4 +1,4 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { AppException, CommonErrors } from '@/common/errors';
@@ -16,7 +16,6 @@ export class HealthController {
 
   @Public()
   @Get('live')
-  @Header('Cache-Control', 'no-store')
   @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness probe', description: 'Answers 200 while the process runs; it checks no dependency, so a database outage never gets healthy instances restarted.' })
   @ApiEnvelope(LivenessDto, { description: 'The process is running' })
   live(): LivenessDto {
@@ -25,7 +24,6 @@ export class HealthController {
 
   @Public()
   @Get('ready')
-  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     operationId: 'getReadiness',
     summary: 'Readiness probe',

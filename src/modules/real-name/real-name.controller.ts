@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Post } from '@nestjs/common';
+import { Body, Controller, Get, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CommonErrors } from '@/common/errors';
 import { Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
@@ -17,7 +17,6 @@ export class RealNameController {
 
   @Auth()
   @Post()
-  @Header('Cache-Control', 'no-store')
   @SuccessMessage('realNameSubmitted')
   @ApiOperation({
     operationId: 'submitRealName',
@@ -41,7 +40,6 @@ export class RealNameController {
 
   @Auth()
   @Get()
-  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     operationId: 'getRealName',
     summary: 'Your real-name record (masked)',

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Param, ParseUUIDPipe, Res } from '@nestjs/common';
+import { Controller, Get, Param, ParseUUIDPipe, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppException, CommonErrors } from '@/common/errors';
@@ -17,7 +17,6 @@ export class CaptchaController {
   @Public()
   @Get(':captchaId')
   @RawResponse()
-  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     operationId: 'getCaptcha',
     summary: 'Fetch an image captcha',
