@@ -27,6 +27,8 @@ const HELP = `Usage: npm run bench -- [flags]
   --redis [URL]         Redis (default redis://127.0.0.1:6379) with a fresh key prefix, deleted afterwards
   --only a,b            run only these scenarios: bare, users-me, probe, login, storm, refresh, signup, captcha, ceiling
   --profile SCENARIO    CPU-profile the server during one scenario (e.g. users-me) and print its top frames
+  --signing-keys N      N RSA signing keys in JWT_PRIVATE_KEYS (the first signs, all verify and are published; default 1: the generated development key)
+  --revoke-all          an emergency sign-out (POST /admin/sessions/revoke-all) before the token pool is signed in, so every request checks a live cut-off
   --env KEY=VALUE       extra server setting (repeatable)
   --note TEXT           a sentence for the report (e.g. what else was running)
   --out DIR             where benchmarks.{md,json,svg} go (default docs)`;
@@ -34,9 +36,9 @@ const HELP = `Usage: npm run bench -- [flags]
 function parseArgs(argv) {
   const options = {
     duration: 5, warmup: 1, connections: 50, loginConnections: 16, probeRate: 300, cost: 12, users: 1000, rounds: 2,
-    mysql: null, redis: null, only: null, profile: null, env: {}, note: '', out: join(root, 'docs'),
+    mysql: null, redis: null, only: null, signingKeys: 1, revokeAll: false, profile: null, env: {}, note: '', out: join(root, 'docs'),
   };
-  const numeric = { '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--login-connections': 'loginConnections', '--probe-rate': 'probeRate', '--cost': 'cost', '--users': 'users', '--rounds': 'rounds' };
+  const numeric = { '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--login-connections': 'loginConnections', '--probe-rate': 'probeRate', '--cost': 'cost', '--users': 'users', '--rounds': 'rounds', '--signing-keys': 'signingKeys' };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
     const next = () => {
@@ -55,6 +57,7 @@ function parseArgs(argv) {
     else if (flag === '--redis') options.redis = optionalUrl('redis://127.0.0.1:6379');
     else if (flag === '--only') options.only = new Set(next().split(',').map((s) => s.trim()));
     else if (flag === '--profile') options.profile = next();
+    else if (flag === '--revoke-all') options.revokeAll = true;
     else if (flag === '--env') {
       const [key, ...rest] = next().split('=');
       options.env[key] = rest.join('=');
@@ -180,6 +183,7 @@ async function startServer(options, tmp, label, resources, nodeArgs = []) {
       LOG_FORMAT: 'json',
       ...resources.env,
       ...options.env,
+      ...options.secretEnv,
     },
   });
 }
@@ -207,10 +211,44 @@ async function seed(server, resources, from, to, passwordHash) {
     const seconds = (Date.now() - started) / 1000;
     const total = await seeder.count();
     log(`seeded ${(to - from).toLocaleString('en')} users in bulk in ${seconds.toFixed(1)} s (${total.toLocaleString('en')} in the table)`);
-    return { seconds, total };
+    return { seconds, total, apiUser: viaApi[0] };
   } finally {
     await seeder.close();
   }
+}
+
+/** --signing-keys N: N fresh RSA keys for JWT_PRIVATE_KEYS (kept out of the report). */
+function signingKeys(count) {
+  const { generateKeyPairSync } = require('node:crypto');
+  return JSON.stringify(Array.from({ length: count }, (_, i) => ({
+    kid: `bench-${i + 1}`,
+    privateKey: generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey,
+  })));
+}
+
+/**
+ * --revoke-all: an account made through the API becomes an admin (straight in the database, as the
+ * CLI's create-admin would) and signs everyone out, so every measured request checks a live cut-off.
+ */
+async function revokeAll(server, resources, apiUser) {
+  const seeder = await openSeeder(resources.seedTarget);
+  try {
+    await seeder.setRole(apiUser.id, 'admin');
+  } finally {
+    await seeder.close();
+  }
+  const pair = await api(server, 'POST', '/auth/login', { identifier: apiUser.username, password: PASSWORD });
+  const cut = await api(server, 'POST', '/admin/sessions/revoke-all', {}, { authorization: `Bearer ${pair.accessToken}` });
+  // The token pool is signed in after the cut-off (sessions start in whole milliseconds).
+  await new Promise((r) => setTimeout(r, 1100));
+  log(`revoke-all: sessions started before ${cut.before} are signed out`);
+}
+
+/** Seeds users 1..userCount, sets the revoke-all marker when asked, and signs in the token pool. */
+async function prepare(server, resources, options, userCount, passwordHash) {
+  const { apiUser, ...seeding } = await seed(server, resources, 1, userCount + 1, passwordHash);
+  if (options.revokeAll) await revokeAll(server, resources, apiUser);
+  return seeding;
 }
 
 /**
@@ -263,6 +301,7 @@ async function probe(name, server, counter, sessions, options, extra, settleFirs
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
+  options.secretEnv = options.signingKeys > 1 && !options.env.JWT_PRIVATE_KEYS ? { JWT_PRIVATE_KEYS: signingKeys(options.signingKeys) } : {};
   const wants = (scenario) => !options.only || options.only.has(scenario);
   execFileSync(process.execPath, [join(root, 'scripts', 'build-if-needed.js')], { stdio: 'inherit' });
 
@@ -274,7 +313,7 @@ async function main() {
     settings: {
       backend: `${options.mysql ? 'MariaDB/MySQL' : 'SQLite (embedded)'} + ${options.redis ? 'Redis' : 'in-process store'}`,
       bcryptCost: options.cost, threadpool, duration: options.duration, warmup: options.warmup, connections: options.connections,
-      loginConnections: options.loginConnections, probeRate: options.probeRate, users: options.users, extraEnv: options.env, argv: process.argv.slice(2).map((arg, i, all) => (all[i - 1] === '--note' ? '"…"' : /\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' '),
+      loginConnections: options.loginConnections, probeRate: options.probeRate, users: options.users, signingKeys: options.signingKeys, revokeAll: options.revokeAll, extraEnv: options.env, argv: process.argv.slice(2).map((arg, i, all) => (all[i - 1] === '--note' ? '"…"' : /\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' '),
     },
     scenarios: [],
     ceiling: null,
@@ -325,7 +364,7 @@ async function main() {
     const server = await startServer(options, tmp, '1k', { ...resources, env: { ...resources.env, BENCH_PROFILE_DIR: profileDir } }, nodeArgs);
     servers.push(server);
     const baseUsers = Math.min(options.users, BASELINE_USERS);
-    report.seeding.push({ server: '1k', ...(await seed(server, resources, 1, baseUsers + 1, passwordHash)) });
+    report.seeding.push({ server: '1k', ...(await prepare(server, resources, options, baseUsers, passwordHash)) });
     const { counter } = resources;
     // With --profile NAME, SIGWINCH toggles the preloaded profiler around that scenario only.
     const profiled = async (name, run) => {
@@ -427,7 +466,7 @@ async function main() {
       push(await profiled('captcha', () => measure({
         name: 'captcha', pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup,
         requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${API}/verification/captcha/${randomUUID()}` }) }],
-        extra: { target: 'GET /verification/captcha/:id (a fresh SVG each time)' },
+        extra: { target: 'GET /verification/captcha/:id (a fresh PNG each time)' },
       })));
     }
 
@@ -463,7 +502,7 @@ async function compareScale(options, tmp, cleanups, servers, small, smallResourc
   const big = await startServer(options, tmp, label, resources);
   servers.push(big);
   log(`seeding ${options.users.toLocaleString('en')} users for the scale comparison`);
-  const seeding = await seed(big, resources, 1, options.users + 1, passwordHash);
+  const seeding = await prepare(big, resources, options, options.users, passwordHash);
   const bigSessions = await openSessions(big, smallSessions.length, options.users);
   const sides = [
     { key: '1k', users: BASELINE_USERS, server: small, counter: smallResources.counter, sessions: smallSessions },

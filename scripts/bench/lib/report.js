@@ -158,6 +158,7 @@ Rerun it on your machine to compare; every figure below comes from one run, and 
 Backend: **${st.backend}**; \`BCRYPT_COST=${st.bcryptCost}\`; libuv pool ${st.threadpool} threads; ${st.duration} s per scenario
 (after a ${st.warmup} s unrecorded warm-up for the fast ones); ${st.connections} connections for throughput, ${st.loginConnections}
 for sign-in and sign-up; the /users/me latency probe runs at a fixed ${st.probeRate} req/s with 10 connections; ${fmt(st.users, 0)} seeded users.
+Signing keys: ${st.signingKeys > 1 ? `**${st.signingKeys}** in \`JWT_PRIVATE_KEYS\` (the first signs, every one verifies and is published)` : 'one'}; revoke-all marker: ${st.revokeAll ? '**set** before the token pool signed in (every request checks the cut-off)' : 'none'}.
 
 ## Targets
 

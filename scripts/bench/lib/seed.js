@@ -2,6 +2,11 @@
 // through the API (so a column added by a later migration gets a valid value) with its own id,
 // name and email, and ONE shared bcrypt hash (the hash cost is not what the bench measures).
 const { randomUUID } = require('node:crypto');
+const { join } = require('node:path');
+
+// The server looks usernames up by their confusable skeleton (bench_0000001's is not its own text),
+// so the seeder keys each row with the built server's own function.
+const { usernameKey } = require(join(__dirname, '..', '..', '..', 'dist', 'modules', 'users', 'identity.js'));
 
 const ROWS_PER_INSERT = 1000;
 const ROWS_PER_TRANSACTION = 50_000;
@@ -16,14 +21,14 @@ function seededRow(template, index, passwordHash) {
     ...template,
     id: randomUUID(),
     username,
-    username_key: username,
+    username_key: usernameKey(username),
     email: `${username}@bench.example`,
     email_key: `${username}@bench.example`,
     password_hash: passwordHash,
   };
 }
 
-/** An open database handle for seeding: { templateOf(id), insert(from, to, hash), count(), close() }. */
+/** An open database handle for seeding: { templateOf(id), insert(from, to, hash), count(), setRole(id, role), close() }. */
 async function openSeeder(target) {
   if (target.driver === 'sqlite') {
     const Database = require('better-sqlite3');
@@ -47,6 +52,9 @@ async function openSeeder(target) {
       },
       async count() {
         return db.prepare('SELECT COUNT(*) AS n FROM users').get().n;
+      },
+      async setRole(userId, role) {
+        db.prepare('UPDATE users SET role = ? WHERE id = ?').run(role, userId);
       },
       async close() {
         db.close();
@@ -99,6 +107,9 @@ async function openSeeder(target) {
     async count() {
       const [rows] = await conn.query('SELECT COUNT(*) AS n FROM users');
       return Number(rows[0].n);
+    },
+    async setRole(userId, role) {
+      await conn.query('UPDATE users SET role = ? WHERE id = ?', [role, userId]);
     },
     async close() {
       await conn.end();
