@@ -90,6 +90,16 @@ async function loop({ url, connections, duration, start, next, onAnswer }) {
   return { duration: Number(process.hrtime.bigint() - started) / 1e9, connections, ...counts, latencies, responses };
 }
 
+/** How many answers had each status that is not 2xx ({ "401": 3 }), so a failing scenario says why. */
+function otherStatuses(responses) {
+  const counts = {};
+  for (let i = 0; i < responses.length; i += 3) {
+    const status = responses[i];
+    if (status < 200 || status >= 300) counts[status] = (counts[status] ?? 0) + 1;
+  }
+  return counts;
+}
+
 function summarise(name, result, usage, statements, extra = {}) {
   const sorted = Float64Array.from(result.latencies).sort();
   const mean = sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0;
@@ -101,6 +111,7 @@ function summarise(name, result, usage, statements, extra = {}) {
     requests: result.total,
     ok: result.ok,
     non2xx: result.non2xx,
+    otherStatuses: result.responses ? otherStatuses(result.responses) : {},
     errors: result.errors,
     timeouts: result.timeouts,
     rps: round(result.ok / result.duration, 1),
