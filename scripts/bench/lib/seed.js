@@ -5,8 +5,9 @@ const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
 
 // The server looks usernames up by their confusable skeleton (bench_0000001's is not its own text),
-// so the seeder keys each row with the built server's own function.
-const { usernameKey } = require(join(__dirname, '..', '..', '..', 'dist', 'modules', 'users', 'identity.js'));
+// so the seeder keys each row with the built server's own function (loaded once dist/ is built).
+let keyOf = null;
+const usernameKey = (name) => (keyOf ??= require(join(__dirname, '..', '..', '..', 'dist', 'modules', 'users', 'identity.js')).usernameKey)(name);
 
 const ROWS_PER_INSERT = 1000;
 const ROWS_PER_TRANSACTION = 50_000;
