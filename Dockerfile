@@ -20,4 +20,5 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "dist/main.js"]
+# The young generation as Node 20 sizes it: Node 24 doubles it, ~85 MB more RSS for no throughput (docs/performance.md).
+CMD ["node", "--max-semi-space-size=16", "dist/main.js"]

@@ -162,11 +162,19 @@ async function deleteRedisPrefix(url, prefix) {
   log(`deleted ${deleted} Redis keys under ${prefix}`);
 }
 
+/** The server is started the way `npm start` starts it: the same Node flags, read from package.json. */
+function startFlags() {
+  const start = require(join(root, 'package.json')).scripts.start;
+  const match = /\bnode((?:\s+--\S+)*)\s+dist\/main\.js/.exec(start);
+  if (!match) throw new Error(`package.json's start script is not "node [flags] dist/main.js": ${start}`);
+  return match[1].trim().split(/\s+/).filter(Boolean);
+}
+
 async function startServer(options, tmp, label, resources, nodeArgs = []) {
   return startProcess({
     name: `server-${label}`,
     args: ['dist/main.js'],
-    nodeArgs,
+    nodeArgs: [...startFlags(), ...nodeArgs],
     logFile: join(tmp, `server-${label}.log`),
     readyPath: '/.well-known/jwks.json',
     env: {
