@@ -96,4 +96,96 @@ describe('MemoryKvStore', () => {
       { granted: false, count: 1, ttlMs: 1000 },
     ]);
   });
+  it('reads several keys at once, null for the missing and the expired', async () => {
+    await store.set('a', '1', 1000);
+    await store.set('b', '2', 500);
+    clock.advance(500);
+    expect(await store.getMany(['a', 'b', 'c'])).toEqual(['1', null, null]);
+    expect(await store.get('b')).toBeNull();
+  });
+
+  it('take answers null for a missing or expired key, and removes a live one', async () => {
+    expect(await store.take('none')).toBeNull();
+    await store.set('gone', 'v', 100);
+    clock.advance(100);
+    expect(await store.take('gone')).toBeNull();
+    await store.set('live', 'v', 100);
+    expect(await store.take('live')).toBe('v');
+    expect(await store.get('live')).toBeNull();
+  });
+
+  it('deletes every key named', async () => {
+    await store.set('a', '1', 1000);
+    await store.set('b', '2', 1000);
+    await store.set('c', '3', 1000);
+    await store.delete('a', 'b');
+    expect(await store.getMany(['a', 'b', 'c'])).toEqual([null, null, '3']);
+  });
+
+  it('set replaces the value and the expiry', async () => {
+    await store.set('k', 'old', 1000);
+    await store.set('k', 'new', 3000);
+    expect(await store.get('k')).toBe('new');
+    expect(await store.ttl('k')).toBe(3000);
+  });
+
+  it('increments by any step, keeping the expiry the counter started with', async () => {
+    expect(await store.increment('c', 1000, 5)).toBe(5);
+    clock.advance(300);
+    expect(await store.increment('c', 9000, -2)).toBe(3);
+    expect(await store.ttl('c')).toBe(700);
+  });
+
+  it('expire sets a live key\'s expiry, and a missing key stays missing', async () => {
+    await store.set('k', 'v', 1000);
+    await store.expire('k', 5000);
+    expect(await store.ttl('k')).toBe(5000);
+    await store.expire('missing', 5000);
+    expect(await store.get('missing')).toBeNull();
+    expect(await store.ttl('missing')).toBe(0);
+  });
+
+  it('a refused reservation on a missing key creates nothing', async () => {
+    expect(await store.reserveAttempt('zero', 0, 1000)).toEqual({ granted: false, count: 0, ttlMs: 0 });
+    expect(await store.get('zero')).toBeNull();
+  });
+
+  it('releaseAttempt never goes below zero, and leaves a missing counter missing', async () => {
+    await store.reserveAttempt('r', 3, 1000);
+    await store.releaseAttempt('r');
+    await store.releaseAttempt('r');
+    expect(await store.get('r')).toBe('0');
+    await store.releaseAttempt('none');
+    expect(await store.get('none')).toBeNull();
+  });
+
+  it('setMax replaces an expired value and sets its expiry', async () => {
+    await store.setMax('cut', 500, 1000);
+    clock.advance(1000);
+    expect(await store.setMax('cut', 100, 2000)).toBe(100);
+    expect(await store.ttl('cut')).toBe(2000);
+    expect(await store.setMax('cut', 100, 5000)).toBe(100); // an equal number changes nothing either
+    expect(await store.ttl('cut')).toBe(2000);
+  });
+
+  it('sweeps expired keys from memory even when nobody reads them again, and close empties it', async () => {
+    jest.useFakeTimers();
+    try {
+      const swept = new MemoryKvStore(clock, 1000);
+      const slots = (swept as unknown as { slots: Map<string, unknown> }).slots;
+      await swept.set('short', 'v', 500);
+      await swept.set('long', 'v', 5000);
+      clock.advance(500);
+      jest.advanceTimersByTime(999);
+      expect(slots.size).toBe(2);
+      jest.advanceTimersByTime(1);
+      expect([...slots.keys()]).toEqual(['long']);
+      await swept.close();
+      expect(slots.size).toBe(0);
+      clock.advance(10_000);
+      jest.advanceTimersByTime(60_000);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
