@@ -3,6 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { solveChallenge } from 'altcha-lib/v1';
 import { Clock } from '@/common/clock';
 import { AppException } from '@/common/errors';
@@ -335,6 +336,28 @@ describe('ProviderCheckService', () => {
     expect(await provider(100).verify({ captchaToken: 'tok' }, client)).toBe('failed');
     const unreachable = new ProviderCheckService({ humanCheck: { kind: 'provider', pow: null, provider: { url: 'http://127.0.0.1:1/siteverify', secret: 's', siteKey: null, timeoutMs: 500 } } } as unknown as AppConfig);
     expect(await unreachable.verify({ captchaToken: 'tok' }, client)).toBe('failed');
+  });
+
+  it('logs why it failed closed (never the token or the secret)', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      answer = json(503, { success: true });
+      await provider().verify({ captchaToken: 'tok' }, client);
+      answer = json(200, 'not json');
+      await provider().verify({ captchaToken: 'tok' }, client);
+      answer = json(200, 'x'.repeat(MAX_PROVIDER_ANSWER_BYTES + 1));
+      await provider().verify({ captchaToken: 'tok' }, client);
+      answer = (_request, _body, response) => void setTimeout(() => json(200, { success: true })(_request, _body, response), 1000);
+      await provider(100).verify({ captchaToken: 'tok' }, client);
+      expect(warn.mock.calls.map(([message]) => message)).toEqual([
+        'Human check provider failed closed: HTTP 503',
+        'Human check provider failed closed: a body that is not JSON',
+        'Human check provider failed closed: an answer over the size limit, or cut short',
+        'Human check provider failed closed: no answer (TimeoutError)',
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('answers missing without a token, and refuses an oversized token (or no provider) without asking', async () => {

@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { Clock, SystemClock } from '@/common/clock';
 import { AppException } from '@/common/errors';
 import { KvStore } from '@/common/kv/kv-store';
@@ -87,10 +88,10 @@ describe('VerificationCodesService: the rules one by one', () => {
     const kv = shared?.kv ?? new MemoryKvStore(clock);
     stores.push(kv);
     const sent: OutgoingMessage[] = [];
-    const failing = { value: false };
+    const failing: { value: Error | null } = { value: null };
     const sender = {
       send: async (message: OutgoingMessage) => {
-        if (failing.value) throw new DeliveryError('test', 'gateway down');
+        if (failing.value) throw failing.value;
         sent.push(message);
       },
     };
@@ -150,13 +151,21 @@ describe('VerificationCodesService: the rules one by one', () => {
     expect(await code(codes.consume(email, '123456'))).toBe('OK');
   });
 
-  it('a failed delivery is counted and drops the code; the cooldown stays spent', async () => {
+  it('a failed delivery is counted, logged with the address masked, and drops the code; the cooldown stays spent', async () => {
     const { codes, failing, metrics } = setup();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     randomInt.mockReturnValueOnce(123456);
-    failing.value = true;
+    failing.value = new DeliveryError('test', 'gateway down');
     await codes.send(request(email));
     await flush();
     expect(metrics.codeSent).toHaveBeenCalledWith('email', 'reset_password', 'failed');
+    expect(warn).toHaveBeenCalledWith('Delivery of email purpose=reset_password to a***@example.com failed: test: gateway down');
+    // a transport's own error text is not logged (it may hold the whole address or a credential)
+    failing.value = new Error('connect to ann@example.com refused');
+    await codes.send(request({ ...email, purpose: 'register' }));
+    await flush();
+    expect(warn).toHaveBeenLastCalledWith('Delivery of email purpose=register to a***@example.com failed: transport error');
+    warn.mockRestore();
     expect(await code(codes.consume(email, '123456'))).toBe('CODE_EXPIRED');
     expect(await code(codes.send(request(email)))).toBe('TOO_MANY_REQUESTS');
   });
@@ -331,7 +340,10 @@ describe('VerificationCodesService: the rules one by one', () => {
     const { codes, sent, failing } = setup();
     await codes.notify({ channel: 'sms', destination: phone.destination }, 'password_changed', 'zh-CN');
     expect(sent).toEqual([{ channel: 'sms', to: phone.destination, purpose: 'notice', code: null, language: 'zh-CN', ...noticeMessage('password_changed', 'zh-CN') }]);
-    failing.value = true;
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    failing.value = new DeliveryError('test', 'gateway down');
     await expect(codes.notify({ channel: 'email', destination: email.destination }, 'password_reset', 'en')).resolves.toBeUndefined();
+    expect(warn).toHaveBeenLastCalledWith('Notice password_reset to a***@example.com failed: DELIVERY_FAILED');
+    warn.mockRestore();
   });
 });
