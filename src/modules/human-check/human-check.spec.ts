@@ -243,6 +243,12 @@ describe('ProofOfWorkService', () => {
     expect(await ours.pow.verify({ altcha: off.altcha })).toBe('failed');
   });
 
+  it('with HUMAN_CHECK_POW_HMAC_KEY set, every instance (whatever its DATA_DIR) checks the others\' challenges', async () => {
+    const one = setup();
+    const other = setup();
+    expect(await other.pow.verify({ altcha: (await solved(one.pow)).altcha })).toBe('passed');
+  });
+
   it('signs with a key generated into DATA_DIR when none is configured, the same one after a restart', async () => {
     const first = setup('pow', { hmacKey: null });
     const { altcha } = await solved(first.pow);

@@ -170,6 +170,20 @@ describe('VerificationCodesService: the rules one by one', () => {
     expect(await code(codes.send(request(email)))).toBe('TOO_MANY_REQUESTS');
   });
 
+  it('works without metrics (they are optional): withheld, sent and failed codes alike', async () => {
+    const { kv, clock, config } = setup();
+    const failing: { value: Error | null } = { value: null };
+    const sender = { send: async () => void (failing.value && (await Promise.reject(failing.value))) };
+    const bare = new VerificationCodesService(kv, clock, sender as unknown as SmsSender, sender as unknown as MailSender, config);
+    expect(await code(bare.send(request(email, { deliver: false })))).toBe('OK');
+    expect(await code(bare.send(request({ ...email, purpose: 'register' })))).toBe('OK');
+    failing.value = new DeliveryError('test', 'down');
+    randomInt.mockReturnValueOnce(654321);
+    await bare.send(request({ ...email, purpose: 'change_email' }));
+    await flush();
+    expect(await code(bare.consume({ ...email, purpose: 'change_email' }, '654321'))).toBe('CODE_EXPIRED');
+  });
+
   it('one code per destination and purpose each CODE_RESEND_SECONDS: 429 with the seconds left', async () => {
     const { codes, clock } = setup({ CODE_RESEND_SECONDS: '60' });
     await codes.send(request(email));
