@@ -214,6 +214,27 @@ describe('LoginThrottle: sign-in', () => {
     expect((await throttle.beginSignIn(aliceEmail, userId, ip, true)).accountOpen).toBe(true);
   });
 
+  it("the account's streak runs for the hour from its first failure, however its failures are spread over it", async () => {
+    const { throttle, clock } = track(setup());
+    expect(await fail(throttle, 5, alice)).toEqual([false, false, false, false, false]);
+    clock.advance(LOCK_SECONDS * 1000 + 1);
+    expect(await fail(throttle, 4, aliceEmail)).toEqual([false, false, false, false]);
+    clock.advance(LOCK_SECONDS * 1000 + 1);
+    expect(await fail(throttle, 1, aliceEmail)).toEqual([true]);
+  });
+
+  it("the current-password checks' streak runs for the hour from its first failure too", async () => {
+    const { throttle, clock } = track(setup());
+    const failures = async (n: number) => {
+      const locked: boolean[] = [];
+      for (let i = 0; i < n; i++) locked.push(await (await throttle.beginCurrentPassword(userId)).failed());
+      return locked;
+    };
+    expect(await failures(5)).toEqual([false, false, false, false, false]);
+    clock.advance(LOCK_SECONDS * 1000 + 1);
+    expect(await failures(5)).toEqual([false, false, false, false, true]);
+  });
+
   it('the hourly cap closes the account once LOGIN_MAX_FAILURES_PER_HOUR failures are counted, until the hour ends', async () => {
     const { throttle, clock } = track(setup({ maxFailuresPerHour: 4 }));
     expect(await fail(throttle, 4, alice)).toEqual([false, false, false, true]);
