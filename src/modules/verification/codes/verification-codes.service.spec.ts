@@ -89,16 +89,18 @@ describe('VerificationCodesService: the rules one by one', () => {
     stores.push(kv);
     const sent: OutgoingMessage[] = [];
     const failing: { value: Error | null } = { value: null };
-    const sender = {
+    const transports: string[] = [];
+    const transport = (name: string) => ({
       send: async (message: OutgoingMessage) => {
         if (failing.value) throw failing.value;
+        transports.push(`${name}:${message.to}`);
         sent.push(message);
       },
-    };
+    });
     const metrics = { codeSent: jest.fn() };
     const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, CODE_HMAC_KEY: 'a test key that is long enough to use', ...env });
-    const codes = new VerificationCodesService(kv, clock, sender as SmsSender, sender as MailSender, config, metrics as unknown as MetricsService);
-    return { codes, kv, clock, sent, failing, metrics, config };
+    const codes = new VerificationCodesService(kv, clock, transport('sms') as SmsSender, transport('mail') as MailSender, config, metrics as unknown as MetricsService);
+    return { codes, kv, clock, sent, failing, metrics, config, transports };
   }
 
   const email = { channel: 'email' as const, destination: 'ann@example.com', purpose: 'reset_password' as const };
@@ -160,6 +162,7 @@ describe('VerificationCodesService: the rules one by one', () => {
     await flush();
     expect(metrics.codeSent).toHaveBeenCalledWith('email', 'reset_password', 'failed');
     expect(warn).toHaveBeenCalledWith('Delivery of email purpose=reset_password to a***@example.com failed: test: gateway down');
+    expect((warn.mock.contexts[0] as unknown as { context: string }).context).toBe('VerificationCodes');
     // a transport's own error text is not logged (it may hold the whole address or a credential)
     failing.value = new Error('connect to ann@example.com refused');
     await codes.send(request({ ...email, purpose: 'register' }));
@@ -182,6 +185,35 @@ describe('VerificationCodesService: the rules one by one', () => {
     await bare.send(request({ ...email, purpose: 'change_email' }));
     await flush();
     expect(await code(bare.consume({ ...email, purpose: 'change_email' }, '654321'))).toBe('CODE_EXPIRED');
+  });
+
+  it('SMS codes and notices go through the SMS transport, email ones through the mail transport', async () => {
+    const { codes, transports } = setup();
+    await codes.send(request(phone));
+    await codes.send(request(email));
+    await flush();
+    await codes.notify({ channel: 'sms', destination: '+8613900139000' }, 'password_changed', 'en');
+    await codes.notify({ channel: 'email', destination: 'bob@example.com' }, 'password_changed', 'en');
+    expect(transports.sort()).toEqual(['mail:ann@example.com', 'mail:bob@example.com', 'sms:+8613800138000', 'sms:+8613900139000']);
+  });
+
+  it('keeps only an HMAC of the code (hex), never the code', async () => {
+    const { codes, kv } = setup();
+    randomInt.mockReturnValueOnce(246810);
+    await codes.send(request(email, { deliver: false }));
+    const stored = await kv.get('code:email:reset_password:ann@example.com');
+    expect(stored).toMatch(/^[0-9a-f]{64}$/);
+    expect(stored).not.toContain('246810');
+  });
+
+  it('counts an email code on exactly three counters, and an SMS code on the daily SMS budget too', async () => {
+    const { codes, kv } = setup();
+    const increment = jest.spyOn(kv, 'increment');
+    await codes.send(request(email));
+    expect(increment.mock.calls.map(([key]) => key)).toStrictEqual(['code-day-destination:email:ann@example.com', `code-day-ip:${ip}`, `code-hour-ip:${ip}`]);
+    increment.mockClear();
+    await codes.send(request(phone));
+    expect(increment.mock.calls.map(([key]) => key)).toStrictEqual([`code-day-destination:sms:${phone.destination}`, `code-day-ip:${ip}`, `code-hour-ip:${ip}`, 'sms-budget:2026-01-01']);
   });
 
   it('one code per destination and purpose each CODE_RESEND_SECONDS: 429 with the seconds left', async () => {
@@ -227,7 +259,15 @@ describe('VerificationCodesService: the rules one by one', () => {
     const { codes, clock, kv } = setup({ CODE_PER_IP_PER_DAY: '2' });
     await codes.send(request(email));
     await codes.send(request({ ...email, destination: 'bob@example.com' }));
+    const increment = jest.spyOn(kv, 'increment');
     expect(await outcome(codes.send(request({ ...email, destination: 'cat@example.com' })))).toEqual({ code: 'TOO_MANY_REQUESTS', retryAfterSeconds: 86_400 });
+    // counted: destination, IP day (refused); given back: IP day, then destination; nothing else touched
+    expect(increment.mock.calls.map(([key, , by]) => `${key} ${by ?? 1}`)).toStrictEqual([
+      'code-day-destination:email:cat@example.com 1',
+      `code-day-ip:${ip} 1`,
+      `code-day-ip:${ip} -1`,
+      'code-day-destination:email:cat@example.com -1',
+    ]);
     expect(await kv.get('code-day-destination:email:cat@example.com')).toBe('0');
     expect(await kv.get(`code-day-ip:${ip}`)).toBe('2');
     clock.advance(86_400_000);
@@ -342,7 +382,9 @@ describe('VerificationCodesService: the rules one by one', () => {
     for (const purpose of smsPurposes) await codes.send(request({ ...phone, purpose }));
     for (const purpose of emailPurposes) await codes.send(request({ ...email, purpose }));
     await codes.send(request({ ...email, destination: 'bob@example.com' }));
+    const drop = jest.spyOn(kv, 'delete');
     await codes.forget([{ channel: 'sms', destination: phone.destination }]);
+    expect(drop).toHaveBeenCalledWith(...smsPurposes.map((purpose) => `code:sms:${purpose}:${phone.destination}`));
     for (const purpose of smsPurposes) expect(await kv.get(`code:sms:${purpose}:${phone.destination}`)).toBeNull();
     for (const purpose of emailPurposes) expect(await kv.get(`code:email:${purpose}:${email.destination}`)).not.toBeNull();
     await codes.forget([{ channel: 'email', destination: email.destination }]);
