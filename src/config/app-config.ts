@@ -233,6 +233,17 @@ export interface MfaConfig {
   requiredRoles: string[];
   /** The issuer an authenticator app shows beside the account name. */
   totpIssuer: string;
+  webauthn: WebAuthnConfig;
+}
+
+/** Passkeys (WebAuthn): the relying party browsers bind credentials to, and the page origins allowed to use them. */
+export interface WebAuthnConfig {
+  /** A registrable domain (no scheme, no port): credentials are bound to it; every origin's host is it or a subdomain of it. */
+  rpId: string;
+  /** The name an authenticator shows beside the account. */
+  rpName: string;
+  /** Exact origins (scheme://host[:port]) of the pages that call navigator.credentials; https, or http on localhost only. */
+  origins: string[];
 }
 
 export interface RetentionConfig {
@@ -617,7 +628,49 @@ function readMfa(read: Reader): MfaConfig {
   const requiredRoles = read.list('MFA_REQUIRED_ROLES');
   const unknown = requiredRoles.find((role) => !MFA_ROLES.includes(role));
   if (unknown) throw new ConfigError('MFA_REQUIRED_ROLES', `must list roles among ${MFA_ROLES.join(', ')} (got "${unknown}")`);
-  return { requiredRoles, totpIssuer: read.string('TOTP_ISSUER', 'User Centre') };
+  return { requiredRoles, totpIssuer: read.string('TOTP_ISSUER', 'User Centre'), webauthn: readWebAuthn(read) };
+}
+
+const RP_ID = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** Whether `host` is the RP ID or a subdomain of it (WebAuthn's "registrable domain suffix" rule, without the public-suffix list). */
+function hostFitsRpId(host: string, rpId: string): boolean {
+  return host === rpId || host.endsWith(`.${rpId}`);
+}
+
+/** The origin of a URL string when it is exactly an origin (no path, query or credentials), else null. */
+function exactOrigin(value: string): URL | null {
+  try {
+    const url = new URL(value);
+    return url.origin === value.replace(/\/$/, '') && (url.pathname === '/' || url.pathname === '') ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * WEBAUTHN_RP_ID (default localhost), WEBAUTHN_RP_NAME (default TOTP_ISSUER's default), WEBAUTHN_ORIGINS
+ * (default: http://localhost:PORT and the CORS_ORIGINS whose host fits the RP ID). Checked here so a
+ * mistake stops the start instead of failing every passkey ceremony later.
+ */
+function readWebAuthn(read: Reader): WebAuthnConfig {
+  const rpId = read.string('WEBAUTHN_RP_ID', 'localhost').toLowerCase();
+  if (!RP_ID.test(rpId) || /^[\d.]+$/.test(rpId)) throw new ConfigError('WEBAUTHN_RP_ID', `must be a domain name without scheme or port, not an IP address (got "${rpId}")`);
+  const rpName = read.string('WEBAUTHN_RP_NAME', 'User Centre');
+  if (rpName.length > 64) throw new ConfigError('WEBAUTHN_RP_NAME', 'must be at most 64 characters');
+  const explicit = read.list('WEBAUTHN_ORIGINS');
+  const port = read.int('PORT', 3000, 0, 65535);
+  const candidates = explicit.length ? explicit : [`http://localhost:${port}`, ...read.list('CORS_ORIGINS')];
+  const origins: string[] = [];
+  for (const value of candidates) {
+    const url = exactOrigin(value);
+    const local = url?.hostname === 'localhost' || !!url?.hostname.endsWith('.localhost');
+    const fits = !!url && (url.protocol === 'https:' || (url.protocol === 'http:' && local)) && hostFitsRpId(url.hostname, rpId);
+    if (fits) origins.push(url!.origin);
+    else if (explicit.length) throw new ConfigError('WEBAUTHN_ORIGINS', `must list exact origins (https://host[:port], or http on localhost) whose host is WEBAUTHN_RP_ID "${rpId}" or a subdomain of it (got "${value}")`);
+  }
+  if (!origins.length) throw new ConfigError('WEBAUTHN_ORIGINS', `is required when WEBAUTHN_RP_ID is "${rpId}": list the https origins of the pages that use passkeys`);
+  return { rpId, rpName, origins: [...new Set(origins)] };
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {

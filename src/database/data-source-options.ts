@@ -18,6 +18,8 @@ import { RevocationMarkers1732300040000 as MysqlRevocationMarkers } from './migr
 import { RevocationMarkers1732300040000 as SqliteRevocationMarkers } from './migrations/sqlite/1732300040000-revocation-markers';
 import { EventOutbox1732300060000 as MysqlEventOutbox } from './migrations/mysql/1732300060000-event-outbox';
 import { EventOutbox1732300060000 as SqliteEventOutbox } from './migrations/sqlite/1732300060000-event-outbox';
+import { Passkeys1732300061000 as MysqlPasskeys } from './migrations/mysql/1732300061000-passkeys';
+import { Passkeys1732300061000 as SqlitePasskeys } from './migrations/sqlite/1732300061000-passkeys';
 import { UsernameSkeletonKeys1732300012000 as MysqlUsernameSkeletonKeys } from './migrations/mysql/1732300012000-username-skeleton-keys';
 import { UsernameSkeletonKeys1732300012000 as SqliteUsernameSkeletonKeys } from './migrations/sqlite/1732300012000-username-skeleton-keys';
 import { User } from '@/modules/users/user.entity';
@@ -29,13 +31,14 @@ import { RealNameRecord } from '@/modules/real-name/real-name-record.entity';
 import { ApiKey } from '@/modules/account/api-key.entity';
 import { OutboxEvent } from '@/modules/events/outbox-event.entity';
 import { MfaTotp, RecoveryCode } from '@/modules/mfa/mfa.entities';
+import { Passkey } from '@/modules/mfa/webauthn/passkey.entity';
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity, RevocationMarker, OutboxEvent, MfaTotp, RecoveryCode];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity, RevocationMarker, OutboxEvent, MfaTotp, RecoveryCode, Passkey];
 
 /** Migrations are listed per driver, oldest first; each feature appends its own. */
 export const MIGRATIONS = {
-  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUsernameSkeletonKeys, SqliteMfa, SqliteUserIdentities, SqliteRevocationMarkers, SqliteEventOutbox],
-  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUsernameSkeletonKeys, MysqlMfa, MysqlUserIdentities, MysqlRevocationMarkers, MysqlEventOutbox],
+  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUsernameSkeletonKeys, SqliteMfa, SqliteUserIdentities, SqliteRevocationMarkers, SqliteEventOutbox, SqlitePasskeys],
+  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUsernameSkeletonKeys, MysqlMfa, MysqlUserIdentities, MysqlRevocationMarkers, MysqlEventOutbox, MysqlPasskeys],
 };
 
 /**

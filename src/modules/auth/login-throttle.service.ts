@@ -83,6 +83,15 @@ export class LoginThrottle {
   }
 
   /**
+   * The client IP's sign-in budget (LOGIN_PER_IP_PER_MINUTE), shared with password sign-in: for the
+   * public passkey routes, which have no identifier to count by. 429 with Retry-After when spent.
+   */
+  async requireIpAllowance(ip: string): Promise<void> {
+    const waitMs = await this.ipAttempts(ip);
+    if (waitMs !== null) throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: Math.max(waitMs, 1000) / 1000 });
+  }
+
+  /**
    * Starts a current-password check (password change, deletion, contact changes) for a signed-in
    * account: it counts towards the account's bound, and refuses with 429 while that bound is spent.
    */

@@ -20,6 +20,11 @@ export interface EventDataByType {
   /** `provider`: the configured provider's name (e.g. github), never the person's id or email there. */
   'user.identity_linked': { userId: string; provider: string };
   'user.identity_unlinked': { userId: string; provider: string };
+  /**
+   * A second factor changed. `factor`: which one (`all` for an admin reset or a reclaim); `change`:
+   * `added`, `removed`, `regenerated` (recovery codes) or `reset`. Never a secret, code or credential id.
+   */
+  'user.mfa_changed': { userId: string; factor: MfaFactor; change: MfaChange };
   /** `reason`: the user signed out of it (logout) or revoked it from the session list (revoked). */
   'session.revoked': { userId: string; sessionId: string; reason: 'logout' | 'revoked' };
 }
@@ -37,10 +42,15 @@ export const EVENT_TYPES: readonly EventType[] = [
   'user.enabled',
   'user.deleted',
   'user.real_name_verified',
+  'user.mfa_changed',
   'user.identity_linked',
   'user.identity_unlinked',
   'session.revoked',
 ];
+
+export const MFA_FACTORS = ['totp', 'passkey', 'recovery_codes', 'all'] as const;
+export type MfaFactor = (typeof MFA_FACTORS)[number];
+export type MfaChange = 'added' | 'removed' | 'regenerated' | 'reset';
 
 export const PROFILE_FIELDS = ['displayName', 'intro', 'github', 'school', 'website'] as const;
 export type ProfileField = (typeof PROFILE_FIELDS)[number];

@@ -51,6 +51,11 @@ export class IdentitiesService implements OnModuleInit {
     return this.identities.findBySubject(provider, subject);
   }
 
+  /** How many identities the account has linked, read inside `tx` (for the last-sign-in-method rule of other modules). */
+  countFor(userId: string, tx: EntityManager): Promise<number> {
+    return this.identities.countForUser(userId, tx);
+  }
+
   async listFor(userId: string): Promise<IdentityDto[]> {
     return (await this.identities.listForUser(userId)).map(toIdentityView);
   }

@@ -93,9 +93,9 @@ export class StepUpController {
   @Post('mfa/verify')
   @HttpCode(200)
   @SuccessMessage('signedIn')
-  @ApiOperation({ operationId: 'verifyMfa', summary: 'Finish a sign-in with a second factor', description: 'Answers the MFA challenge of a first factor. Each answer is counted before it is checked: the 5th wrong answer spends the mfaToken, and wrong answers count towards the account lock (429). A TOTP code is accepted once; a recovery code is spent.' })
+  @ApiOperation({ operationId: 'verifyMfa', summary: 'Finish a sign-in with a second factor', description: 'Answers the MFA challenge of a first factor: method totp or recovery_code with `code`, or method passkey with `response` (the answer to the options of POST /auth/mfa/passkey-options). Each answer is counted before it is checked: the 5th wrong answer spends the mfaToken, and wrong answers count towards the account lock (429). A TOTP code is accepted once; a recovery code is spent; a passkey challenge is single-use and its signature counter must move forward (400 PASSKEY_INVALID otherwise).' })
   @ApiEnvelope(TokenPairDto, { description: 'Signed in: a token pair' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, MfaErrors.MFA_INVALID, MfaErrors.MFA_TOKEN_INVALID, CommonErrors.TOO_MANY_REQUESTS)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, MfaErrors.MFA_INVALID, MfaErrors.PASSKEY_INVALID, MfaErrors.MFA_TOKEN_INVALID, CommonErrors.TOO_MANY_REQUESTS)
   verify(@Body() dto: MfaVerifyDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
     return this.stepUp.verify(dto, client);
   }
@@ -103,9 +103,9 @@ export class StepUpController {
   @Auth()
   @Post('reauthenticate')
   @HttpCode(200)
-  @ApiOperation({ operationId: 'reauthenticate', summary: 'Step up: authenticate again inside this session', description: 'With `password`, or `method` + `code` (a second factor). Answers a new token pair for the same session with a fresh auth_time and amr; its earlier refresh tokens are spent. ⏱ routes need this within RECENT_AUTH_SECONDS, and with a second factor when the account has one.' })
+  @ApiOperation({ operationId: 'reauthenticate', summary: 'Step up: authenticate again inside this session', description: 'With `password`, or `method` + `code` (a second factor), or method passkey + `response` (the answer to the options of POST /auth/reauthenticate/passkey-options; a user-verified passkey gives amr hwk + mfa). Answers a new token pair for the same session with a fresh auth_time and amr; its earlier refresh tokens are spent. ⏱ routes need this within RECENT_AUTH_SECONDS, and with a second factor when the account has one.' })
   @ApiEnvelope(TokenPairDto, { description: 'A fresh token pair' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, UsersErrors.PASSWORD_INCORRECT, MfaErrors.MFA_INVALID, MfaErrors.MFA_NOT_ENROLLED, AuthErrors.SESSION_REQUIRED, CommonErrors.TOO_MANY_REQUESTS)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, UsersErrors.PASSWORD_INCORRECT, MfaErrors.MFA_INVALID, MfaErrors.PASSKEY_INVALID, MfaErrors.MFA_NOT_ENROLLED, AuthErrors.SESSION_REQUIRED, CommonErrors.TOO_MANY_REQUESTS)
   reauthenticate(@CurrentUser() principal: Principal, @Body() dto: ReauthenticateDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
     return this.stepUp.reauthenticate(principal, dto, client);
   }
@@ -119,7 +119,7 @@ export class MfaAdminController {
 
   @Delete('users/:id/mfa')
   @SuccessMessage('deleted')
-  @ApiOperation({ operationId: 'adminResetMfa', summary: "Reset an account's second factors", description: 'Every factor and recovery code is removed, every session revoked, and the owner notified (email, else SMS). Audited as mfa_reset.' })
+  @ApiOperation({ operationId: 'adminResetMfa', summary: "Reset an account's second factors", description: 'Every factor (authenticator app, passkeys) and recovery code is removed, every session revoked, and the owner notified (email, else SMS). Audited as mfa_reset.' })
   @ApiParam({ name: 'id', description: 'Account id', example: '5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11' })
   @ApiEnvelope(null, { description: 'Reset' })
   @ApiErrors(UsersErrors.USER_NOT_FOUND)

@@ -22,4 +22,8 @@ export const MfaErrors = defineErrors({
     status: HttpStatus.BAD_REQUEST,
     message: { en: 'The passkey answer is not valid', 'zh-CN': '通行密钥验证失败' },
   },
+  PASSKEY_NOT_FOUND: {
+    status: HttpStatus.NOT_FOUND,
+    message: { en: 'No such passkey on your account', 'zh-CN': '您的账号没有这个通行密钥' },
+  },
 });

@@ -12,6 +12,7 @@ import { Language } from '@/common/i18n';
 import { KvStore } from '@/common/kv/kv-store';
 import { AccountOwnershipService } from '@/modules/account/account-ownership.service';
 import { AuditService } from '@/modules/audit/audit.service';
+import { EventsService } from '@/modules/events/events.service';
 import { MfaMethod } from '@/modules/auth/dto/auth.dto';
 import { SessionsService } from '@/modules/auth/sessions/sessions.service';
 import { RealNameCipher } from '@/modules/real-name/real-name-cipher';
@@ -23,6 +24,7 @@ import { MfaStatusDto, TotpEnrolmentDto } from './dto/mfa.dto';
 import { MfaTotp, RecoveryCode } from './mfa.entities';
 import { MfaErrors } from './mfa.errors';
 import { newRecoveryCodes, normaliseRecoveryCode } from './recovery-codes';
+import { Passkey } from './webauthn/passkey.entity';
 import { matchingTotpStep, newTotpSecret, TOTP_PERIOD_SECONDS, totpUrl } from './totp';
 
 /** An enrolment not confirmed within this is gone. */
@@ -51,12 +53,14 @@ export class MfaService implements OnModuleInit {
   constructor(
     @InjectRepository(MfaTotp) private readonly totps: Repository<MfaTotp>,
     @InjectRepository(RecoveryCode) private readonly codes: Repository<RecoveryCode>,
+    @InjectRepository(Passkey) private readonly passkeys: Repository<Passkey>,
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
     private readonly cipher: RealNameCipher,
     private readonly kv: KvStore,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly events: EventsService,
     private readonly notices: VerificationCodesService,
     private readonly ownership: AccountOwnershipService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -64,20 +68,27 @@ export class MfaService implements OnModuleInit {
 
   /** Whoever proves an unproven email gets the account without the factors an earlier holder set up (users.mfa_methods is cleared with the reclaim's columns). */
   onModuleInit(): void {
-    this.ownership.register({ name: 'mfa_factors', run: (userId, tx) => this.removeAllIn(tx, userId) });
+    this.ownership.register({
+      name: 'mfa_factors',
+      run: async (userId, tx) => {
+        if (await this.removeAllIn(tx, userId)) await this.events.emit(tx, 'user.mfa_changed', { userId, factor: 'all', change: 'reset' });
+      },
+    });
   }
 
-  private async removeAllIn(tx: EntityManager, userId: string): Promise<void> {
-    await tx.delete(MfaTotp, { userId });
-    await tx.delete(RecoveryCode, { userId });
+  /** Every factor and recovery code of the account, inside `tx`; true when there was any (so the caller reports user.mfa_changed). */
+  private async removeAllIn(tx: EntityManager, userId: string): Promise<boolean> {
+    const removed = [await tx.delete(MfaTotp, { userId }), await tx.delete(RecoveryCode, { userId }), await tx.delete(Passkey, { userId })];
+    return removed.some((result) => (result.affected ?? 0) > 0);
   }
 
   async status(user: User): Promise<MfaStatusDto> {
     const totp = await this.totps.findOneBy({ userId: user.id });
     const recoveryCodesLeft = await this.codes.countBy({ userId: user.id, usedAt: IsNull() });
+    const passkeys = await this.passkeys.find({ where: { userId: user.id }, order: { createdAt: 'ASC' } });
     return {
       totp: { enabled: !!totp?.confirmedAt, createdAt: totp?.confirmedAt?.toISOString() ?? null },
-      passkeys: [],
+      passkeys: passkeys.map((row) => ({ id: row.id, name: row.name, createdAt: row.createdAt.toISOString(), lastUsedAt: row.lastUsedAt?.toISOString() ?? null })),
       recoveryCodesLeft,
       required: this.config.mfa.requiredRoles.includes(user.role),
     };
@@ -121,6 +132,7 @@ export class MfaService implements OnModuleInit {
       if (!confirmed.affected) throw new AppException(MfaErrors.MFA_ALREADY_ENABLED);
       if (recoveryCodes) await this.replaceRecoveryCodes(tx, user.id, recoveryCodes);
       await this.audit.record({ type: 'mfa_enabled', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method: 'totp' } }, tx);
+      await this.events.emit(tx, 'user.mfa_changed', { userId: user.id, factor: 'totp', change: 'added' });
     });
     // This session has just proven the second factor too.
     if (sessionId) await this.sessions.addMethods(sessionId, ['otp', 'mfa']);
@@ -136,6 +148,7 @@ export class MfaService implements OnModuleInit {
       // Recovery codes exist to stand in for a factor: with none left they would be a password of their own.
       if (!left) await tx.delete(RecoveryCode, { userId: user.id });
       await this.audit.record({ type: 'mfa_disabled', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method: 'totp' } }, tx);
+      await this.events.emit(tx, 'user.mfa_changed', { userId: user.id, factor: 'totp', change: 'removed' });
     });
     await this.notify(user, 'mfa_removed', language);
   }
@@ -147,6 +160,7 @@ export class MfaService implements OnModuleInit {
     await inTransaction(this.codes.manager, async (tx) => {
       await this.replaceRecoveryCodes(tx, user.id, recoveryCodes);
       await this.audit.record({ type: 'recovery_codes_regenerated', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
+      await this.events.emit(tx, 'user.mfa_changed', { userId: user.id, factor: 'recovery_codes', change: 'regenerated' });
     });
     return recoveryCodes;
   }
@@ -159,12 +173,13 @@ export class MfaService implements OnModuleInit {
       await this.removeAllIn(tx, user.id);
       revoked = await this.sessions.revokeAllForUser(user.id, 'revoked', undefined, tx);
       await this.audit.record({ type: 'mfa_reset', outcome: 'success', userId: user.id, actorId, client, detail: { sessionsRevoked: revoked.length } }, tx);
+      await this.events.emit(tx, 'user.mfa_changed', { userId: user.id, factor: 'all', change: 'reset' });
     });
     await this.sessions.markRevoked(revoked);
     await this.notify(user, 'mfa_reset', language);
   }
 
-  /** Checks a second-factor answer: a TOTP code (each accepted once) or an unused recovery code (spent now). */
+  /** Checks a second-factor answer: a TOTP code (each accepted once) or an unused recovery code (spent now); passkeys are PasskeysService's. */
   async verify(user: User, method: MfaMethod, code: string | undefined): Promise<boolean> {
     if (!code) return false;
     if (method === 'totp') {
@@ -185,6 +200,28 @@ export class MfaService implements OnModuleInit {
   /** RFC 8176 value for a second factor. */
   amrOf(method: MfaMethod): string {
     return method === 'passkey' ? 'hwk' : 'otp';
+  }
+
+  /** users.mfa_methods with `method` added. */
+  methodsWith(current: string | null, method: SecondFactor): string {
+    return methodsWith(current, method);
+  }
+
+  /** users.mfa_methods without `method` (null when nothing is left). */
+  methodsWithout(current: string | null, method: SecondFactor): string | null {
+    return methodsWithout(current, method);
+  }
+
+  /** The first set of recovery codes of an account that has just got its first factor (inside that change's transaction). */
+  async issueRecoveryCodesIn(tx: EntityManager, userId: string): Promise<string[]> {
+    const recoveryCodes = newRecoveryCodes();
+    await this.replaceRecoveryCodes(tx, userId, recoveryCodes);
+    return recoveryCodes;
+  }
+
+  /** With no factor left, recovery codes would be a password of their own: they go with the last one. */
+  async removeRecoveryCodesIn(tx: EntityManager, userId: string): Promise<void> {
+    await tx.delete(RecoveryCode, { userId });
   }
 
   private has(user: Pick<User, 'mfaMethods'>, method: SecondFactor): boolean {
@@ -216,7 +253,7 @@ export class MfaService implements OnModuleInit {
   }
 
   /** Email when the account has one, else SMS. */
-  private async notify(user: User, kind: MfaNoticeKind, language: Language): Promise<void> {
+  async notify(user: User, kind: MfaNoticeKind, language: Language): Promise<void> {
     const to = user.emailKey ? { channel: 'email' as const, destination: user.emailKey } : user.phone ? { channel: 'sms' as const, destination: user.phone } : null;
     if (to) await this.notices.notify(to, kind, language);
   }

@@ -14,6 +14,7 @@ import { UsersService } from '@/modules/users/users.service';
 import { MfaVerifyDto, ReauthenticateDto } from './dto/mfa.dto';
 import { MfaErrors } from './mfa.errors';
 import { MfaService } from './mfa.service';
+import { PASSKEY_AMR, PasskeysService } from './webauthn/passkeys.service';
 
 /** First factors in RFC 8176 terms: what a second factor is added to. */
 const FIRST_FACTORS = ['pwd', 'sms', 'fed'];
@@ -27,6 +28,7 @@ const FIRST_FACTORS = ['pwd', 'sms', 'fed'];
 export class StepUpService {
   constructor(
     private readonly mfa: MfaService,
+    private readonly passkeys: PasskeysService,
     private readonly challenges: MfaChallenges,
     private readonly auth: AuthService,
     private readonly tokens: TokensService,
@@ -49,9 +51,10 @@ export class StepUpService {
       await this.challenges.spend(dto.mfaToken);
       throw new AppException(MfaErrors.MFA_TOKEN_INVALID);
     }
-    if (!(await this.answerIsRight(user, dto.method, dto.code, client))) {
+    const check = dto.method === 'passkey' ? () => this.passkeys.verifyFor(user, 'mfa', dto.response, dto.mfaToken) : () => this.mfa.verify(user, dto.method, dto.code);
+    if (!(await this.answerIsRight(user, dto.method, client, check))) {
       if (tries.count >= MFA_TOKEN_TRIES) await this.challenges.spend(dto.mfaToken);
-      throw new AppException(MfaErrors.MFA_INVALID);
+      throw new AppException(dto.method === 'passkey' ? MfaErrors.PASSKEY_INVALID : MfaErrors.MFA_INVALID);
     }
     // Of parallel right answers only one takes the pending sign-in.
     const taken = await this.challenges.take(dto.mfaToken);
@@ -69,9 +72,12 @@ export class StepUpService {
     if (dto.method) {
       if (dto.password !== undefined) throw this.eitherOr();
       if (!user.mfaMethods) throw new AppException(MfaErrors.MFA_NOT_ENROLLED);
-      if (!(await this.answerIsRight(user, dto.method, dto.code, client))) throw new AppException(MfaErrors.MFA_INVALID);
+      const method = dto.method;
+      const check = method === 'passkey' ? () => this.passkeys.verifyFor(user, 'reauth', dto.response) : () => this.mfa.verify(user, method, dto.code);
+      if (!(await this.answerIsRight(user, method, client, check))) throw new AppException(method === 'passkey' ? MfaErrors.PASSKEY_INVALID : MfaErrors.MFA_INVALID);
       const firstFactors = (session.amr?.split(',') ?? []).filter((value) => FIRST_FACTORS.includes(value));
-      amr = [...firstFactors, this.mfa.amrOf(dto.method), ...(firstFactors.length ? ['mfa'] : [])];
+      // A user-verified passkey (step-up requires it) is two factors by itself.
+      amr = method === 'passkey' ? [...firstFactors, ...PASSKEY_AMR] : [...firstFactors, this.mfa.amrOf(method), ...(firstFactors.length ? ['mfa'] : [])];
     } else if (dto.password !== undefined) {
       await this.auth.assertCurrentPassword(user, dto.password, client);
       amr = ['pwd'];
@@ -84,14 +90,14 @@ export class StepUpService {
   }
 
   /** A second-factor answer, counted towards the account lock before it is compared (AuthService.countedCheck). */
-  private async answerIsRight(user: User, method: MfaMethod, code: string | undefined, client: ClientInfo): Promise<boolean> {
-    if (await this.auth.countedCheck(user, client, () => this.mfa.verify(user, method, code))) return true;
+  private async answerIsRight(user: User, method: MfaMethod, client: ClientInfo, check: () => Promise<boolean>): Promise<boolean> {
+    if (await this.auth.countedCheck(user, client, check)) return true;
     await this.audit.record({ type: 'sign_in', outcome: 'failure', userId: user.id, client, detail: { method, reason: 'wrong_second_factor' } });
     this.metrics.signIn('failure', method);
     return false;
   }
 
   private eitherOr(): AppException {
-    return new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'password', message: 'give either password, or method with code' }] });
+    return new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'password', message: 'give either password, or method with code or response' }] });
   }
 }

@@ -157,10 +157,26 @@ export class UsersService {
     await this.kv.delete(this.viewKey(id));
   }
 
-  /** Whether the account could sign in without any other identity provider: a password, or a phone for SMS codes (read inside `tx`). */
+  /** Whether the account could sign in without any other identity provider: a password, a phone for SMS codes, or a passkey (read inside `tx`). */
   async canSignInWithoutProviders(id: string, tx: EntityManager): Promise<boolean> {
     const user = await tx.findOneBy(User, { id });
-    return !!user && (user.passwordHash !== null || user.phone !== null);
+    return !!user && (user.passwordHash !== null || user.phone !== null || hasMfaMethod(user, 'passkey'));
+  }
+
+  /** Whether the account could sign in without its passkeys: a password, a phone, or `identities` linked providers (read inside `tx`). */
+  async canSignInWithoutPasskeys(id: string, identities: number, tx: EntityManager): Promise<boolean> {
+    const user = await tx.findOneBy(User, { id });
+    return !!user && (user.passwordHash !== null || user.phone !== null || identities > 0);
+  }
+
+  /** users.mfa_methods as the transaction sees it (after the users row was written in it, so parallel changes queue behind each other). */
+  async mfaMethodsIn(id: string, tx: EntityManager): Promise<string | null> {
+    return (await tx.findOne(User, { where: { id }, select: { id: true, mfaMethods: true } }))?.mfaMethods ?? null;
+  }
+
+  /** Sets users.mfa_methods inside `tx` (the caller's factor change); the cached view goes after the commit. */
+  async setMfaMethodsIn(id: string, methods: string | null, tx: EntityManager): Promise<void> {
+    await tx.update(User, { id }, { mfaMethods: methods });
   }
 
   /** A page of accounts as their views (admin listing). */
@@ -184,4 +200,9 @@ export class UsersService {
   private viewKey(id: string): string {
     return `user-view:${id}`;
   }
+}
+
+/** Whether users.mfa_methods lists `method`. */
+export function hasMfaMethod(user: Pick<User, 'mfaMethods'>, method: string): boolean {
+  return (user.mfaMethods?.split(',') ?? []).includes(method);
 }

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Length, MaxLength, MinLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsOptional, IsString, Length, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { AuthenticationResponseDto, PasskeySummaryDto } from '@/modules/mfa/webauthn/dto/passkeys.dto';
 import { MFA_METHODS, MfaMethod } from '@/modules/auth/dto/auth.dto';
 
 export class TotpStatusDto {
@@ -8,13 +10,6 @@ export class TotpStatusDto {
 
   @ApiProperty({ description: 'When it was confirmed', example: '2026-01-01T08:00:00.000Z', nullable: true, type: String })
   createdAt: string | null;
-}
-
-export class PasskeySummaryDto {
-  @ApiProperty({ description: 'Passkey id', example: '3f2a1c9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b' }) id: string;
-  @ApiProperty({ description: 'The name the user gave it', example: 'Laptop' }) name: string;
-  @ApiProperty({ description: 'When it was registered', example: '2026-01-01T08:00:00.000Z' }) createdAt: string;
-  @ApiProperty({ description: 'When it last signed in', example: '2026-01-02T08:00:00.000Z', nullable: true, type: String }) lastUsedAt: string | null;
 }
 
 export class MfaStatusDto {
@@ -58,11 +53,17 @@ export class MfaVerifyDto {
   @IsIn(MFA_METHODS)
   method: MfaMethod;
 
-  @ApiPropertyOptional({ description: 'The TOTP code or a recovery code', example: '492039' })
+  @ApiPropertyOptional({ description: 'The TOTP code or a recovery code (methods totp, recovery_code)', example: '492039' })
   @IsOptional()
   @IsString()
   @MaxLength(32)
   code?: string;
+
+  @ApiPropertyOptional({ type: AuthenticationResponseDto, description: 'method passkey: what navigator.credentials.get() answered to the options of POST /auth/mfa/passkey-options (PublicKeyCredential.toJSON())' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AuthenticationResponseDto)
+  response?: AuthenticationResponseDto;
 }
 
 export class ReauthenticateDto {
@@ -78,9 +79,15 @@ export class ReauthenticateDto {
   @IsIn(MFA_METHODS)
   method?: MfaMethod;
 
-  @ApiPropertyOptional({ description: 'The TOTP code or a recovery code (with method)', example: '492039' })
+  @ApiPropertyOptional({ description: 'The TOTP code or a recovery code (with method totp or recovery_code)', example: '492039' })
   @IsOptional()
   @IsString()
   @MaxLength(32)
   code?: string;
+
+  @ApiPropertyOptional({ type: AuthenticationResponseDto, description: 'With method passkey: what navigator.credentials.get() answered to the options of POST /auth/reauthenticate/passkey-options (PublicKeyCredential.toJSON())' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AuthenticationResponseDto)
+  response?: AuthenticationResponseDto;
 }
