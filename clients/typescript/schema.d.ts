@@ -113,7 +113,7 @@ export interface paths {
         post?: never;
         /**
          * Reset an account's second factors
-         * @description Every factor and recovery code is removed, every session revoked, and the owner notified (email, else SMS). Audited as mfa_reset.
+         * @description Every factor (authenticator app, passkeys) and recovery code is removed, every session revoked, and the owner notified (email, else SMS). Audited as mfa_reset.
          */
         delete: operations["adminResetMfa"];
         options?: never;
@@ -161,6 +161,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/login/passkey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a passkey
+         * @description The credential names the account. A user-verified passkey is two factors, so the answer is a token pair, never an MFA challenge; its access token carries amr ["hwk", "mfa"] (RFC 8176: proof of possession of a key, and more than one factor — the key and the user verification that unlocked it). The challenge is spent by this call, right or wrong. Disabled accounts are refused; a failure counts towards the account lock (429 while it holds) and the client address's sign-in budget.
+         */
+        post: operations["loginWithPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login/sms": {
         parameters: {
             query?: never;
@@ -181,6 +201,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa/passkey-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request options for answering an MFA challenge with a passkey
+         * @description Options restricted to the account's passkeys, bound to this mfaToken; answer with POST /auth/mfa/verify (method passkey, response). Each challenge is single-use (a wrong answer spends it: ask again) and lives 5 minutes; asking does not use one of the mfaToken's 5 tries. Counts against the client address's sign-in budget.
+         */
+        post: operations["startPasskeySecondFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/mfa/verify": {
         parameters: {
             query?: never;
@@ -192,7 +232,7 @@ export interface paths {
         put?: never;
         /**
          * Finish a sign-in with a second factor
-         * @description Answers the MFA challenge of a first factor. Each answer is counted before it is checked: the 5th wrong answer spends the mfaToken, and wrong answers count towards the account lock (429). A TOTP code is accepted once; a recovery code is spent.
+         * @description Answers the MFA challenge of a first factor: method totp or recovery_code with `code`, or method passkey with `response` (the answer to the options of POST /auth/mfa/passkey-options). Each answer is counted before it is checked: the 5th wrong answer spends the mfaToken, and wrong answers count towards the account lock (429). A TOTP code is accepted once; a recovery code is spent; a passkey challenge is single-use and its signature counter must move forward (400 PASSKEY_INVALID otherwise).
          */
         post: operations["verifyMfa"];
         delete?: never;
@@ -261,6 +301,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/passkeys/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a sign-in with a passkey (no username)
+         * @description Request options with no allowCredentials, so the browser offers the passkeys it holds for this site, and a challengeId to send back with the answer to POST /auth/login/passkey. Single-use, 5 minutes. Counts against the client address's sign-in budget (LOGIN_PER_IP_PER_MINUTE, 429).
+         */
+        post: operations["startPasskeySignIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password-reset": {
         parameters: {
             query?: never;
@@ -312,9 +372,29 @@ export interface paths {
         put?: never;
         /**
          * Step up: authenticate again inside this session
-         * @description With `password`, or `method` + `code` (a second factor). Answers a new token pair for the same session with a fresh auth_time and amr; its earlier refresh tokens are spent. ⏱ routes need this within RECENT_AUTH_SECONDS, and with a second factor when the account has one.
+         * @description With `password`, or `method` + `code` (a second factor), or method passkey + `response` (the answer to the options of POST /auth/reauthenticate/passkey-options; a user-verified passkey gives amr hwk + mfa). Answers a new token pair for the same session with a fresh auth_time and amr; its earlier refresh tokens are spent. ⏱ routes need this within RECENT_AUTH_SECONDS, and with a second factor when the account has one.
          */
         post: operations["reauthenticate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/reauthenticate/passkey-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request options for a step-up with a passkey
+         * @description Options restricted to the caller's passkeys, user verification required; answer with POST /auth/reauthenticate (method passkey, response). Single-use, 5 minutes.
+         */
+        post: operations["startPasskeyReauthentication"];
         delete?: never;
         options?: never;
         head?: never;
@@ -746,6 +826,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/me/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a passkey
+         * @description Verifies the answer to the challenge of POST /users/me/passkeys/options (origin in WEBAUTHN_ORIGINS, RP ID, user verification) and stores the passkey. It is a second factor from now on (password sign-ins answer the MFA challenge) and signs in alone without a username (POST /auth/login/passkey). When it is the first second factor of the account, the answer carries 10 recovery codes, shown only now. The owner is notified.
+         */
+        post: operations["addPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/passkeys/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start registering a passkey (⏱)
+         * @description WebAuthn creation options (JSON form, for PublicKeyCredential.parseCreationOptionsFromJSON or @simplewebauthn/browser): a discoverable credential (residentKey required) with user verification required, no attestation, the account's passkeys excluded. The challenge is single-use and lives 5 minutes. Send the browser's answer to POST /users/me/passkeys.
+         */
+        post: operations["startPasskeyRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/passkeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a passkey (⏱)
+         * @description With no passkey and no authenticator app left, the recovery codes go too. Refused (409 LAST_SIGN_IN_METHOD) when the account could then not sign in at all (no password, no phone, no linked identity). The owner is notified.
+         */
+        delete: operations["removePasskey"];
+        options?: never;
+        head?: never;
+        /** Rename a passkey */
+        patch: operations["renamePasskey"];
+        trace?: never;
+    };
     "/api/v1/users/me/password": {
         parameters: {
             query?: never;
@@ -1011,6 +1152,15 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AddPasskeyDto: {
+            /**
+             * @description A name for it (1–64 characters); default "Passkey"
+             * @example Laptop
+             */
+            name?: string;
+            /** @description What navigator.credentials.create() answered to the options of POST /users/me/passkeys/options (PublicKeyCredential.toJSON()) */
+            response: components["schemas"]["RegistrationResponseDto"];
+        };
         AdminUserDto: {
             /**
              * @description Avatar URL
@@ -1163,6 +1313,63 @@ export interface components {
              */
             scopes: ("profile:read" | "profile:write")[];
         };
+        AssertionResponseDto: {
+            /**
+             * @description The authenticator data (base64url)
+             * @example SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAABQ
+             */
+            authenticatorData: string;
+            /**
+             * @description The client data (base64url JSON: type, challenge, origin)
+             * @example eyJ0eXBlIjoid2ViYXV0aG4uZ2V0Iiwi...
+             */
+            clientDataJSON: string;
+            /**
+             * @description The signature over authenticatorData and the hash of clientDataJSON (base64url)
+             * @example MEUCIQDx...
+             */
+            signature: string;
+            /**
+             * @description The user handle of a discoverable credential (base64url); must name the credential's account
+             * @example NWYwYzZjMWUtOGE1NS00ZDVj...
+             */
+            userHandle?: string | null;
+        };
+        AttestationResponseDto: {
+            /**
+             * @description The attestation object (base64url CBOR)
+             * @example o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVi...
+             */
+            attestationObject: string;
+            /**
+             * @description The authenticator data (base64url); read from attestationObject, this copy is ignored
+             * @example SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2NFAAAAAA...
+             */
+            authenticatorData?: string;
+            /**
+             * @description The client data (base64url JSON: type, challenge, origin)
+             * @example eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwi...
+             */
+            clientDataJSON: string;
+            /**
+             * @description The public key (base64url SPKI); read from attestationObject, this copy is ignored
+             * @example MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE...
+             */
+            publicKey?: string;
+            /**
+             * @description The COSE algorithm of the new key; read from attestationObject, this copy is ignored
+             * @example -7
+             */
+            publicKeyAlgorithm?: number;
+            /**
+             * @description How the authenticator can be reached
+             * @example [
+             *       "internal",
+             *       "hybrid"
+             *     ]
+             */
+            transports?: ("ble" | "cable" | "hybrid" | "internal" | "nfc" | "smart-card" | "usb")[];
+        };
         AuditEventDto: {
             /**
              * @description Who did it: the user, an admin, or null for anonymous callers and start-up
@@ -1233,6 +1440,58 @@ export interface components {
              * @example 42
              */
             total: number;
+        };
+        AuthenticationResponseDto: {
+            /**
+             * @description platform (built in) or cross-platform (a security key, a phone)
+             * @example platform
+             * @enum {string}
+             */
+            authenticatorAttachment?: "platform" | "cross-platform";
+            /**
+             * @description The client extension results (getClientExtensionResults()); read, not trusted
+             * @example {}
+             */
+            clientExtensionResults: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The credential id (base64url)
+             * @example kR5PBz4Qh3YQ8m6VZ0nH3w
+             */
+            id: string;
+            /**
+             * @description The credential id again (base64url); must equal id
+             * @example kR5PBz4Qh3YQ8m6VZ0nH3w
+             */
+            rawId: string;
+            /** @description The authenticator assertion response */
+            response: components["schemas"]["AssertionResponseDto"];
+            /**
+             * @description Always public-key
+             * @example public-key
+             * @enum {string}
+             */
+            type: "public-key";
+        };
+        AuthenticatorSelectionDto: {
+            /**
+             * @description Always true (the Level 1 form of residentKey)
+             * @example true
+             */
+            requireResidentKey: boolean;
+            /**
+             * @description Always required: passkeys are discoverable, so sign-in needs no username
+             * @example required
+             * @enum {string}
+             */
+            residentKey: "required";
+            /**
+             * @description Always required: a user-verified passkey is two factors
+             * @example required
+             * @enum {string}
+             */
+            userVerification: "required";
         };
         AuthorizationUrlDto: {
             /**
@@ -1466,6 +1725,81 @@ export interface components {
              */
             scopes: ("profile:read" | "profile:write")[];
         };
+        CreationOptionsDto: {
+            /**
+             * @description Always none: no attestation is asked for
+             * @example none
+             * @enum {string}
+             */
+            attestation: "none";
+            /** @description What kind of authenticator */
+            authenticatorSelection: components["schemas"]["AuthenticatorSelectionDto"];
+            /**
+             * @description Single-use, 5 minutes (base64url)
+             * @example vrv2Ahx7fAb1n0vJMI4op7Va8G9SWOImYlXhHKf49aI
+             */
+            challenge: string;
+            /** @description The account's passkeys, so the same authenticator is not registered twice */
+            excludeCredentials: components["schemas"]["CredentialDescriptorDto"][];
+            /**
+             * @description Extensions asked for (credProps)
+             * @example {
+             *       "credProps": true
+             *     }
+             */
+            extensions?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Hints for the browser (none given)
+             * @example []
+             */
+            hints?: string[];
+            /** @description Key types accepted */
+            pubKeyCredParams: components["schemas"]["CredentialParameterDto"][];
+            /** @description The relying party */
+            rp: components["schemas"]["RelyingPartyDto"];
+            /**
+             * @description Milliseconds the browser may take
+             * @example 300000
+             */
+            timeout: number;
+            /** @description The account */
+            user: components["schemas"]["WebAuthnUserDto"];
+        };
+        CredentialDescriptorDto: {
+            /**
+             * @description A credential id (base64url)
+             * @example kR5PBz4Qh3YQ8m6VZ0nH3w
+             */
+            id: string;
+            /**
+             * @description How it was reachable at registration
+             * @example [
+             *       "internal"
+             *     ]
+             */
+            transports?: ("ble" | "cable" | "hybrid" | "internal" | "nfc" | "smart-card" | "usb")[];
+            /**
+             * @description Always public-key
+             * @example public-key
+             * @enum {string}
+             */
+            type: "public-key";
+        };
+        CredentialParameterDto: {
+            /**
+             * @description COSE algorithm: -8 EdDSA, -7 ES256, -257 RS256
+             * @example -7
+             */
+            alg: number;
+            /**
+             * @description Always public-key
+             * @example public-key
+             * @enum {string}
+             */
+            type: "public-key";
+        };
         DeleteAccountDto: {
             /**
              * @description For password-less phone accounts: an SMS code sent to the account phone with purpose login
@@ -1531,6 +1865,7 @@ export interface components {
          *     | `IDENTITY_NOT_FOUND` | 404 | No identity from that provider is linked to your account |
          *     | `NOT_FOUND` | 404 | Not found |
          *     | `OAUTH_PROVIDER_UNKNOWN` | 404 | No identity provider by that name is enabled |
+         *     | `PASSKEY_NOT_FOUND` | 404 | No such passkey on your account |
          *     | `REAL_NAME_NOT_SUBMITTED` | 404 | No real-name information has been submitted |
          *     | `SESSION_NOT_FOUND` | 404 | Session not found |
          *     | `USER_NOT_FOUND` | 404 | User not found |
@@ -1574,7 +1909,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "EMAIL_VERIFICATION_NOT_NEEDED" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "PASSKEY_NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "EMAIL_VERIFICATION_NOT_NEEDED" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -1841,6 +2176,13 @@ export interface components {
              */
             mfaToken: string;
         };
+        MfaPasskeyOptionsDto: {
+            /**
+             * @description The mfaToken from the sign-in answer
+             * @example mfa_3q2+7w...
+             */
+            mfaToken: string;
+        };
         MfaStatusDto: {
             /** @description Registered passkeys */
             passkeys: components["schemas"]["PasskeySummaryDto"][];
@@ -1859,7 +2201,7 @@ export interface components {
         };
         MfaVerifyDto: {
             /**
-             * @description The TOTP code or a recovery code
+             * @description The TOTP code or a recovery code (methods totp, recovery_code)
              * @example 492039
              */
             code?: string;
@@ -1874,6 +2216,55 @@ export interface components {
              * @example mfa_3q2+7w...
              */
             mfaToken: string;
+            /** @description method passkey: what navigator.credentials.get() answered to the options of POST /auth/mfa/passkey-options (PublicKeyCredential.toJSON()) */
+            response?: components["schemas"]["AuthenticationResponseDto"];
+        };
+        NewPasskeyDto: {
+            /**
+             * @description When it was registered
+             * @example 2026-01-01T08:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description Passkey id (for rename and delete)
+             * @example 3f2a1c9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
+             */
+            id: string;
+            /**
+             * @description When it last signed in or answered a second-factor challenge
+             * @example 2026-01-02T08:00:00.000Z
+             */
+            lastUsedAt: string | null;
+            /**
+             * @description The name the user gave it
+             * @example Laptop
+             */
+            name: string;
+            /**
+             * @description Ten single-use recovery codes, shown only now: present when this passkey is the first second factor of the account
+             * @example [
+             *       "k7m2p-9xq4r"
+             *     ]
+             */
+            recoveryCodes?: string[];
+        };
+        PasskeyLoginDto: {
+            /**
+             * @description The challengeId from POST /auth/passkeys/options
+             * @example 0b8f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d
+             */
+            challengeId: string;
+            /** @description What navigator.credentials.get() answered (PublicKeyCredential.toJSON()) */
+            response: components["schemas"]["AuthenticationResponseDto"];
+        };
+        PasskeyLoginOptionsDto: {
+            /**
+             * @description Send it back with the answer to POST /auth/login/passkey (single-use, 5 minutes)
+             * @example 0b8f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d
+             */
+            challengeId: string;
+            /** @description For navigator.credentials.get() (PublicKeyCredential.parseRequestOptionsFromJSON) */
+            options: components["schemas"]["RequestOptionsDto"];
         };
         PasskeySummaryDto: {
             /**
@@ -1882,12 +2273,12 @@ export interface components {
              */
             createdAt: string;
             /**
-             * @description Passkey id
+             * @description Passkey id (for rename and delete)
              * @example 3f2a1c9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
              */
             id: string;
             /**
-             * @description When it last signed in
+             * @description When it last signed in or answered a second-factor challenge
              * @example 2026-01-02T08:00:00.000Z
              */
             lastUsedAt: string | null;
@@ -2023,7 +2414,7 @@ export interface components {
         };
         ReauthenticateDto: {
             /**
-             * @description The TOTP code or a recovery code (with method)
+             * @description The TOTP code or a recovery code (with method totp or recovery_code)
              * @example 492039
              */
             code?: string;
@@ -2038,6 +2429,8 @@ export interface components {
              * @example violet sunrise 42
              */
             password?: string;
+            /** @description With method passkey: what navigator.credentials.get() answered to the options of POST /auth/reauthenticate/passkey-options (PublicKeyCredential.toJSON()) */
+            response?: components["schemas"]["AuthenticationResponseDto"];
         };
         RecoveryCodesDto: {
             /**
@@ -2054,6 +2447,87 @@ export interface components {
              * @example rt_Q2hhbmdlIG1lIQ...
              */
             refreshToken: string;
+        };
+        RegistrationResponseDto: {
+            /**
+             * @description platform (built in) or cross-platform (a security key, a phone)
+             * @example platform
+             * @enum {string}
+             */
+            authenticatorAttachment?: "platform" | "cross-platform";
+            /**
+             * @description The client extension results (getClientExtensionResults()); read, not trusted
+             * @example {
+             *       "credProps": {
+             *         "rk": true
+             *       }
+             *     }
+             */
+            clientExtensionResults: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The credential id (base64url)
+             * @example kR5PBz4Qh3YQ8m6VZ0nH3w
+             */
+            id: string;
+            /**
+             * @description The credential id again (base64url); must equal id
+             * @example kR5PBz4Qh3YQ8m6VZ0nH3w
+             */
+            rawId: string;
+            /** @description The authenticator attestation response */
+            response: components["schemas"]["AttestationResponseDto"];
+            /**
+             * @description Always public-key
+             * @example public-key
+             * @enum {string}
+             */
+            type: "public-key";
+        };
+        RelyingPartyDto: {
+            /**
+             * @description WEBAUTHN_RP_ID
+             * @example localhost
+             */
+            id: string;
+            /**
+             * @description WEBAUTHN_RP_NAME
+             * @example User Centre
+             */
+            name: string;
+        };
+        RenamePasskeyDto: {
+            /**
+             * @description The new name (1–64 characters)
+             * @example Work laptop
+             */
+            name: string;
+        };
+        RequestOptionsDto: {
+            /** @description The account's passkeys; empty for a username-less sign-in (the browser offers the discoverable ones) */
+            allowCredentials: components["schemas"]["CredentialDescriptorDto"][];
+            /**
+             * @description Single-use, 5 minutes (base64url)
+             * @example E__0m27tXVOY3XMNSYLRsRaFITkx_2CS5hmtLmcD2rY
+             */
+            challenge: string;
+            /**
+             * @description WEBAUTHN_RP_ID
+             * @example localhost
+             */
+            rpId: string;
+            /**
+             * @description Milliseconds the browser may take
+             * @example 300000
+             */
+            timeout: number;
+            /**
+             * @description required for a sign-in by passkey alone and for step-up; preferred as a second factor after a password
+             * @example required
+             * @enum {string}
+             */
+            userVerification: "required" | "preferred";
         };
         RevokeAllSessionsDto: {
             /**
@@ -2425,6 +2899,23 @@ export interface components {
              * @example 123456
              */
             code: string;
+        };
+        WebAuthnUserDto: {
+            /**
+             * @description The display name (or the username)
+             * @example Alice
+             */
+            displayName: string;
+            /**
+             * @description The user handle (base64url of the account id)
+             * @example NWYwYzZjMWUtOGE1NS00ZDVj
+             */
+            id: string;
+            /**
+             * @description The username
+             * @example alice_01
+             */
+            name: string;
         };
     };
     responses: never;
@@ -3908,6 +4399,141 @@ export interface operations {
             };
         };
     };
+    loginWithPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyLoginDto"];
+            };
+        };
+        responses: {
+            /** @description Signed in: a token pair */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["TokenPairDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `PASSKEY_INVALID`: The passkey answer is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "PASSKEY_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     loginBySms: {
         parameters: {
             query?: never;
@@ -4057,6 +4683,169 @@ export interface operations {
             };
         };
     };
+    startPasskeySecondFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaPasskeyOptionsDto"];
+            };
+        };
+        responses: {
+            /** @description The request options */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["RequestOptionsDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `MFA_TOKEN_INVALID`: The MFA token is not valid (expired, used or out of tries); sign in again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "MFA_TOKEN_INVALID";
+                    };
+                };
+            };
+            /** @description `MFA_NOT_ENROLLED`: Set up that second factor first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     verifyMfa: {
         parameters: {
             query?: never;
@@ -4092,7 +4881,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `MFA_INVALID`: The second-factor answer is wrong */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `MFA_INVALID`: The second-factor answer is wrong; `PASSKEY_INVALID`: The passkey answer is not valid */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4102,7 +4891,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "MFA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "MFA_INVALID" | "PASSKEY_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -4661,6 +5450,137 @@ export interface operations {
             };
         };
     };
+    startPasskeySignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The challenge and its options */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["PasskeyLoginOptionsDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     resetPassword: {
         parameters: {
             query?: never;
@@ -4980,7 +5900,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `VALIDATION_FAILED`: The request is not valid; `PASSWORD_INCORRECT`: The current password is not correct; `MFA_INVALID`: The second-factor answer is wrong */
+            /** @description `VALIDATION_FAILED`: The request is not valid; `PASSWORD_INCORRECT`: The current password is not correct; `MFA_INVALID`: The second-factor answer is wrong; `PASSKEY_INVALID`: The passkey answer is not valid */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4990,7 +5910,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 400;
                         /** @enum {string} */
-                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "MFA_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                        error?: "VALIDATION_FAILED" | "PASSWORD_INCORRECT" | "MFA_INVALID" | "PASSKEY_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
                     };
                 };
             };
@@ -5069,6 +5989,169 @@ export interface operations {
                 };
             };
             /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    startPasskeyReauthentication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request options */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["RequestOptionsDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `MFA_NOT_ENROLLED`: Set up that second factor first
+             *
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "MFA_NOT_ENROLLED" | "API_KEY_SCOPE";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -9298,6 +10381,730 @@ export interface operations {
                         code?: 409;
                         /** @enum {string} */
                         error?: "MFA_ALREADY_ENABLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    addPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddPasskeyDto"];
+            };
+        };
+        responses: {
+            /** @description The new passkey */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
+                        data: components["schemas"]["NewPasskeyDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `PASSKEY_INVALID`: The passkey answer is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "PASSKEY_INVALID" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
+             *
+             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "EMAIL_NOT_VERIFIED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `MFA_ALREADY_ENABLED`: This second factor is already set up */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "MFA_ALREADY_ENABLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    startPasskeyRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The creation options */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["CreationOptionsDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
+             *
+             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "EMAIL_NOT_VERIFIED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    removePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Passkey id (from GET /users/me/mfa) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
+                        data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `PASSKEY_NOT_FOUND`: No such passkey on your account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "PASSKEY_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description `LAST_SIGN_IN_METHOD`: This is the only way left to sign in to your account; add a password or another sign-in first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "LAST_SIGN_IN_METHOD";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    renamePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Passkey id (from GET /users/me/mfa) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenamePasskeyDto"];
+            };
+        };
+        responses: {
+            /** @description The renamed passkey */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["PasskeySummaryDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `PASSKEY_NOT_FOUND`: No such passkey on your account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "PASSKEY_NOT_FOUND";
                     };
                 };
             };
