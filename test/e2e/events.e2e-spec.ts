@@ -1,6 +1,8 @@
 import { adminUpdate, createAppWithAdmin, SignedInAdmin } from '../factories/admin';
 import { outboxEvents, outboxTypes } from '../factories/events';
 import { idCardNumber } from '../factories/id-cards';
+import { enrolTotp } from '../factories/mfa';
+import { registerPasskey } from '../factories/passkeys';
 import { lastCode, requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
 import { bearer, signInFrom } from '../factories/sessions';
 import { DEFAULT_PASSWORD, signedInUser, signUp } from '../factories/users';
@@ -116,6 +118,31 @@ describe('Events outbox (contract §12)', () => {
       { type: 'user.disabled', data: { userId: user.user.id } },
       { type: 'user.enabled', data: { userId: user.user.id } },
     ]);
+  });
+
+  it('every second-factor change writes user.mfa_changed naming the factor and the change, never a secret: TOTP, recovery codes, passkeys, an admin reset', async () => {
+    const user = await signedInUser(t);
+    const { secret, recoveryCodes } = await enrolTotp(t, user);
+    await t.http.post('/api/v1/users/me/mfa/recovery-codes').set(user.auth).expect(200);
+    const { passkey } = await registerPasskey(t, user);
+    await t.http.delete(`/api/v1/users/me/passkeys/${passkey.id}`).set(user.auth).expect(200);
+    await t.http.delete('/api/v1/users/me/mfa/totp').set(user.auth).expect(200);
+    await enrolTotp(t, user);
+    await t.http.delete(`/api/v1/admin/users/${user.user.id}/mfa`).set(admin.auth).expect(200);
+    const events = (await outboxEvents(t, user.user.id)).filter((event) => event.type === 'user.mfa_changed');
+    expect(events.map((event) => event.data)).toEqual(
+      [
+        ['totp', 'added'],
+        ['recovery_codes', 'regenerated'],
+        ['passkey', 'added'],
+        ['passkey', 'removed'],
+        ['totp', 'removed'],
+        ['totp', 'added'],
+        ['all', 'reset'],
+      ].map(([factor, change]) => ({ userId: user.user.id, factor, change })),
+    );
+    const stored = JSON.stringify(await t.db.query("SELECT data FROM events WHERE type = 'user.mfa_changed'"));
+    for (const value of [secret, ...recoveryCodes]) expect(stored).not.toContain(value);
   });
 
   it('deleting the account writes user.deleted, which outlives the account; a refused deletion writes nothing', async () => {

@@ -224,7 +224,7 @@ describe('SECURITY: Passkeys (WebAuthn)', () => {
   });
 
   describe('A passkey as the second factor (POST /auth/mfa/passkey-options, /auth/mfa/verify method passkey)', () => {
-    it('after a password the challenge offers passkey; its options name only the account\'s passkeys; verify gives amr pwd+hwk+mfa', async () => {
+    it("after a password the challenge offers passkey; its options name only the account's passkeys; verify gives amr pwd+hwk+mfa", async () => {
       const user = await passkeyUser(t);
       const challenge = await t.http.post('/api/v1/auth/login').send({ identifier: user.username, password: DEFAULT_PASSWORD }).expect(200);
       expect(challenge.body.data).toMatchObject({ mfaRequired: true, methods: ['passkey', 'recovery_code'] });
