@@ -5,6 +5,7 @@ import { createUserCentreClient, UserCentreClient } from '../../clients/typescri
 import { FIRST_ADMIN, firstAdminEnv } from '../factories/admin';
 import { lastCode, settledOutbox } from '../factories/codes';
 import { DEFAULT_PASSWORD, uniqueUsername } from '../factories/users';
+import { SoftAuthenticator } from '../helpers/soft-authenticator';
 import { createTestApp, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
 import { totpCode } from '@/modules/mfa/totp';
 
@@ -143,6 +144,43 @@ describe('The generated TypeScript client', () => {
     const stepUp = await api.POST('/api/v1/auth/reauthenticate', { headers: codeAuth, body: { method: 'totp', code: totpCode(started.secret, t.clock.now() + 30_000) } });
     expect(stepUp.data!.data.mfaRequired).toBe(false);
     const removed = await api.DELETE('/api/v1/users/me/mfa/totp', { headers: { Authorization: `Bearer ${stepUp.data!.data.accessToken}` } });
+    expect(removed.response.status).toBe(200);
+  });
+
+  it('drives passkeys: registration, a username-less sign-in, the second factor after a password, rename and removal', async () => {
+    const username = uniqueUsername('client_pk');
+    const email = `${username}@example.com`;
+    await api.POST('/api/v1/users', { body: { username, email, password: DEFAULT_PASSWORD, ...(await captcha()) } });
+    const first = tokens((await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } })).data!.data);
+    const auth = { Authorization: `Bearer ${first.accessToken}` };
+    await settledOutbox(t, async () => expect((await api.POST('/api/v1/users/me/email/verification-code', { headers: auth })).response.status).toBe(202), email);
+    await api.POST('/api/v1/users/me/email/verification', { headers: auth, body: { code: lastCode(t, email, 'verify_email')! } });
+
+    // The tests' app accepts the default origin http://localhost:PORT with PORT unset (3000).
+    const authenticator = new SoftAuthenticator('http://localhost:3000');
+    const options = (await api.POST('/api/v1/users/me/passkeys/options', { headers: auth })).data!.data;
+    expect(options.authenticatorSelection.residentKey).toBe('required');
+    const added = await api.POST('/api/v1/users/me/passkeys', { headers: auth, body: { response: authenticator.register(options).json, name: 'Client key' } });
+    expect(added.response.status).toBe(201);
+    const passkey = added.data!.data;
+    expect(passkey.recoveryCodes).toHaveLength(10);
+
+    const start = (await api.POST('/api/v1/auth/passkeys/options')).data!.data;
+    const signedIn = await api.POST('/api/v1/auth/login/passkey', { body: { challengeId: start.challengeId, response: authenticator.assert(start.options) } });
+    expect(signedIn.data!.data.user.username).toBe(username);
+    const keyAuth = { Authorization: `Bearer ${signedIn.data!.data.accessToken}` };
+
+    const challenge = (await api.POST('/api/v1/auth/login', { body: { identifier: username, password: DEFAULT_PASSWORD } })).data!.data;
+    if (!challenge.mfaRequired) throw new Error('expected an MFA challenge');
+    expect(challenge.methods).toEqual(['passkey', 'recovery_code']);
+    const mfaOptions = (await api.POST('/api/v1/auth/mfa/passkey-options', { body: { mfaToken: challenge.mfaToken } })).data!.data;
+    const byPasskey = await api.POST('/api/v1/auth/mfa/verify', { body: { mfaToken: challenge.mfaToken, method: 'passkey', response: authenticator.assert(mfaOptions) } });
+    expect(byPasskey.data!.data.mfaRequired).toBe(false);
+
+    const renamed = await api.PATCH('/api/v1/users/me/passkeys/{id}', { headers: keyAuth, params: { path: { id: passkey.id } }, body: { name: 'Renamed' } });
+    expect(renamed.data!.data.name).toBe('Renamed');
+    expect((await api.GET('/api/v1/users/me/mfa', { headers: keyAuth })).data!.data.passkeys).toEqual([expect.objectContaining({ id: passkey.id, name: 'Renamed' })]);
+    const removed = await api.DELETE('/api/v1/users/me/passkeys/{id}', { headers: keyAuth, params: { path: { id: passkey.id } } });
     expect(removed.response.status).toBe(200);
   });
 });

@@ -66,7 +66,7 @@ export interface RegistrationJson {
   id: string;
   rawId: string;
   type: 'public-key';
-  response: { clientDataJSON: string; attestationObject: string; transports: string[] };
+  response: { clientDataJSON: string; attestationObject: string; transports: ('internal' | 'hybrid' | 'usb')[] };
   clientExtensionResults: Record<string, unknown>;
   authenticatorAttachment: 'platform';
 }
