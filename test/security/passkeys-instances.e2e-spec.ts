@@ -69,13 +69,14 @@ describeOnBoth('Passkey limits hold across two instances sharing MySQL and Redis
   it('the same passkey answer sent to A and B in parallel signs in once', async () => {
     const user = await passkeyUserOn(b, a);
     const { challengeId, options } = (await a.http.post('/api/v1/auth/passkeys/options').expect(200)).body.data;
-    const response = user.authenticator.assert(options);
+    // No counter (0, as synced passkeys keep): only the shared single-use challenge stops the second.
+    const response = user.authenticator.assert(options, undefined, { counter: 0 });
     const responses = await Promise.all([a, b].map((server) => server.http.post('/api/v1/auth/login/passkey').send({ challengeId, response })));
     expect(responses.map((r) => r.status).sort()).toEqual([200, 400]);
     // The second factor too: one challenge, one answer, two instances.
     const token = await mfaTokenOn(b, user.username);
     const mfaOptions = (await b.http.post('/api/v1/auth/mfa/passkey-options').send({ mfaToken: token }).expect(200)).body.data;
-    const answer = user.authenticator.assert(mfaOptions);
+    const answer = user.authenticator.assert(mfaOptions, undefined, { counter: 0 });
     const verified = await Promise.all([a, b].map((server) => server.http.post('/api/v1/auth/mfa/verify').send({ mfaToken: token, method: 'passkey', response: answer })));
     expect(verified.filter((r) => r.status === 200)).toHaveLength(1);
     expect(verified.every((r) => [200, 400, 401].includes(r.status))).toBe(true);

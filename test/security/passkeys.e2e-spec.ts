@@ -164,21 +164,23 @@ describe('SECURITY: Passkeys (WebAuthn)', () => {
     });
 
     it('a challenge is single-use: a replayed answer is refused, and of two parallel uses exactly one succeeds', async () => {
+      // An authenticator that keeps no counter (always 0, as synced passkeys do): only the challenge stops a replay.
       const user = await passkeyUser(t);
+      const noCounter = { counter: 0 };
       const { challengeId, options } = await loginOptions(t);
-      const response = user.authenticator.assert(options);
+      const response = user.authenticator.assert(options, undefined, noCounter);
       await t.http.post('/api/v1/auth/login/passkey').send({ challengeId, response }).expect(200);
       const replayed = await t.http.post('/api/v1/auth/login/passkey').send({ challengeId, response });
       expect(replayed.status).toBe(400);
       expect(replayed.body.error).toBe('PASSKEY_INVALID');
       // The same answer sent twice at once.
       const next = await loginOptions(t);
-      const once = user.authenticator.assert(next.options);
+      const once = user.authenticator.assert(next.options, undefined, noCounter);
       const answers = await Promise.all([0, 1].map(() => t.http.post('/api/v1/auth/login/passkey').send({ challengeId: next.challengeId, response: once })));
       expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400]);
       // Another challenge's id with this answer: the signed challenge is not the one issued.
       const third = await loginOptions(t);
-      const wrongId = await t.http.post('/api/v1/auth/login/passkey').send({ challengeId: third.challengeId, response: user.authenticator.assert(next.options) });
+      const wrongId = await t.http.post('/api/v1/auth/login/passkey').send({ challengeId: third.challengeId, response: user.authenticator.assert(next.options, undefined, noCounter) });
       expect(wrongId.body.error).toBe('PASSKEY_INVALID');
     });
 
