@@ -343,3 +343,29 @@ describe('SECURITY: Passkeys under MFA_REQUIRED_ROLES', () => {
     await t.http.get('/api/v1/admin/users').set(bearer(signedIn)).expect(200);
   });
 });
+
+describe('SECURITY: the public passkey routes spend the client address sign-in budget (LOGIN_PER_IP_PER_MINUTE)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ LOGIN_PER_IP_PER_MINUTE: '6' });
+  });
+  afterAll(() => t.close());
+
+  it('20 parallel passkey sign-in starts and answers from one address: at most 6 get through in the minute, the rest 429 with Retry-After, shared with password sign-in', async () => {
+    const stranger = new SoftAuthenticator(TEST_ORIGIN);
+    stranger.register({ challenge: 'AAAA', rp: {}, user: { id: 'eA' } });
+    const answer = { challengeId: '0b8f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d', response: stranger.assert({ challenge: 'AAAA' }) };
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? t.http.post('/api/v1/auth/passkeys/options') : t.http.post('/api/v1/auth/login/passkey').send(answer))));
+    const limited = answers.filter((answer) => answer.status === 429);
+    expect(answers.length - limited.length).toBeLessThanOrEqual(6);
+    expect(limited.length).toBeGreaterThanOrEqual(14);
+    for (const answer of limited) {
+      expect(answer.body.error).toBe('TOO_MANY_REQUESTS');
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    // The same budget as /auth/login: it is spent for a password sign-in from this address too.
+    expect((await t.http.post('/api/v1/auth/login').send({ identifier: 'nobody_here', password: DEFAULT_PASSWORD })).status).toBe(429);
+    await t.passTime(61_000);
+    await t.http.post('/api/v1/auth/passkeys/options').expect(200);
+  });
+});
