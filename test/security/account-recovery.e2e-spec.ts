@@ -1,7 +1,9 @@
 import { AccountOwnershipService } from '@/modules/account/account-ownership.service';
 import { newApiKey, withKey } from '../factories/api-keys';
 import { lastCode, outbox, phoneUser, requestEmailCode, requestEmailVerificationCode, requestSmsCode, uniquePhone } from '../factories/codes';
+import { outboxEvents } from '../factories/events';
 import { enrolTotp } from '../factories/mfa';
+import { passkeyLogin, registerPasskey } from '../factories/passkeys';
 import { bearer, meStatus, refresh } from '../factories/sessions';
 import { signIn, signUp, signUpBody, solvedCaptcha, uniqueUsername } from '../factories/users';
 import { createTestApp, TestApp } from '../helpers/test-app';
@@ -104,6 +106,28 @@ describe('SECURITY: Recovery gives a clean account (pre-hijacking)', () => {
     // The number is free again for whoever holds it.
     await requestSmsCode(t, attackerPhone, 'register');
     expect(lastCode(t, attackerPhone, 'register')).toMatch(/^\d{6}$/);
+  });
+
+  it('a reclaim removes the passkeys an earlier holder registered: they sign in no more, and user.mfa_changed reports it', async () => {
+    const victimEmail = `victim_${uniqueUsername('pk')}@example.com`;
+    const attacker = await signUp(t, { email: victimEmail });
+    const session = await signIn(t, attacker.username, attacker.password);
+    const refused = await t.http.post('/api/v1/users/me/passkeys/options').set(bearer(session));
+    expect([refused.status, refused.body.error]).toEqual([403, 'EMAIL_NOT_VERIFIED']);
+    // An account from before the rule holds one anyway: a passkey that signs in without any password.
+    const { authenticator } = await asBeforeTheRule(attacker.user.id, () => registerPasskey(t, session));
+    expect((await passkeyLogin(t, authenticator)).status).toBe(200);
+    await resetByEmail(victimEmail).then((r) => expect(r.status).toBe(200));
+    const after = await passkeyLogin(t, authenticator);
+    expect([after.status, after.body.error]).toEqual([400, 'PASSKEY_INVALID']);
+    expect(await t.db.query(`SELECT id FROM passkeys WHERE user_id = ?`, [attacker.user.id])).toEqual([]);
+    const victim = await signIn(t, victimEmail, NEW_PASSWORD);
+    expect((await t.http.get('/api/v1/users/me/mfa').set(bearer(victim)).expect(200)).body.data).toMatchObject({ passkeys: [], recoveryCodesLeft: 0 });
+    const changes = (await outboxEvents(t, attacker.user.id)).filter((event) => event.type === 'user.mfa_changed').map((event) => event.data);
+    expect(changes).toEqual([
+      { userId: attacker.user.id, factor: 'passkey', change: 'added' },
+      { userId: attacker.user.id, factor: 'all', change: 'reset' },
+    ]);
   });
 
   it('a reset by email of an account whose email was already proven does not reclaim: the phone stays', async () => {
