@@ -13,6 +13,7 @@ import { registerBoundedJsonParser } from './common/http/body-complexity';
 import { registerSecurityHeaders } from './common/http/security-headers';
 import { registerSuccessEnvelope } from './common/http/success-envelope';
 import { registerMultipart } from './modules/avatar/avatar-upload';
+import { REFRESH_COOKIE_NAME, registerRefreshCookie } from './modules/auth/refresh-cookie';
 import { MetricsService } from './modules/operations/metrics.service';
 import { registerRequestObservers } from './modules/operations/request-observer';
 
@@ -42,6 +43,16 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login, sent as `Authorization: Bearer <token>`. Use this or the personal key on a request, not both (when both are sent, the bearer token is used and the key ignored).' }, 'bearer')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal key from POST /users/me/api-keys: acts as its user only on the routes that list this scheme (GET /users/me with scope profile:read; PATCH /users/me and the avatar upload with profile:write); every other route answers 403 API_KEY_SCOPE. Use this or a bearer token on a request, not both.' }, 'personal-api-key')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A service key from INTERNAL_API_KEYS (internal routes only)' }, 'internal-api-key')
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'cookie',
+        name: REFRESH_COOKIE_NAME,
+        description:
+          'Only with REFRESH_TOKEN_COOKIE=true: every answer with a token pair sets the refresh token as this cookie (`HttpOnly; Secure; SameSite=Strict; Path=/api/v1/auth`, Max-Age = what is left of the session) and leaves it out of the JSON; POST /auth/refresh and DELETE /auth/session read it. Its name has the `__Secure-` prefix because `__Host-` requires `Path=/`. A request carrying it must come from an origin in CORS_ORIGINS with `X-Requested-With: XMLHttpRequest` (else 403 `COOKIE_ORIGIN_NOT_ALLOWED` / `COOKIE_REQUESTED_WITH_REQUIRED`). Browsers send it by themselves (`fetch(url, {credentials: "include"})`); page scripts cannot read it.',
+      },
+      'refresh-cookie',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controller, method) => method,
@@ -188,13 +199,16 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   registerRequestObservers(fastify, app.get(MetricsService), json);
 
   registerSecurityHeaders(fastify as unknown as Parameters<typeof registerSecurityHeaders>[0]);
+  // Before the envelope: a token pair leaves its refresh token in the cookie before the envelope wraps it.
+  await registerRefreshCookie(app, config);
   registerSuccessEnvelope(fastify as unknown as Parameters<typeof registerSuccessEnvelope>[0]);
   overrides.instrumentHttp?.(fastify as unknown as import('fastify').FastifyInstance);
   if (config.http.corsOrigins.length) {
     const allowed = new Set(config.http.corsOrigins);
     app.enableCors({
       origin: (origin, callback) => callback(null, !!origin && origin !== 'null' && allowed.has(origin)),
-      credentials: false,
+      // Cookie mode: the SPA's fetch(…, {credentials: 'include'}) must be allowed to send and receive the refresh cookie.
+      credentials: config.sessions.refreshTokenCookie,
       // The API's own verbs: the default (GET, HEAD, POST) would fail every PATCH/DELETE preflight.
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       exposedHeaders: ['X-Request-Id', 'Retry-After'],

@@ -164,7 +164,11 @@ export interface AppConfig {
   };
   captcha: { ttlSeconds: number; fixedText: string | null };
   humanCheck: HumanCheckConfig;
-  sessions: { recentAuthSeconds: number };
+  sessions: {
+    recentAuthSeconds: number;
+    /** REFRESH_TOKEN_COOKIE: the refresh token travels in an HttpOnly cookie instead of the JSON (refresh-cookie.ts). */
+    refreshTokenCookie: boolean;
+  };
   apiKeys: { maxPerUser: number };
   mfa: MfaConfig;
   admin: { username: string; email: string; password: string } | null;
@@ -624,6 +628,28 @@ function readAdmin(read: Reader): AppConfig['admin'] {
 
 const MFA_ROLES = ['normal_user', 'vip_user', 'creator', 'admin'];
 
+/**
+ * With the refresh cookie, CORS_ORIGINS is what a cookie request's Origin is checked against: it must
+ * name exact origins (no wildcard, no path). In production each must be https: a page on plain http
+ * could be altered in transit and then spend the cookie. Browsers treat http://localhost as secure,
+ * so Secure cookies work there in development.
+ */
+function checkCookieOrigins(origins: string[], production: boolean): void {
+  if (!origins.length) throw new ConfigError('CORS_ORIGINS', 'is required when REFRESH_TOKEN_COOKIE=true (the exact origins of the SPA, e.g. https://app.example.com)');
+  for (const origin of origins) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError('CORS_ORIGINS', `must list exact origins like https://app.example.com (no path, wildcard or trailing slash) when REFRESH_TOKEN_COOKIE=true (got "${origin.slice(0, 100)}")`);
+    }
+    if (production && parsed.protocol !== 'https:') throw new ConfigError('CORS_ORIGINS', `must list https origins when NODE_ENV=production and REFRESH_TOKEN_COOKIE=true (got "${origin.slice(0, 100)}")`);
+  }
+}
+
 function readMfa(read: Reader): MfaConfig {
   const requiredRoles = read.list('MFA_REQUIRED_ROLES');
   const unknown = requiredRoles.find((role) => !MFA_ROLES.includes(role));
@@ -735,7 +761,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       fixedText: read.optional('CAPTCHA_FIXED_TEXT'),
     },
     humanCheck: readHumanCheck(read, production),
-    sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400) },
+    sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400), refreshTokenCookie: read.bool('REFRESH_TOKEN_COOKIE', false) },
     apiKeys: { maxPerUser: read.int('API_KEYS_PER_USER', 10, 1, 100) },
     mfa: readMfa(read),
     admin: readAdmin(read),
@@ -808,6 +834,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (config.retention.sessionDays * 86_400 <= config.tokens.accessTtlSeconds + 60) {
     throw new ConfigError('SESSION_RETENTION_DAYS', 'must be longer than ACCESS_TOKEN_TTL + 60 seconds');
   }
+  if (config.sessions.refreshTokenCookie) checkCookieOrigins(config.http.corsOrigins, production);
   for (const key of config.internalApiKeys) {
     if (key.length < 32) throw new ConfigError('INTERNAL_API_KEYS', 'each key must be at least 32 characters');
   }

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppException, CommonErrors } from '@/common/errors';
 import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
 import { ApiEnvelope, ApiEnvelopeOneOf, ApiErrors } from '@/common/http/openapi';
@@ -15,6 +16,7 @@ import { Auth, CurrentUser, Internal, Public } from './decorators';
 import { LoginDto, RefreshDto, SIGN_IN_RESULT_DESCRIPTION, SIGN_IN_RESULTS, SignInResult, SmsLoginDto, SessionListDto, TokenPairDto } from './dto/auth.dto';
 import { IntrospectDto, IntrospectionDto } from './dto/introspect.dto';
 import { Principal } from './principal';
+import { RefreshCookie } from './refresh-cookie';
 
 const sessionIdPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException(AuthErrors.SESSION_NOT_FOUND) });
 
@@ -24,6 +26,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly account: AccountService,
+    private readonly cookie: RefreshCookie,
   ) {}
 
   @Public()
@@ -73,21 +76,52 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(200)
   @SuccessMessage('refreshed')
-  @ApiOperation({ operationId: 'refreshTokens', summary: 'Exchange a refresh token for a new pair', description: 'The refresh token is spent. Presenting a spent token again revokes its whole session.' })
-  @ApiEnvelope(TokenPairDto, { description: 'A new token pair' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.REFRESH_TOKEN_INVALID)
-  refresh(@Body() dto: RefreshDto, @Client() client: ClientInfo): Promise<TokenPairDto> {
-    return this.auth.refresh(dto.refreshToken, client);
+  @ApiOperation({
+    operationId: 'refreshTokens',
+    summary: 'Exchange a refresh token for a new pair',
+    description:
+      'The refresh token is spent. Presenting a spent token again revokes its whole session (of parallel refreshes with one token, one wins and the session is then revoked as a replay). ' +
+      'With REFRESH_TOKEN_COOKIE=true the token is read from the `__Secure-uc_refresh` cookie; such a request must come from an origin in CORS_ORIGINS and send `X-Requested-With: XMLHttpRequest` (403 `COOKIE_ORIGIN_NOT_ALLOWED` / `COOKIE_REQUESTED_WITH_REQUIRED`). ' +
+      'The answer sets the successor as the cookie and leaves `refreshToken` out of the JSON; a refused cookie is cleared (Max-Age=0). ' +
+      'A `refreshToken` in the body still works when the request carries no cookie (a session opened before the setting was turned on, or a client that is not a browser); its answer moves the session into the cookie too. ' +
+      'Without the cookie and the body field: 401 `REFRESH_TOKEN_INVALID` in cookie mode, 400 `VALIDATION_FAILED` otherwise.',
+  })
+  @ApiSecurity({})
+  @ApiSecurity('refresh-cookie')
+  @ApiEnvelope(TokenPairDto, { description: 'A new token pair (without `refreshToken` in cookie mode: it is in the Set-Cookie header)' })
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.REFRESH_TOKEN_INVALID, AuthErrors.COOKIE_ORIGIN_NOT_ALLOWED, AuthErrors.COOKIE_REQUESTED_WITH_REQUIRED)
+  async refresh(@Body() dto: RefreshDto, @Client() client: ClientInfo, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<TokenPairDto> {
+    const fromCookie = this.cookie.take(request);
+    const refreshToken = fromCookie ?? dto.refreshToken;
+    if (refreshToken === undefined) {
+      if (this.cookie.enabled) throw new AppException(AuthErrors.REFRESH_TOKEN_INVALID);
+      throw new AppException(CommonErrors.VALIDATION_FAILED, { details: [{ field: 'refreshToken', message: 'refreshToken must be a string' }] });
+    }
+    try {
+      return await this.auth.refresh(refreshToken, client);
+    } catch (error) {
+      // A spent, revoked or unknown cookie is of no further use (and a replay just revoked its session).
+      if (fromCookie !== undefined && error instanceof AppException && error.entry === AuthErrors.REFRESH_TOKEN_INVALID) this.cookie.clear(reply);
+      throw error;
+    }
   }
 
   @Auth()
   @Delete('session')
   @SuccessMessage('signedOut')
-  @ApiOperation({ operationId: 'logout', summary: 'Sign out this session', description: "This session's access and refresh tokens stop working at once." })
+  @ApiOperation({
+    operationId: 'logout',
+    summary: 'Sign out this session',
+    description:
+      "This session's access and refresh tokens stop working at once. With REFRESH_TOKEN_COOKIE=true the answer also clears the `__Secure-uc_refresh` cookie (Max-Age=0); a request that carries the cookie must come from an origin in CORS_ORIGINS and send `X-Requested-With: XMLHttpRequest` (403 otherwise, and nothing is revoked).",
+  })
+  @ApiSecurity({ bearer: [], 'refresh-cookie': [] })
   @ApiEnvelope(null, { description: 'Signed out' })
-  @ApiErrors(AuthErrors.SESSION_REQUIRED)
-  async logout(@CurrentUser() principal: Principal, @Client() client: ClientInfo): Promise<void> {
+  @ApiErrors(AuthErrors.SESSION_REQUIRED, AuthErrors.COOKIE_ORIGIN_NOT_ALLOWED, AuthErrors.COOKIE_REQUESTED_WITH_REQUIRED)
+  async logout(@CurrentUser() principal: Principal, @Client() client: ClientInfo, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    this.cookie.take(request); // checks the Origin and X-Requested-With of a request that carries the cookie
     await this.auth.logout(principal, client);
+    this.cookie.clear(reply);
   }
 
   @Auth()

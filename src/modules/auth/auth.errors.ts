@@ -26,6 +26,15 @@ export const AuthErrors = defineErrors({
     status: HttpStatus.FORBIDDEN,
     message: { en: 'Sign in again (or give your current password) to do this', 'zh-CN': '请重新登录或提供当前密码后再操作' },
   },
+  // REFRESH_TOKEN_COOKIE: a request that carries the refresh cookie must come from the SPA itself.
+  COOKIE_ORIGIN_NOT_ALLOWED: {
+    status: HttpStatus.FORBIDDEN,
+    message: { en: 'This request carries the session cookie but its Origin is not an allowed origin', 'zh-CN': '携带会话 Cookie 的请求来源（Origin）不在允许列表中' },
+  },
+  COOKIE_REQUESTED_WITH_REQUIRED: {
+    status: HttpStatus.FORBIDDEN,
+    message: { en: 'A request that carries the session cookie must send X-Requested-With: XMLHttpRequest', 'zh-CN': '携带会话 Cookie 的请求必须带有 X-Requested-With: XMLHttpRequest 请求头' },
+  },
   PASSWORD_RESET_DISABLED: {
     status: HttpStatus.FORBIDDEN,
     message: { en: 'Password reset is turned off', 'zh-CN': '密码重置功能已关闭' },

@@ -21,6 +21,7 @@ import { SigningKeys } from './keys/signing-keys.service';
 import { LoginThrottle } from './login-throttle.service';
 import { MfaChallenges } from './mfa-challenges';
 import { SessionsModule } from './sessions/sessions.module';
+import { RefreshCookie } from './refresh-cookie';
 import { TokensService } from './tokens.service';
 
 @Module({
@@ -45,7 +46,7 @@ import { TokensService } from './tokens.service';
     AccountOwnershipModule,
   ],
   controllers: [CodeRequestsController, AuthController, JwksController, AccountController],
-  providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, InternalKeysService, GlobalAuthGuard, MfaChallenges],
+  providers: [AuthService, AccountService, TokensService, LoginThrottle, JwtStrategy, InternalKeysService, GlobalAuthGuard, MfaChallenges, RefreshCookie],
   exports: [AuthService, GlobalAuthGuard, SessionsModule, ApiKeysModule, TokensService, LoginThrottle, MfaChallenges],
 })
 export class AuthModule {}

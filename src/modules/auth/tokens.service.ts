@@ -9,6 +9,7 @@ import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
 import { TokenPairDto } from './dto/auth.dto';
 import { SigningKeys } from './keys/signing-keys.service';
+import { REFRESH_MAX_AGE } from './refresh-cookie';
 import { AccessTokenClaims } from './principal';
 import { Session } from './sessions/session.entity';
 import { SessionsService } from './sessions/sessions.service';
@@ -49,7 +50,7 @@ export class TokensService {
       exp: now + accessTtlSeconds,
     };
     const accessToken = this.jwt.sign(claims, { subject: user.id, jwtid: randomUUID(), issuer, audience });
-    return {
+    const pair: TokenPairDto = {
       mfaRequired: false,
       accessToken,
       tokenType: 'Bearer',
@@ -58,6 +59,8 @@ export class TokensService {
       refreshToken,
       user,
     };
+    // For REFRESH_TOKEN_COOKIE: the cookie lives as long as the session can still be refreshed (refresh-cookie.ts).
+    return Object.assign(pair, { [REFRESH_MAX_AGE]: Math.ceil((session.expiresAt.getTime() - this.clock.now()) / 1000) });
   }
 
   /**

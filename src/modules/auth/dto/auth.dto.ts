@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { HumanCheckAnswerDto } from '@/modules/human-check/dto/human-check-answer.dto';
 import { UserResponseDto } from '@/modules/users/dto/user-response.dto';
 
@@ -30,11 +30,17 @@ export class SmsLoginDto {
 }
 
 export class RefreshDto {
-  @ApiProperty({ description: 'The refresh token from the last token pair; it is spent by this call', example: 'rt_Q2hhbmdlIG1lIQ...' })
+  @ApiProperty({
+    required: false,
+    description:
+      'The refresh token from the last token pair; it is spent by this call. Required unless REFRESH_TOKEN_COOKIE is on and the request carries the `__Secure-uc_refresh` cookie (which then wins over this field).',
+    example: 'rt_Q2hhbmdlIG1lIQ...',
+  })
+  @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(512)
-  refreshToken: string;
+  refreshToken?: string;
 }
 
 export class TokenPairDto {
@@ -53,7 +59,13 @@ export class TokenPairDto {
   @ApiProperty({ description: 'When the access token expires (ISO 8601 UTC)', example: '2026-01-01T08:15:00.000Z' })
   expiresAt: string;
 
-  @ApiProperty({ description: 'Opaque, single-use refresh token; store it safely', example: 'rt_Q2hhbmdlIG1lIQ...' })
+  @ApiProperty({
+    required: false,
+    description:
+      'Opaque, single-use refresh token; store it safely. Absent when the server runs with REFRESH_TOKEN_COOKIE=true: the token is then set as the HttpOnly `__Secure-uc_refresh` cookie (Path=/api/v1/auth) instead, out of reach of page scripts.',
+    example: 'rt_Q2hhbmdlIG1lIQ...',
+  })
+  // Always set on the server side; the cookie mode takes it out of the JSON on the way out (refresh-cookie.ts).
   refreshToken: string;
 
   @ApiProperty({ description: 'The signed-in account', type: UserResponseDto })
