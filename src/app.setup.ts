@@ -71,6 +71,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
 const AUTHENTICATION_GUIDE = [
   '## Authentication',
   '- **Browsers and apps** sign in (`POST /api/v1/auth/login`) and send `Authorization: Bearer <accessToken>`; refresh with `POST /api/v1/auth/refresh` before `expiresAt`.',
+  '- **SPAs, when the server runs with `REFRESH_TOKEN_COOKIE=true`**, never see the refresh token: it is the HttpOnly `__Secure-uc_refresh` cookie (the `refresh-cookie` scheme). Call the `/api/v1/auth` routes with `credentials: \'include\'` and `X-Requested-With: XMLHttpRequest` from an origin in CORS_ORIGINS.',
   '- **Scripts acting as one user** send a personal key (`POST /api/v1/users/me/api-keys`: named, scoped, expiring) as `X-API-Key`, on the profile routes that list the `personal-api-key` scheme only (403 `API_KEY_SCOPE` elsewhere).',
   '- **Internal services** send a key from `INTERNAL_API_KEYS` as `X-API-Key`, on internal routes only.',
   '',

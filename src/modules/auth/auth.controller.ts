@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppException, CommonErrors } from '@/common/errors';
 import { AcceptLanguage, Client, ClientInfo, SuccessMessage } from '@/common/http/decorators';
@@ -88,6 +88,7 @@ export class AuthController {
   })
   @ApiSecurity({})
   @ApiSecurity('refresh-cookie')
+  @ApiBody({ type: RefreshDto, required: false, description: 'Optional in cookie mode, where the cookie carries the token' })
   @ApiEnvelope(TokenPairDto, { description: 'A new token pair (without `refreshToken` in cookie mode: it is in the Set-Cookie header)' })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.REFRESH_TOKEN_INVALID, AuthErrors.COOKIE_ORIGIN_NOT_ALLOWED, AuthErrors.COOKIE_REQUESTED_WITH_REQUIRED)
   async refresh(@Body() dto: RefreshDto, @Client() client: ClientInfo, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<TokenPairDto> {
