@@ -95,7 +95,11 @@ describe('The OpenAPI document', () => {
   });
 
   it('declares bearer and API-key security, and marks signed-in routes', () => {
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearer', 'internal-api-key', 'personal-api-key']);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearer', 'internal-api-key', 'personal-api-key', 'refresh-cookie']);
+    // REFRESH_TOKEN_COOKIE: refresh takes the cookie or nothing (a body token); sign-out the bearer token, with or without the cookie.
+    expect(doc.components.securitySchemes['refresh-cookie']).toMatchObject({ type: 'apiKey', in: 'cookie', name: '__Secure-uc_refresh' });
+    expect(doc.paths['/api/v1/auth/refresh'].post.security).toEqual(expect.arrayContaining([{}, { 'refresh-cookie': [] }]));
+    expect(doc.paths['/api/v1/auth/session'].delete.security).toEqual(expect.arrayContaining([{ bearer: [] }, { bearer: [], 'refresh-cookie': [] }]));
     expect(doc.paths['/api/v1/users/me'].get.security).toEqual(expect.arrayContaining([{ bearer: [] }]));
     expect(doc.paths['/api/v1/users'].post.security).toBeUndefined();
   });
