@@ -123,7 +123,8 @@ describe('SECURITY: Tokens and sessions', () => {
         components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string }> };
         paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
       };
-      for (const scheme of Object.values(doc.components.securitySchemes)) expect(scheme.type === 'http' ? scheme.scheme : scheme.in).toMatch(/^(bearer|header)$/);
+      // A cookie is a header too: the refresh-token cookie of REFRESH_TOKEN_COOKIE (HttpOnly, never in a URL).
+      for (const scheme of Object.values(doc.components.securitySchemes)) expect(scheme.type === 'http' ? scheme.scheme : scheme.in).toMatch(/^(bearer|header|cookie)$/);
       // The one exception is OAuth's own: a provider returns its authorization code in the callback's query
       // (RFC 6749 §4.1.2). It is not our credential, single-use, and worthless without our PKCE verifier and client secret.
       const oauthCallback = '/api/v1/auth/oauth/{provider}/callback';
