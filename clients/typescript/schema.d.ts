@@ -412,7 +412,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a refresh token for a new pair
-         * @description The refresh token is spent. Presenting a spent token again revokes its whole session.
+         * @description The refresh token is spent. Presenting a spent token again revokes its whole session (of parallel refreshes with one token, one wins and the session is then revoked as a replay). With REFRESH_TOKEN_COOKIE=true the token is read from the `__Secure-uc_refresh` cookie; such a request must come from an origin in CORS_ORIGINS and send `X-Requested-With: XMLHttpRequest` (403 `COOKIE_ORIGIN_NOT_ALLOWED` / `COOKIE_REQUESTED_WITH_REQUIRED`). The answer sets the successor as the cookie and leaves `refreshToken` out of the JSON; a refused cookie is cleared (Max-Age=0). A `refreshToken` in the body still works when the request carries no cookie (a session opened before the setting was turned on, or a client that is not a browser); its answer moves the session into the cookie too. Without the cookie and the body field: 401 `REFRESH_TOKEN_INVALID` in cookie mode, 400 `VALIDATION_FAILED` otherwise.
          */
         post: operations["refreshTokens"];
         delete?: never;
@@ -433,7 +433,7 @@ export interface paths {
         post?: never;
         /**
          * Sign out this session
-         * @description This session's access and refresh tokens stop working at once.
+         * @description This session's access and refresh tokens stop working at once. With REFRESH_TOKEN_COOKIE=true the answer also clears the `__Secure-uc_refresh` cookie (Max-Age=0); a request that carries the cookie must come from an origin in CORS_ORIGINS and send `X-Requested-With: XMLHttpRequest` (403 otherwise, and nothing is revoked).
          */
         delete: operations["logout"];
         options?: never;
@@ -1852,6 +1852,8 @@ export interface components {
          *     | `REFRESH_TOKEN_INVALID` | 401 | The refresh token is not valid; sign in again |
          *     | `UNAUTHENTICATED` | 401 | Sign-in required or the token is not valid |
          *     | `API_KEY_SCOPE` | 403 | A personal API key cannot do this: sign in with your password or code instead |
+         *     | `COOKIE_ORIGIN_NOT_ALLOWED` | 403 | This request carries the session cookie but its Origin is not an allowed origin |
+         *     | `COOKIE_REQUESTED_WITH_REQUIRED` | 403 | A request that carries the session cookie must send X-Requested-With: XMLHttpRequest |
          *     | `EMAIL_NOT_VERIFIED` | 403 | Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added |
          *     | `FORBIDDEN` | 403 | You are not allowed to do this |
          *     | `MFA_NOT_ENROLLED` | 403 | Set up that second factor first |
@@ -1909,7 +1911,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "PASSKEY_NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "EMAIL_VERIFICATION_NOT_NEEDED" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "COOKIE_ORIGIN_NOT_ALLOWED" | "COOKIE_REQUESTED_WITH_REQUIRED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "PASSKEY_NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "EMAIL_VERIFICATION_NOT_NEEDED" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -2443,10 +2445,10 @@ export interface components {
         };
         RefreshDto: {
             /**
-             * @description The refresh token from the last token pair; it is spent by this call
+             * @description The refresh token from the last token pair; it is spent by this call. Required unless REFRESH_TOKEN_COOKIE is on and the request carries the `__Secure-uc_refresh` cookie (which then wins over this field).
              * @example rt_Q2hhbmdlIG1lIQ...
              */
-            refreshToken: string;
+            refreshToken?: string;
         };
         RegistrationResponseDto: {
             /**
@@ -2700,10 +2702,10 @@ export interface components {
              */
             mfaRequired: false;
             /**
-             * @description Opaque, single-use refresh token; store it safely
+             * @description Opaque, single-use refresh token; store it safely. Absent when the server runs with REFRESH_TOKEN_COOKIE=true: the token is then set as the HttpOnly `__Secure-uc_refresh` cookie (Path=/api/v1/auth) instead, out of reach of page scripts.
              * @example rt_Q2hhbmdlIG1lIQ...
              */
-            refreshToken: string;
+            refreshToken?: string;
             /**
              * @description Always Bearer
              * @example Bearer
@@ -6202,13 +6204,14 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        /** @description Optional in cookie mode, where the cookie carries the token */
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["RefreshDto"];
             };
         };
         responses: {
-            /** @description A new token pair */
+            /** @description A new token pair (without `refreshToken` in cookie mode: it is in the Set-Cookie header) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6255,6 +6258,20 @@ export interface operations {
                         code?: 401;
                         /** @enum {string} */
                         error?: "REFRESH_TOKEN_INVALID";
+                    };
+                };
+            };
+            /** @description `COOKIE_ORIGIN_NOT_ALLOWED`: This request carries the session cookie but its Origin is not an allowed origin; `COOKIE_REQUESTED_WITH_REQUIRED`: A request that carries the session cookie must send X-Requested-With: XMLHttpRequest */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "COOKIE_ORIGIN_NOT_ALLOWED" | "COOKIE_REQUESTED_WITH_REQUIRED";
                     };
                 };
             };
@@ -6408,9 +6425,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
+             * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `COOKIE_ORIGIN_NOT_ALLOWED`: This request carries the session cookie but its Origin is not an allowed origin; `COOKIE_REQUESTED_WITH_REQUIRED`: A request that carries the session cookie must send X-Requested-With: XMLHttpRequest
              *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `COOKIE_ORIGIN_NOT_ALLOWED`: This request carries the session cookie but its Origin is not an allowed origin; `COOKIE_REQUESTED_WITH_REQUIRED`: A request that carries the session cookie must send X-Requested-With: XMLHttpRequest; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
              */
             403: {
                 headers: {
@@ -6421,7 +6438,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 403;
                         /** @enum {string} */
-                        error?: "SESSION_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                        error?: "SESSION_REQUIRED" | "COOKIE_ORIGIN_NOT_ALLOWED" | "COOKIE_REQUESTED_WITH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
                     };
                 };
             };
