@@ -5,6 +5,7 @@
 import { federatedSignIn, federationEnv, idpClients, idpPerson } from '../factories/federation';
 import { lastCode, phoneUser, requestSmsCode } from '../factories/codes';
 import { currentCode, enrolTotp } from '../factories/mfa';
+import { passkeyLogin, passkeyUser } from '../factories/passkeys';
 import { bearer } from '../factories/sessions';
 import { DEFAULT_PASSWORD, signUp, verifyEmail } from '../factories/users';
 import { OidcIdp } from '../helpers/oidc-idp';
@@ -109,6 +110,13 @@ describe('REFRESH_TOKEN_COOKIE: the refresh token as an HttpOnly cookie (contrac
     const exchange = await t.http.post('/api/v1/auth/oauth/exchange').send({ result: back.searchParams.get('result') });
     expectPairWithoutRefreshToken(exchange);
     cookieSetBy(exchange, ttl);
+  });
+
+  it('passkey sign-in (POST /auth/login/passkey) sets the cookie too', async () => {
+    const user = await passkeyUser(t);
+    const answer = await passkeyLogin(t, user.authenticator);
+    expectPairWithoutRefreshToken(answer);
+    cookieSetBy(answer, ttl);
   });
 
   it('refresh through the cookie rotates it; the old cookie is refused, its replay revokes the session and clears the cookie', async () => {
