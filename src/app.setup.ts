@@ -42,7 +42,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
     .addServer('/', 'This server')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login, sent as `Authorization: Bearer <token>`. Use this or the personal key on a request, not both (when both are sent, the bearer token is used and the key ignored).' }, 'bearer')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A personal key from POST /users/me/api-keys: acts as its user only on the routes that list this scheme (GET /users/me with scope profile:read; PATCH /users/me and the avatar upload with profile:write); every other route answers 403 API_KEY_SCOPE. Use this or a bearer token on a request, not both.' }, 'personal-api-key')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A service key from INTERNAL_API_KEYS (internal routes only)' }, 'internal-api-key')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A service key from INTERNAL_API_KEYS (internal routes only). Each internal route names the scope it needs (introspect, users:read); a key configured with a scope list reaches only those routes (403 API_KEY_SCOPE elsewhere), a key listed without scopes reaches all of them.' }, 'internal-api-key')
     .addApiKey(
       {
         type: 'apiKey',

@@ -170,9 +170,10 @@ export interface AppConfig {
     refreshTokenCookie: boolean;
   };
   apiKeys: { maxPerUser: number };
+  export: { maxItems: number };
   mfa: MfaConfig;
   admin: { username: string; email: string; password: string } | null;
-  internalApiKeys: string[];
+  internalApiKeys: InternalApiKey[];
   codes: CodesConfig;
   delivery: DeliveryConfig;
   avatars: AvatarsConfig;
@@ -763,9 +764,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     humanCheck: readHumanCheck(read, production),
     sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400), refreshTokenCookie: read.bool('REFRESH_TOKEN_COOKIE', false) },
     apiKeys: { maxPerUser: read.int('API_KEYS_PER_USER', 10, 1, 100) },
+    export: { maxItems: read.int('EXPORT_MAX_ITEMS', 1000, 1, 10_000) },
     mfa: readMfa(read),
     admin: readAdmin(read),
-    internalApiKeys: read.list('INTERNAL_API_KEYS'),
+    internalApiKeys: readInternalApiKeys(read.list('INTERNAL_API_KEYS')),
     codes: {
       hmacKey: read.optional('CODE_HMAC_KEY'),
       ttlSeconds: read.int('CODE_TTL', 600, 60, 3600),
@@ -835,10 +837,32 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('SESSION_RETENTION_DAYS', 'must be longer than ACCESS_TOKEN_TTL + 60 seconds');
   }
   if (config.sessions.refreshTokenCookie) checkCookieOrigins(config.http.corsOrigins, production);
-  for (const key of config.internalApiKeys) {
+  for (const { key } of config.internalApiKeys) {
     if (key.length < 32) throw new ConfigError('INTERNAL_API_KEYS', 'each key must be at least 32 characters');
   }
   return config;
+}
+
+/** What an internal service key may reach: each @Internal(scope) route names one. */
+export const INTERNAL_SCOPES = ['introspect', 'users:read'] as const;
+export type InternalScope = (typeof INTERNAL_SCOPES)[number];
+export interface InternalApiKey {
+  key: string;
+  scopes: readonly InternalScope[];
+}
+
+/**
+ * INTERNAL_API_KEYS entries are `key` (every internal scope, as before scopes existed) or
+ * `key scope scope…` (only those): a service that only introspects need not read accounts.
+ */
+function readInternalApiKeys(entries: string[]): InternalApiKey[] {
+  return entries.map((entry) => {
+    const [key, ...named] = entry.split(/\s+/);
+    for (const scope of named) {
+      if (!(INTERNAL_SCOPES as readonly string[]).includes(scope)) throw new ConfigError('INTERNAL_API_KEYS', `unknown scope "${scope}" (known: ${INTERNAL_SCOPES.join(', ')})`);
+    }
+    return { key, scopes: named.length ? (named as InternalScope[]) : INTERNAL_SCOPES };
+  });
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -5,8 +5,8 @@ export const AccountErrors = defineErrors({
   API_KEY_SCOPE: {
     status: HttpStatus.FORBIDDEN,
     message: {
-      en: 'A personal API key cannot do this: sign in with your password or code instead',
-      'zh-CN': '个人 API 密钥无权执行此操作，请使用密码或验证码登录后再试',
+      en: 'This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)',
+      'zh-CN': '此 API 密钥的权限范围不包含该操作（个人密钥不能用于安全相关操作，请登录后再试）',
     },
   },
   API_KEY_NOT_FOUND: {

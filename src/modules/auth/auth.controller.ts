@@ -130,7 +130,7 @@ export class AuthController {
   @ApiOperation({ operationId: 'listSessions', summary: "List the caller's live sessions" })
   @ApiEnvelope(SessionListDto, { description: 'Live sessions' })
   async listSessions(@CurrentUser() principal: Principal): Promise<SessionListDto> {
-    return { items: await this.auth.listSessions(principal) };
+    return { items: (await this.auth.listSessions(principal)).items };
   }
 
   @Auth()
@@ -144,10 +144,10 @@ export class AuthController {
     await this.auth.revokeSession(principal, id, client);
   }
 
-  @Internal()
+  @Internal('introspect')
   @Post('introspect')
   @HttpCode(200)
-  @ApiOperation({ operationId: 'introspectToken', summary: 'Check an access token (internal services)', description: 'RFC 7662 shape. Needs a key from INTERNAL_API_KEYS in X-API-Key. Revoked, expired or forged tokens, and tokens of disabled or deleted accounts, answer {active: false}; role is the account\'s current role.' })
+  @ApiOperation({ operationId: 'introspectToken', summary: 'Check an access token (internal services)', description: 'RFC 7662 shape. Needs a key from INTERNAL_API_KEYS with the scope introspect (a key listed without scopes has every scope) in X-API-Key. Revoked, expired or forged tokens, and tokens of disabled or deleted accounts, answer {active: false}; role is the account\'s current role.' })
   @ApiEnvelope(IntrospectionDto, { description: 'The token state' })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.API_KEY_INVALID)
   introspect(@Body() dto: IntrospectDto): Promise<IntrospectionDto> {

@@ -25,7 +25,7 @@ const ENROLMENT_ROUTES = /\/users\/me\/(mfa|passkeys)(\/|$)/;
 
 /**
  * The one global guard: every route needs a signed-in caller unless it says @Public() (or
- * @Internal() for service keys). Role checks read the account's current role, so a demotion
+ * @Internal(scope) for service keys). Role checks read the account's current role, so a demotion
  * takes effect at once rather than when the token expires. A personal API key passes only where
  * the route opted in with @AllowApiKey(scope) and the key carries that scope: secure by default.
  */
@@ -48,7 +48,9 @@ export class GlobalAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const apiKey = request.headers['x-api-key'];
     if (rule.kind === 'internal') {
-      if (!this.internalKeys.isInternal(typeof apiKey === 'string' ? apiKey : undefined)) throw new AppException(AuthErrors.API_KEY_INVALID);
+      const scopes = this.internalKeys.scopesOf(typeof apiKey === 'string' ? apiKey : undefined);
+      if (!scopes) throw new AppException(AuthErrors.API_KEY_INVALID);
+      if (!scopes.includes(rule.scope)) throw new AppException(AccountErrors.API_KEY_SCOPE);
       return true;
     }
     if (typeof apiKey === 'string' && !request.headers.authorization) {

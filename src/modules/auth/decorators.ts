@@ -5,23 +5,27 @@ import { CommonErrors } from '@/common/errors';
 import { ApiErrors } from '@/common/http/openapi';
 import { AccountErrors } from '@/modules/account/account.errors';
 import type { ApiKeyScope } from '@/modules/account/api-key-scopes';
+import type { InternalScope } from '@/config/app-config';
 import type { Role } from '@/modules/users/user.entity';
 import { AuthErrors } from './auth.errors';
 import type { Principal } from './principal';
 
 export const ACCESS_RULE = 'uc:access-rule';
 
-export type AccessRule = { kind: 'public' } | { kind: 'internal' } | { kind: 'user'; roles?: Role[] };
+export type AccessRule = { kind: 'public' } | { kind: 'internal'; scope: InternalScope } | { kind: 'user'; roles?: Role[] };
 
 /** Opts a route out of the global bearer-token guard. */
 export const Public = () => SetMetadata(ACCESS_RULE, { kind: 'public' } satisfies AccessRule);
 
-/** A route for internal services: they send a key from INTERNAL_API_KEYS as X-API-Key. */
-export const Internal = () =>
+/**
+ * A route for internal services: they send a key from INTERNAL_API_KEYS as X-API-Key, and that key must
+ * carry `scope` (403 API_KEY_SCOPE otherwise). Bearer tokens and personal keys are not internal keys (401).
+ */
+export const Internal = (scope: InternalScope) =>
   applyDecorators(
-    SetMetadata(ACCESS_RULE, { kind: 'internal' } satisfies AccessRule),
+    SetMetadata(ACCESS_RULE, { kind: 'internal', scope } satisfies AccessRule),
     ApiSecurity('internal-api-key'),
-    ApiErrors(AuthErrors.API_KEY_INVALID),
+    ApiErrors(AuthErrors.API_KEY_INVALID, AccountErrors.API_KEY_SCOPE),
   );
 
 /**

@@ -8,6 +8,7 @@ import { AvatarUrlOf } from './dto/user-response.dto';
 import { PasswordHasher } from './password/password-hasher';
 import { RegistrationService } from './registration.service';
 import { User } from './user.entity';
+import { InternalUsersController } from './internal-users.controller';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { AVATAR_URL_OF, UsersService } from './users.service';
@@ -17,7 +18,7 @@ const avatarUrlOf = (storage: AvatarStorage): AvatarUrlOf => (key) => (key ? sto
 
 @Module({
   imports: [TypeOrmModule.forFeature([User]), VerificationModule, HumanCheckModule, AvatarStorageModule],
-  controllers: [UsersController],
+  controllers: [UsersController, InternalUsersController],
   providers: [UsersRepository, UsersService, PasswordHasher, RegistrationService, { provide: AVATAR_URL_OF, useFactory: avatarUrlOf, inject: [AvatarStorage] }],
   exports: [UsersService, RegistrationService],
 })
