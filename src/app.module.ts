@@ -23,6 +23,7 @@ import { UsersModule } from './modules/users/users.module';
 import { VerificationModule } from './modules/verification/verification.module';
 import { HumanCheckModule } from './modules/human-check/human-check.module';
 import { OperationsModule } from './modules/operations/operations.module';
+import { PrivacyModule } from './modules/privacy/privacy.module';
 import { RateLimitGuard } from './modules/operations/rate-limit';
 
 export interface AppOverrides {
@@ -72,6 +73,7 @@ export class AppModule {
         AvatarModule,
         RealNameModule,
         MfaModule,
+        PrivacyModule,
         OperationsModule,
         RetentionModule,
       ],

@@ -38,6 +38,7 @@ export const AUDIT_EVENT_TYPES = [
   'mfa_reset',
   'recovery_codes_regenerated',
   'step_up',
+  'data_exported',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

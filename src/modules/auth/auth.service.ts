@@ -167,9 +167,10 @@ export class AuthService {
     });
   }
 
-  async listSessions(principal: Principal): Promise<SessionDto[]> {
-    const sessions = await this.sessions.listActive(principal.userId);
-    return sessions.map((session) => ({
+  /** The caller's live sessions as they see them (never a token); with `limit`, the newest that many, and `total` counts all. */
+  async listSessions(principal: Principal, limit?: number): Promise<{ items: SessionDto[]; total: number }> {
+    const { items: sessions, total } = await this.sessions.listActive(principal.userId, limit);
+    const items = sessions.map((session) => ({
       id: session.id,
       createdAt: session.createdAt.toISOString(),
       lastUsedAt: session.lastUsedAt.toISOString(),
@@ -177,6 +178,7 @@ export class AuthService {
       userAgent: session.userAgent,
       current: session.id === principal.sessionId,
     }));
+    return { items, total };
   }
 
   async revokeSession(principal: Principal, sessionId: string, client: ClientInfo): Promise<void> {

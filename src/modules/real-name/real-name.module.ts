@@ -25,5 +25,6 @@ import { RealNameService } from './real-name.service';
         config.realName.provider === 'http' && config.realName.http ? new HttpRealNameProvider(config.realName.http) : new LocalRealNameProvider(),
     },
   ],
+  exports: [RealNameService],
 })
 export class RealNameModule {}

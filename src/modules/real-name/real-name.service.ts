@@ -114,6 +114,16 @@ export class RealNameService {
     return toRecordDto(record.status, realName, idCardNumber, record.verifiedAt);
   }
 
+  /** The record for the export (GET /users/me/export, already ⏱), masked as `read` masks it, or null; an ID read, so audited. */
+  async maskedForExport(userId: string, client: ClientInfo): Promise<RealNameRecordDto | null> {
+    const record = await this.records.findByUserId(userId);
+    if (!record) return null;
+    const realName = this.cipher.open(record.realNameEnc, record.keyId, 'real_name', userId);
+    const idCardNumber = this.cipher.open(record.idCardEnc, record.keyId, 'id_card', userId);
+    await this.audit.record({ type: 'real_name_read', outcome: 'success', userId, actorId: userId, client, detail: { via: 'export' } });
+    return toRecordDto(record.status, realName, idCardNumber, record.verifiedAt);
+  }
+
   /**
    * Count before compare: a submission takes its slot per account and per ID number (by blind index,
    * never the number itself) for the day before the binding check and the provider call, so neither a

@@ -220,11 +220,28 @@ export class SessionsService implements OnApplicationBootstrap {
     return Number((await this.kv.get(REVOKE_ALL)) ?? 0);
   }
 
-  async listActive(userId: string): Promise<Session[]> {
-    return this.sessions.find({
-      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date(this.clock.now())), createdAt: MoreThanOrEqual(new Date(await this.revokedAllBefore())) },
-      order: { createdAt: 'DESC' },
-    });
+  /** Live sessions, newest first; with `limit`, only that many of them, and `total` counts all. */
+  async listActive(userId: string, limit?: number): Promise<{ items: Session[]; total: number }> {
+    const where = { userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date(this.clock.now())), createdAt: MoreThanOrEqual(new Date(await this.revokedAllBefore())) };
+    if (limit === undefined) {
+      const items = await this.sessions.find({ where, order: { createdAt: 'DESC' } });
+      return { items, total: items.length };
+    }
+    const [items, total] = await this.sessions.findAndCount({ where, order: { createdAt: 'DESC', id: 'ASC' }, take: limit });
+    return { items, total };
+  }
+
+  /**
+   * Inside a transaction that adds a sign-in method: whether the caller's session is still live, read
+   * with a row lock on MySQL/MariaDB (so it sees a reclaim that committed meanwhile, and a reclaim that
+   * comes later waits for this transaction). The guard checked the session when the request arrived; a
+   * reclaim can revoke it between that check and the write. SQLite runs transactions one at a time.
+   */
+  async isLiveIn(tx: EntityManager, userId: string, sessionId: string): Promise<boolean> {
+    const query = tx.getRepository(Session).createQueryBuilder('session').where('session.id = :sessionId AND session.user_id = :userId', { sessionId, userId });
+    if (tx.connection.options.type !== 'better-sqlite3') query.setLock('pessimistic_write');
+    const session = await query.getOne();
+    return !!session && session.revokedAt === null && session.expiresAt.getTime() > this.clock.now();
   }
 
   /** A live session of this user, or null: another user's id is indistinguishable from a missing one. */
