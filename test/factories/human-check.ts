@@ -18,7 +18,7 @@ export async function solveAltcha(challenge: AltchaChallenge, change: Partial<Re
 }
 
 /** A fresh challenge from the app, solved: the `altcha` field of a request. */
-export async function solvedAltcha(t: TestApp): Promise<{ altcha: string }> {
+export async function solvedAltcha(t: Pick<TestApp, 'http'>): Promise<{ altcha: string }> {
   const response = await t.http.get('/api/v1/verification/challenge').expect(200);
   return { altcha: await solveAltcha(response.body as AltchaChallenge) };
 }

@@ -6,13 +6,16 @@ import { uniquePhone } from '../factories/codes';
 import { AltchaChallenge, solveAltcha, solvedAltcha } from '../factories/human-check';
 import { DEFAULT_PASSWORD, signUpBody, solvedCaptcha } from '../factories/users';
 import { httpGateway } from '../helpers/http-gateway';
+import { buildIfNeeded, ServerProcess } from '../helpers/server-process';
 import { backend, createTestApp, TestApp } from '../helpers/test-app';
+import { startTwoInstances, TwoInstances } from '../helpers/two-instances';
 
-const describeOnRedis = backend.redisUrl ? describe : describe.skip;
+// Two real server processes share state only through MariaDB and Redis (test/helpers/two-instances.ts).
+const describeOnBoth = backend.mysqlUrl && backend.redisUrl ? describe : describe.skip;
 /** Small enough that solving takes milliseconds in a test; production defaults to 100,000. */
 const POW = { HUMAN_CHECK_POW_MAX_NUMBER: '2000' };
 
-const codeRequest = (t: TestApp, check: Record<string, unknown>) => t.http.post('/api/v1/verification/email-codes').send({ email: `hc_${randomUUID()}@example.com`, purpose: 'register', ...check });
+const codeRequest = (t: Pick<TestApp, 'http'>, check: Record<string, unknown>) => t.http.post('/api/v1/verification/email-codes').send({ email: `hc_${randomUUID()}@example.com`, purpose: 'register', ...check });
 const challengeOf = async (t: TestApp) => (await t.http.get('/api/v1/verification/challenge').expect(200)).body as AltchaChallenge;
 
 /** SECURITY.md, "Bots" and contract §9: the human check in each of its kinds. */
@@ -107,24 +110,24 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
     });
   });
 
-  describeOnRedis('pow across two instances sharing Redis', () => {
-    let a: TestApp;
-    let b: TestApp;
+  describeOnBoth('pow across two server processes sharing MariaDB and Redis', () => {
+    let instances: TwoInstances | undefined;
+    let a: ServerProcess;
+    let b: ServerProcess;
+    beforeAll(() => buildIfNeeded(), 120_000);
     beforeAll(async () => {
-      const shared = { HUMAN_CHECK: 'pow', ...POW, HUMAN_CHECK_POW_HMAC_KEY: randomBytes(32).toString('hex'), REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:` };
-      a = await createTestApp(shared);
-      b = await createTestApp(shared);
-    });
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-    });
+      instances = await startTwoInstances({ HUMAN_CHECK: 'pow', ...POW, HUMAN_CHECK_POW_HMAC_KEY: randomBytes(32).toString('hex'), RATE_LIMIT_PER_MINUTE: '100000', CODE_PER_IP_PER_HOUR: '10000', CODE_PER_IP_PER_DAY: '10000' });
+      ({ a, b } = instances);
+    }, 120_000);
+    afterAll(() => instances?.stop());
 
     it('accepts one of 20 parallel uses of one solution spread over A and B', async () => {
       const { altcha } = await solvedAltcha(a);
       const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => codeRequest(i % 2 ? a : b, { altcha })));
       expect(answers.filter((r) => r.status === 202)).toHaveLength(1);
-      expect(answers.filter((r) => r.status === 400)).toHaveLength(19);
+      const refused = answers.filter((r) => r.status === 400);
+      expect(refused).toHaveLength(19);
+      for (const r of refused) expect(r.body.error).toBe('CAPTCHA_INVALID');
       const spentOnA = await solvedAltcha(a);
       await codeRequest(a, spentOnA).expect(202);
       expect((await codeRequest(b, spentOnA).expect(400)).body.error).toBe('CAPTCHA_INVALID');
