@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { AppException } from '@/common/errors';
+import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import type { Language } from '@/common/i18n';
 import { AuditService } from '@/modules/audit/audit.service';
@@ -59,6 +59,16 @@ export class AccountOwnershipService {
   /** The one check before any sign-in method is added (phone, API key; passkeys, TOTP, identities): 403 EMAIL_NOT_VERIFIED. */
   assertMayAddSignInMethod(user: Pick<User, 'emailKey' | 'emailVerified'>): void {
     if (this.hasUnprovenEmail(user)) throw new AppException(AccountErrors.EMAIL_NOT_VERIFIED);
+  }
+
+  /**
+   * Inside the transaction that adds a sign-in method, once it holds the account row's lock (a reclaim
+   * takes that lock first too): the caller's session must still be live. The gate above judged the
+   * account as it was; a reclaim committing between the guard's check and this write revokes the
+   * session and would otherwise leave the new method behind (401 UNAUTHENTICATED, nothing written).
+   */
+  async assertStillHeldIn(tx: EntityManager, caller: { userId: string; sessionId: string | null }): Promise<void> {
+    if (caller.sessionId && !(await this.sessions.isLiveIn(tx, caller.userId, caller.sessionId))) throw new AppException(CommonErrors.UNAUTHENTICATED);
   }
 
   hasUnprovenEmail(user: Pick<User, 'emailKey' | 'emailVerified'>): boolean {

@@ -147,7 +147,9 @@ export class AccountService {
     const phone = this.phoneOrFail(dto.phone);
     await this.codes.consume({ channel: 'sms', destination: phone, purpose: 'change_phone' }, dto.code);
     if (await this.users.findByPhone(phone)) throw new AppException(UsersErrors.PHONE_TAKEN);
+    // users.update writes the row first (its lock), then this: a reclaim that committed meanwhile revoked our session.
     const changed = await this.users.update(user.id, { phone }, async (tx) => {
+      await this.ownership.assertStillHeldIn(tx, principal);
       await this.audit.record({ type: 'phone_changed', outcome: 'success', userId: user.id, actorId: user.id, client }, tx);
       await this.events.emit(tx, 'user.phone_changed', { userId: user.id });
     });
@@ -253,7 +255,10 @@ export class AccountService {
     const { key, secret } = await this.apiKeys.create(
       userId,
       input,
-      (tx, created) => this.audit.record({ type: 'api_key_created', outcome: 'success', userId, actorId: userId, client, detail: { keyId: created.id, scopes: created.scopes.join(' '), expiresAt: created.expiresAt.toISOString() } }, tx),
+      async (tx, created) => {
+        await this.ownership.assertStillHeldIn(tx, principal);
+        await this.audit.record({ type: 'api_key_created', outcome: 'success', userId, actorId: userId, client, detail: { keyId: created.id, scopes: created.scopes.join(' '), expiresAt: created.expiresAt.toISOString() } }, tx);
+      },
       replacing,
     );
     return { id: key.id, name: key.name, scopes: key.scopes, expiresAt: key.expiresAt.toISOString(), apiKey: secret };

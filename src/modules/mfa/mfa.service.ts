@@ -128,6 +128,7 @@ export class MfaService implements OnModuleInit {
     if (!(await this.acceptTotp(user.id, this.secretOf(row), code))) throw new AppException(MfaErrors.MFA_INVALID);
     const recoveryCodes = user.mfaMethods ? undefined : newRecoveryCodes();
     await this.users.update(user.id, { mfaMethods: methodsWith(user.mfaMethods, 'totp') }, async (tx) => {
+      await this.ownership.assertStillHeldIn(tx, { userId: user.id, sessionId });
       const confirmed = await tx.update(MfaTotp, { userId: user.id, confirmedAt: IsNull() }, { confirmedAt: new Date(this.clock.now()) });
       if (!confirmed.affected) throw new AppException(MfaErrors.MFA_ALREADY_ENABLED);
       if (recoveryCodes) await this.replaceRecoveryCodes(tx, user.id, recoveryCodes);
