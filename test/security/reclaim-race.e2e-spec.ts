@@ -11,6 +11,7 @@ jest.setTimeout(180_000);
 const describeOnBoth = backend.mysqlUrl && backend.redisUrl ? describe : describe.skip;
 
 /** How many "add phone" attempts race each proof, spread over its run (the same code each time: a refused attempt does not spend it). */
+// The test titles (named in SECURITY.md) spell these numbers out.
 const ATTEMPTS = 24;
 const ROUNDS = 8;
 
@@ -56,7 +57,7 @@ describe('SECURITY: a proof of the email racing "add phone" by the unproven part
     return { account, attacker, phone, phoneCode: lastCode(t, phone, 'change_phone')! };
   }
 
-  it(`a reset by email code (the owner proving the address) racing ${ATTEMPTS} phone additions by the unproven party, ${ROUNDS} times: the phone never survives`, async () => {
+  it('a reset by email code (the owner proving the address) racing 24 phone additions by the unproven party, 8 times: the phone never survives', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { account, attacker, phone, phoneCode } = await plantedAccount();
       await requestEmailCode(t, account.email, 'reset_password');
@@ -70,7 +71,7 @@ describe('SECURITY: a proof of the email racing "add phone" by the unproven part
     }
   });
 
-  it(`POST /users/me/email/verification from one session racing ${ATTEMPTS} phone additions from another, ${ROUNDS} times: the phone never survives`, async () => {
+  it('POST /users/me/email/verification from one session racing 24 phone additions from another, 8 times: the phone never survives', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { account, attacker, phone, phoneCode } = await plantedAccount();
       const prover = await signIn(t, account.username);
@@ -116,7 +117,7 @@ describeOnBoth('SECURITY: a proof of the email racing "add phone", over two inst
     await server.http.post(`/api/v1/verification/${kind}`).send({ ...body, captchaId, captchaText: TEST_CAPTCHA }).expect(202);
   }
 
-  it(`a reset by email code on A racing ${ATTEMPTS} phone additions spread over A and B, ${ROUNDS} times: the phone never survives`, async () => {
+  it('a reset by email code on A racing 24 phone additions spread over A and B, 8 times: the phone never survives', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const body = signUpBody();
       const captchaId = randomUUID();

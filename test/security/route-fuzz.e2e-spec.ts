@@ -142,7 +142,8 @@ describe('Route fuzz: every OpenAPI operation', () => {
           // Every error is the JSON envelope: a plain-text or HTML error body fails the property.
           if (response.status >= 400) expect([where, type]).toEqual([where, expect.stringContaining('application/json')]);
           // Contract §9: the ALTCHA challenge is served as the widget reads it, without the envelope (its errors keep it).
-          const unwrapped = method === 'get' && path === '/api/v1/verification/challenge' && response.status === 200;
+          // Not wrapped by design: the ALTCHA challenge (the widget reads it as it is) and the export file (the document itself).
+          const unwrapped = method === 'get' && ['/api/v1/verification/challenge', '/api/v1/users/me/export'].includes(path) && response.status === 200;
           if (type.includes('application/json') && !unwrapped) {
             expect([where, response.body.code]).toEqual([where, response.status]);
             if (response.status >= 400) expect([where, response.body.error]).toEqual([where, expect.stringMatching(/^[A-Z][A-Z0-9_]+$/)]);
