@@ -6096,7 +6096,7 @@ export interface operations {
             /**
              * @description `MFA_NOT_ENROLLED`: Set up that second factor first
              *
-             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -10553,7 +10553,7 @@ export interface operations {
             /**
              * @description `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -10732,7 +10732,7 @@ export interface operations {
              *
              *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -10902,7 +10902,7 @@ export interface operations {
             /**
              * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -11097,7 +11097,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;

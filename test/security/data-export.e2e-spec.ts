@@ -6,6 +6,7 @@ import { newApiKey, withKey } from '../factories/api-keys';
 import { lastCode, requestSmsCode, uniquePhone } from '../factories/codes';
 import { idCardNumber, masked } from '../factories/id-cards';
 import { currentCode, enrolTotp, mfaToken, verifyMfa } from '../factories/mfa';
+import { registerPasskey } from '../factories/passkeys';
 import { bearer } from '../factories/sessions';
 import { DEFAULT_PASSWORD, signedInUser, signIn } from '../factories/users';
 import { buildIfNeeded, ServerProcess } from '../helpers/server-process';
@@ -40,7 +41,8 @@ async function fullUser(t: TestApp) {
   await t.db.getRepository(UserIdentity).insert({ id: randomUUID(), userId: account.user.id, provider: 'corp', subject: `sub-${randomUUID()}`, email: account.email, linkedAt: new Date(t.clock.now()) });
   const { secret, recoveryCodes } = await enrolTotp(t, account);
   const pair = (await verifyMfa(t, await mfaToken(t, account.username), 'totp', currentCode(t, secret)).expect(200)).body.data as { accessToken: string; refreshToken: string };
-  return { ...account, phone, realName, idNumber, key, secret, recoveryCodes, pair };
+  const { passkey } = await registerPasskey(t, pair, undefined, 'Work laptop');
+  return { ...account, phone, realName, idNumber, key, secret, recoveryCodes, pair, passkey };
 }
 
 /** SECURITY.md › Sensitive data: GET /users/me/export holds everything about the caller and no secret; GET /internal/users/{id} is for scoped service keys only. */
@@ -66,7 +68,8 @@ describe('SECURITY: the data export and the internal user read (contract §12)',
       expect(doc.sessions.items.some((session: { current: boolean }) => session.current)).toBe(true);
       expect(doc.sessions.total).toBe(doc.sessions.items.length);
       expect(doc.identities).toEqual([expect.objectContaining({ provider: 'corp', subject: expect.stringMatching(/^sub-/), linkedAt: expect.any(String) })]);
-      expect(doc.mfa).toMatchObject({ totp: { enabled: true }, passkeys: [], recoveryCodesLeft: 10, required: false });
+      expect(doc.mfa).toMatchObject({ totp: { enabled: true }, recoveryCodesLeft: 10, required: false });
+      expect(doc.mfa.passkeys).toEqual([expect.objectContaining({ id: user.passkey.id, name: 'Work laptop' })]);
       expect(doc.realName).toMatchObject({ status: 'verified', realName: '张**', idCardNumber: masked(user.idNumber) });
       expect(doc.apiKeys).toEqual([expect.objectContaining({ id: user.key.id, name: 'backup script', scopes: ['profile:read'] })]);
       const types = doc.auditEvents.items.map((event: { type: string }) => event.type);
@@ -75,7 +78,7 @@ describe('SECURITY: the data export and the internal user read (contract §12)',
       expect(doc.auditEvents.truncated).toBe(false);
     });
 
-    it('holds no secret the account has: password (and its hash), TOTP secret, recovery codes (and hashes), tokens, API key (and hash), full real name and ID number', async () => {
+    it('holds no secret the account has: password (and its hash), TOTP secret, recovery codes (and hashes), tokens, API key (and hash), full real name and ID number, passkey credential', async () => {
       const user = await fullUser(t);
       const text = (await exportOf(t, bearer(user.pair)).expect(200)).text;
       const id = user.user.id;
@@ -85,6 +88,7 @@ describe('SECURITY: the data export and the internal user read (contract §12)',
       const tokenHashes = (await t.db.query('SELECT token_hash FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)', [id])).map((row: { token_hash: string }) => row.token_hash);
       const [{ key_hash: keyHash }] = await t.db.query('SELECT key_hash FROM api_keys WHERE user_id = ?', [id]);
       const [sealed] = await t.db.query('SELECT real_name_enc, id_card_enc, id_card_index FROM real_name_records WHERE user_id = ?', [id]);
+      const [credential] = await t.db.query('SELECT credential_id, public_key FROM passkeys WHERE user_id = ?', [id]);
       expect(passwordHash).toBeTruthy();
       expect(codeHashes).toHaveLength(10);
       expect(tokenHashes.length).toBeGreaterThan(0);
@@ -107,6 +111,8 @@ describe('SECURITY: the data export and the internal user read (contract §12)',
         sealed.real_name_enc,
         sealed.id_card_enc,
         sealed.id_card_index,
+        credential.credential_id,
+        credential.public_key,
       ];
       for (const secret of secrets) {
         expect(typeof secret).toBe('string');

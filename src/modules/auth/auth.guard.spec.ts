@@ -17,7 +17,7 @@ import type { Principal } from './principal';
 
 class Routes {
   @Public() open() {}
-  @Internal() internal() {}
+  @Internal('users:read') internal() {}
   plain() {}
   @Auth({ roles: ['admin'] }) adminOnly() {}
   @Auth({ roles: [] }) noRoles() {}
@@ -40,7 +40,9 @@ function setup(users: Record<string, { role: string; status: string } | Error> =
   const audit = { record: jest.fn(async () => undefined) };
   const bearer = { authenticate: jest.fn(async (header: string | undefined) => (header ? (principals[header] ?? null) : null)) };
   const apiKeys = { authenticate: jest.fn(async (secret: string) => keys[secret] ?? null) };
-  const internalKeys = { isInternal: jest.fn((key: string | undefined) => key === 'internal-secret') };
+  const internalKeys = {
+    scopesOf: jest.fn((key: string | undefined) => (key === 'internal-secret' ? ['introspect', 'users:read'] : key === 'introspect-only' ? ['introspect'] : null)),
+  };
   const getView = jest.fn(async (id: string) => {
     const user = users[id];
     if (user instanceof Error) throw user;
@@ -94,7 +96,7 @@ describe('GlobalAuthGuard', () => {
     expect(await call(guard, 'open', { 'x-api-key': 'nonsense', authorization: 'Bearer nonsense' }).result).toBe(true);
     expect(bearer.authenticate).not.toHaveBeenCalled();
     expect(apiKeys.authenticate).not.toHaveBeenCalled();
-    expect(internalKeys.isInternal).not.toHaveBeenCalled();
+    expect(internalKeys.scopesOf).not.toHaveBeenCalled();
   });
 
   it("reads the handler's rule before its class's", async () => {
@@ -105,14 +107,15 @@ describe('GlobalAuthGuard', () => {
     expect(await call(guard, 'signedIn', { authorization: 'Bearer a' }).result).toBe(true);
   });
 
-  it('an @Internal() route needs a key from INTERNAL_API_KEYS, and nothing else passes', async () => {
+  it('an @Internal(scope) route needs a key from INTERNAL_API_KEYS that carries the scope, and nothing else passes', async () => {
     const { guard, principals, internalKeys } = setup();
     principals['Bearer a'] = alice();
     expect(await call(guard, 'internal', { 'x-api-key': 'internal-secret' }).result).toBe(true);
     expect(await call(guard, 'internal', { 'x-api-key': 'wrong' }).result).toBe('API_KEY_INVALID');
+    expect(await call(guard, 'internal', { 'x-api-key': 'introspect-only' }).result).toBe('API_KEY_SCOPE');
     expect(await call(guard, 'internal', { authorization: 'Bearer a' }).result).toBe('API_KEY_INVALID');
     expect(await call(guard, 'internal', { 'x-api-key': ['internal-secret', 'internal-secret'] }).result).toBe('API_KEY_INVALID');
-    expect(internalKeys.isInternal).toHaveBeenLastCalledWith(undefined);
+    expect(internalKeys.scopesOf).toHaveBeenLastCalledWith(undefined);
   });
 
   it('every other route needs a bearer token by default, and sets the principal it proves', async () => {
