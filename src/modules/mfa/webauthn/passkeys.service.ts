@@ -138,6 +138,7 @@ export class PasskeysService {
     let recoveryCodes: string[] | undefined;
     try {
       await this.users.update(user.id, {}, async (tx) => {
+        await this.ownership.assertStillHeldIn(tx, { userId: user.id, sessionId });
         const methods = await this.users.mfaMethodsIn(user.id, tx);
         await tx.insert(Passkey, row);
         await this.users.setMfaMethodsIn(user.id, this.mfa.methodsWith(methods, 'passkey'), tx);
