@@ -132,7 +132,7 @@ export interface paths {
         put?: never;
         /**
          * Check an access token (internal services)
-         * @description RFC 7662 shape. Needs a key from INTERNAL_API_KEYS in X-API-Key. Revoked, expired or forged tokens, and tokens of disabled or deleted accounts, answer {active: false}; role is the account's current role.
+         * @description RFC 7662 shape. Needs a key from INTERNAL_API_KEYS with the scope introspect (a key listed without scopes has every scope) in X-API-Key. Revoked, expired or forged tokens, and tokens of disabled or deleted accounts, answer {active: false}; role is the account's current role.
          */
         post: operations["introspectToken"];
         delete?: never;
@@ -495,6 +495,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/internal/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One account, as its owner sees it (internal services)
+         * @description Needs a key from INTERNAL_API_KEYS with the scope users:read in X-API-Key; a bearer token (an admin's too) or a personal API key is not a service key (401 API_KEY_INVALID). Answers the same view as GET /users/me, read from the database (never a cached copy), so a deleted account answers 404 USER_NOT_FOUND at once; a disabled one answers with status disabled. Counted by the per-IP rate limit like every route.
+         */
+        get: operations["internalGetUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -679,6 +699,26 @@ export interface paths {
          * @description For an account whose email is not verified yet (sign-up does not prove it unless REGISTRATION_EMAIL_CODE is on). The code (purpose verify_email) goes to the account's own address, never to one the caller names; same cooldown and caps as other codes. Until the email is verified no other sign-in method (phone, API keys, second factors, identities) can be added (403 EMAIL_NOT_VERIFIED). 409 EMAIL_VERIFICATION_NOT_NEEDED when the account has no unverified email.
          */
         post: operations["sendEmailVerificationCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download everything held about you (a JSON file)
+         * @description A file to keep, so the answer is the document itself, not wrapped in the {code, data, msg} envelope (errors keep the error envelope). `Content-Disposition: attachment; filename="user-centre-export-<date>.json"` and `Cache-Control: no-store`. Holds the profile, contacts, live sessions (never a token), linked identities, second factors (whether TOTP is on, passkey names, recovery codes left — never a secret or a code), the real-name record masked, personal API keys (names and scopes, never the key) and the audit events about you. Sessions and audit events are the newest EXPORT_MAX_ITEMS (1000) each, with `total` and `truncated`; so the file stays bounded whatever the account's history. Needs a recent authentication (⏱; with MFA, including the second factor); a personal API key never reaches it. Every export is audited (data_exported), and the real-name read in it too (real_name_read). Counted by the per-IP rate limit like every route.
+         */
+        get: operations["exportMyData"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1851,7 +1891,7 @@ export interface components {
          *     | `MFA_TOKEN_INVALID` | 401 | The MFA token is not valid (expired, used or out of tries); sign in again |
          *     | `REFRESH_TOKEN_INVALID` | 401 | The refresh token is not valid; sign in again |
          *     | `UNAUTHENTICATED` | 401 | Sign-in required or the token is not valid |
-         *     | `API_KEY_SCOPE` | 403 | A personal API key cannot do this: sign in with your password or code instead |
+         *     | `API_KEY_SCOPE` | 403 | This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) |
          *     | `COOKIE_ORIGIN_NOT_ALLOWED` | 403 | This request carries the session cookie but its Origin is not an allowed origin |
          *     | `COOKIE_REQUESTED_WITH_REQUIRED` | 403 | A request that carries the session cookie must send X-Requested-With: XMLHttpRequest |
          *     | `EMAIL_NOT_VERIFIED` | 403 | Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added |
@@ -1929,6 +1969,85 @@ export interface components {
              * @example Qm9vdHN0cmFwcGVkIHJlc3VsdCBjb2RlIGV4YW1wbGU
              */
             result: string;
+        };
+        ExportAuditEventsDto: {
+            /** @description Audit events about the account, newest first, at most EXPORT_MAX_ITEMS */
+            items: components["schemas"]["AuditEventDto"][];
+            /**
+             * @description How many events about the account are kept in all (AUDIT_RETENTION_DAYS)
+             * @example 12
+             */
+            total: number;
+            /**
+             * @description Whether items stops short of total (ask an admin for the rest)
+             * @example false
+             */
+            truncated: boolean;
+        };
+        ExportContactsDto: {
+            /**
+             * @description Email address
+             * @example alice@example.com
+             */
+            email: string | null;
+            /**
+             * @description Whether the email was proven with a code
+             * @example true
+             */
+            emailVerified: boolean;
+            /**
+             * @description Phone number in E.164
+             * @example +8613800138000
+             */
+            phone: string | null;
+        };
+        ExportDocumentDto: {
+            /** @description Personal API keys: names, scopes and dates, never the secret */
+            apiKeys: components["schemas"]["ApiKeyViewDto"][];
+            /** @description Audit events about the account */
+            auditEvents: components["schemas"]["ExportAuditEventsDto"];
+            /** @description Email and phone */
+            contacts: components["schemas"]["ExportContactsDto"];
+            /**
+             * @description When it was made (ISO 8601 UTC)
+             * @example 2026-12-07T08:00:00.000Z
+             */
+            exportedAt: string;
+            /**
+             * @description What this file is
+             * @example user-centre-export
+             * @enum {string}
+             */
+            format: "user-centre-export";
+            /** @description Linked identity providers (provider, subject, email they reported, linkedAt) */
+            identities: components["schemas"]["IdentityDto"][];
+            /** @description Second factors as GET /users/me/mfa shows them: whether TOTP is on, passkey names, unused recovery codes left — never a secret or a code */
+            mfa: components["schemas"]["MfaStatusDto"];
+            /** @description The account, as GET /users/me shows it */
+            profile: components["schemas"]["UserResponseDto"];
+            /** @description The real-name record, masked as GET /users/me/real-name masks it; absent when none was submitted */
+            realName?: components["schemas"]["RealNameRecordDto"];
+            /** @description Live sessions */
+            sessions: components["schemas"]["ExportSessionsDto"];
+            /**
+             * @description Version of this layout; a new section raises it only when an existing one changes meaning
+             * @example 1
+             */
+            version: number;
+        };
+        ExportSessionsDto: {
+            /** @description Live sessions, newest first, at most EXPORT_MAX_ITEMS (never a token) */
+            items: components["schemas"]["SessionDto"][];
+            /**
+             * @description How many live sessions there are in all
+             * @example 2
+             */
+            total: number;
+            /**
+             * @description Whether items stops short of total
+             * @example false
+             */
+            truncated: boolean;
         };
         FieldProblemDto: {
             /**
@@ -3058,7 +3177,7 @@ export interface operations {
                 /** @description Only events about this account (e.g. `5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11`) */
                 userId?: string;
                 /** @description Only this event type (e.g. `sign_in`) */
-                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "api_key_deleted" | "email_verified" | "account_reclaimed" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked" | "sessions_revoked_all" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up";
+                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "api_key_deleted" | "email_verified" | "account_reclaimed" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked" | "sessions_revoked_all" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up" | "data_exported";
             };
             header?: never;
             path?: never;
@@ -3116,7 +3235,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3279,7 +3398,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `FORBIDDEN`: You are not allowed to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
+            /** @description `FORBIDDEN`: You are not allowed to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3449,7 +3568,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3611,7 +3730,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3791,7 +3910,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3985,7 +4104,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead; `FORBIDDEN`: You are not allowed to do this */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4163,6 +4282,20 @@ export interface operations {
                         code?: 401;
                         /** @enum {string} */
                         error?: "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
                     };
                 };
             };
@@ -5933,7 +6066,7 @@ export interface operations {
             /**
              * @description `MFA_NOT_ENROLLED`: Set up that second factor first; `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
              *
-             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -6427,7 +6560,7 @@ export interface operations {
             /**
              * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `COOKIE_ORIGIN_NOT_ALLOWED`: This request carries the session cookie but its Origin is not an allowed origin; `COOKIE_REQUESTED_WITH_REQUIRED`: A request that carries the session cookie must send X-Requested-With: XMLHttpRequest
              *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `COOKIE_ORIGIN_NOT_ALLOWED`: This request carries the session cookie but its Origin is not an allowed origin; `COOKIE_REQUESTED_WITH_REQUIRED`: A request that carries the session cookie must send X-Requested-With: XMLHttpRequest; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `COOKIE_ORIGIN_NOT_ALLOWED`: This request carries the session cookie but its Origin is not an allowed origin; `COOKIE_REQUESTED_WITH_REQUIRED`: A request that carries the session cookie must send X-Requested-With: XMLHttpRequest; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -6587,7 +6720,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6753,7 +6886,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6920,6 +7053,182 @@ export interface operations {
                         code?: 404;
                         /** @enum {string} */
                         error?: "AVATAR_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    internalGetUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Account id (the userId of an event) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["UserResponseDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE";
+                    };
+                };
+            };
+            /** @description `USER_NOT_FOUND`: User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "USER_NOT_FOUND";
                     };
                 };
             };
@@ -7231,7 +7540,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7401,7 +7710,7 @@ export interface operations {
             /**
              * @description `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `FORBIDDEN`: You are not allowed to do this; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -7565,7 +7874,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7727,7 +8036,7 @@ export interface operations {
             /**
              * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -7901,7 +8210,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8067,7 +8376,7 @@ export interface operations {
             /**
              * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -8247,7 +8556,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8430,7 +8739,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8596,7 +8905,7 @@ export interface operations {
             /**
              * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -8774,7 +9083,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8947,7 +9256,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9075,6 +9384,160 @@ export interface operations {
             };
         };
     };
+    exportMyData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export file (no envelope) */
+            200: {
+                headers: {
+                    /** @description never stored by a cache (the default of every answer; the test of this route checks it) */
+                    "Cache-Control"?: string;
+                    /** @description attachment, with a file name */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDocumentDto"];
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /**
+             * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
+             *
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `TOO_MANY_REQUESTS`: Too many requests, try again later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     listMyIdentities: {
         parameters: {
             query?: never;
@@ -9137,7 +9600,7 @@ export interface operations {
             /**
              * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key
              *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -9307,7 +9770,7 @@ export interface operations {
             /**
              * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -9505,7 +9968,7 @@ export interface operations {
             /**
              * @description `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `SESSION_REQUIRED`: This route needs a bearer token from a sign-in, not an API key; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -9693,7 +10156,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9857,7 +10320,7 @@ export interface operations {
              *
              *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -10022,7 +10485,7 @@ export interface operations {
              *
              *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -10205,7 +10668,7 @@ export interface operations {
              *
              *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -10372,7 +10835,7 @@ export interface operations {
             /**
              * @description `MFA_NOT_ENROLLED`: Set up that second factor first
              *
-             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `MFA_NOT_ENROLLED`: Set up that second factor first; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -11278,7 +11741,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11444,7 +11907,7 @@ export interface operations {
             /**
              * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `EMAIL_NOT_VERIFIED`: Verify your email address first (POST /users/me/email/verification-code): until then no other sign-in method can be added; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -11621,7 +12084,7 @@ export interface operations {
             /**
              * @description `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this
              *
-             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead
+             *     `RECENT_AUTH_REQUIRED`: Sign in again (or give your current password) to do this; `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead)
              */
             403: {
                 headers: {
@@ -11799,7 +12262,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `API_KEY_SCOPE`: A personal API key cannot do this: sign in with your password or code instead */
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead) */
             403: {
                 headers: {
                     [name: string]: unknown;
