@@ -1,9 +1,16 @@
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
 import type { OidcProviderConfig } from '@/config/app-config';
 import { AuthorizationRequest, ConfiguredProvider, ProviderFailure, ProviderProfile } from './identity-provider';
 
 /** Seconds each request to the issuer may take (discovery, token, JWKS, userinfo). */
 const ISSUER_TIMEOUT_SECONDS = 10;
+
+let loaded: typeof Oidc | null = null;
+
+/** openid-client (with jose and oauth4webapi) is loaded on first use: only a configured OIDC issuer needs it (~1 MB of heap). */
+function oidc(): typeof Oidc {
+  return (loaded ??= require('openid-client') as typeof Oidc);
+}
 
 /**
  * Any OpenID Connect issuer, by discovery, with openid-client (v6: the maintained line; it is ESM
@@ -14,7 +21,7 @@ const ISSUER_TIMEOUT_SECONDS = 10;
  */
 export class OidcProvider extends ConfiguredProvider<OidcProviderConfig> {
   readonly kind = 'oidc' as const;
-  private configuration: Promise<oidc.Configuration> | null = null;
+  private configuration: Promise<Oidc.Configuration> | null = null;
 
   constructor(
     settings: OidcProviderConfig,
@@ -25,13 +32,13 @@ export class OidcProvider extends ConfiguredProvider<OidcProviderConfig> {
 
   async authorizationUrl(request: AuthorizationRequest): Promise<string> {
     const config = await this.discovered();
-    const url = oidc.buildAuthorizationUrl(config, {
+    const url = oidc().buildAuthorizationUrl(config, {
       redirect_uri: request.callbackUrl,
       response_type: 'code',
       scope: this.settings.scopes.join(' '),
       state: request.state,
       nonce: request.nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(request.codeVerifier),
+      code_challenge: await oidc().calculatePKCECodeChallenge(request.codeVerifier),
       code_challenge_method: 'S256',
     });
     return url.href;
@@ -39,9 +46,9 @@ export class OidcProvider extends ConfiguredProvider<OidcProviderConfig> {
 
   async complete(callback: URL, request: AuthorizationRequest): Promise<ProviderProfile> {
     const config = await this.discovered();
-    let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+    let tokens: Awaited<ReturnType<typeof Oidc.authorizationCodeGrant>>;
     try {
-      tokens = await oidc.authorizationCodeGrant(config, callback, {
+      tokens = await oidc().authorizationCodeGrant(config, callback, {
         pkceCodeVerifier: request.codeVerifier,
         expectedState: request.state,
         expectedNonce: request.nonce,
@@ -56,7 +63,7 @@ export class OidcProvider extends ConfiguredProvider<OidcProviderConfig> {
     let info: Record<string, unknown> = {};
     if (config.serverMetadata().userinfo_endpoint) {
       try {
-        info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+        info = await oidc().fetchUserInfo(config, tokens.access_token, claims.sub);
       } catch (error) {
         throw new ProviderFailure(`userinfo refused: ${describe(error)}`);
       }
@@ -73,11 +80,12 @@ export class OidcProvider extends ConfiguredProvider<OidcProviderConfig> {
   }
 
   /** Discovery once per process; a failure is not kept, so the next attempt tries again. */
-  private discovered(): Promise<oidc.Configuration> {
+  private discovered(): Promise<Oidc.Configuration> {
     if (!this.configuration) {
-      const execute = this.allowInsecure ? [oidc.allowInsecureRequests, oidc.enableNonRepudiationChecks] : [oidc.enableNonRepudiationChecks];
-      this.configuration = oidc
-        .discovery(new URL(this.settings.issuer), this.settings.clientId, undefined, oidc.ClientSecretBasic(this.settings.clientSecret), { execute, timeout: ISSUER_TIMEOUT_SECONDS })
+      const client = oidc();
+      const execute = this.allowInsecure ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks];
+      this.configuration = client
+        .discovery(new URL(this.settings.issuer), this.settings.clientId, undefined, client.ClientSecretBasic(this.settings.clientSecret), { execute, timeout: ISSUER_TIMEOUT_SECONDS })
         .catch((error: unknown) => {
           this.configuration = null;
           throw new ProviderFailure(`discovery of ${this.settings.issuer} failed: ${describe(error)}`);
