@@ -137,6 +137,8 @@ export interface AppConfig {
   dataDir: string;
   database: DatabaseConfig & { runMigrations: boolean; poolSize: number; connectTimeoutMs: number; queryTimeoutMs: number };
   redis: { url: string | null; keyPrefix: string; commandTimeoutMs: number };
+  /** The in-process store's bounds (without REDIS_URL): see MemoryKvStore. */
+  memoryStore: { maxKeys: number; maxBytes: number };
   http: { trustedProxies: string[]; corsOrigins: string[]; bodyLimitBytes: number };
   tokens: {
     privateKeyPem: string | null;
@@ -150,6 +152,8 @@ export interface AppConfig {
     audience: string;
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
+    /** The per-process cache of verified access tokens (JwtStrategy): most tokens, most bytes; 0 tokens turns it off. */
+    verifiedCache: { maxEntries: number; maxBytes: number };
   };
   passwords: { bcryptCost: number; minLength: number; maxLength: number };
   registration: { enabled: boolean; key: string | null; captchaRequired: boolean; emailCodeRequired: boolean; perIpPerHour: number };
@@ -162,7 +166,7 @@ export interface AppConfig {
     maxFailuresPerHour: number;
     perIpPerMinute: number;
   };
-  captcha: { ttlSeconds: number; fixedText: string | null };
+  captcha: { ttlSeconds: number; fixedText: string | null; perIp: number };
   humanCheck: HumanCheckConfig;
   sessions: {
     recentAuthSeconds: number;
@@ -723,6 +727,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       keyPrefix: read.string('REDIS_KEY_PREFIX', 'uc:'),
       commandTimeoutMs: read.int('REDIS_TIMEOUT_MS', 1000, 50, 60000),
     },
+    memoryStore: {
+      maxKeys: read.int('KV_MEMORY_MAX_KEYS', 50_000, 1000, 10_000_000),
+      maxBytes: read.int('KV_MEMORY_MAX_MB', 16, 1, 4096) * 1024 * 1024,
+    },
     http: {
       trustedProxies: read.list('TRUSTED_PROXIES'),
       corsOrigins: read.list('CORS_ORIGINS'),
@@ -735,6 +743,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       audience: read.string('JWT_AUDIENCE', 'user-centre'),
       accessTtlSeconds: read.int('ACCESS_TOKEN_TTL', 900, 30, 24 * 3600),
       refreshTtlSeconds: read.int('REFRESH_TOKEN_TTL', 30 * 24 * 3600, 300, MAX_REFRESH_TOKEN_TTL_SECONDS),
+      verifiedCache: {
+        maxEntries: read.int('TOKEN_CACHE_MAX_ENTRIES', 10_000, 0, 1_000_000),
+        maxBytes: read.int('TOKEN_CACHE_MAX_MB', 24, 1, 1024) * 1024 * 1024,
+      },
     },
     passwords: {
       bcryptCost: read.int('BCRYPT_COST', 12, production ? 10 : 4, 15),
@@ -760,6 +772,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     captcha: {
       ttlSeconds: read.int('CAPTCHA_TTL', 300, 10, 300),
       fixedText: read.optional('CAPTCHA_FIXED_TEXT'),
+      perIp: read.int('CAPTCHA_PER_IP', 20, 1, 1_000_000),
     },
     humanCheck: readHumanCheck(read, production),
     sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400), refreshTokenCookie: read.bool('REFRESH_TOKEN_COOKIE', false) },

@@ -67,6 +67,15 @@ describeOnRedis('RedisKvStore', () => {
     expect(await store.ttl('cut-off')).toBeGreaterThan(115_000);
   });
 
+  it('keeps at most `max` members per list, dropping the oldest, even under a parallel burst', async () => {
+    const dropped = (await Promise.all(Array.from({ length: 200 }, (_, i) => store.pushCapped('captcha-ip:1.2.3.4', `id-${i}`, 20, 60_000)))).flat();
+    expect(dropped).toEqual(Array.from({ length: 180 }, (_, i) => `id-${i}`));
+    // A member pushed again moves to the end instead of taking a second place.
+    expect(await store.pushCapped('captcha-ip:1.2.3.4', 'id-180', 20, 60_000)).toEqual([]);
+    expect(await store.pushCapped('captcha-ip:1.2.3.4', 'id-new', 20, 60_000)).toEqual(['id-181']);
+    expect(await store.ttl('captcha-ip:1.2.3.4')).toBeGreaterThan(55_000);
+  });
+
   it('lets exactly one of many parallel takers see a value', async () => {
     await store.set('once', 'secret', 60_000);
     const results = await Promise.all(Array.from({ length: 20 }, () => store.take('once')));

@@ -86,6 +86,51 @@ describe('SECURITY: Captcha and one-time codes', () => {
     });
   });
 
+  describe('Captcha: a pending captcha keeps only a hash, and one client IP holds at most CAPTCHA_PER_IP of them (oldest first out)', () => {
+    let capped: TestApp;
+    beforeAll(async () => {
+      capped = await createTestApp({ CAPTCHA_PER_IP: '5', TRUSTED_PROXIES: '127.0.0.1' });
+    });
+    afterAll(() => capped.close());
+
+    const fetchAs = (ip: string, captchaId: string) => capped.http.get(`/api/v1/verification/captcha/${captchaId}`).set('X-Forwarded-For', ip).expect(200);
+    const live = async (ids: string[]) => (await Promise.all(ids.map((id) => capped.kv.get(`captcha:${id}`)))).filter((value) => value !== null).length;
+
+    it('40 parallel captchas from one IP leave at most 5 pending, the newest; another IP keeps its own', async () => {
+      const other = randomUUID();
+      await fetchAs('198.51.100.7', other);
+      const ids = Array.from({ length: 40 }, () => randomUUID());
+      await Promise.all(ids.map((id) => fetchAs('203.0.113.9', id)));
+      expect(await live(ids)).toBe(5);
+      expect(await capped.kv.get(`captcha:${other}`)).toMatch(/^[0-9a-f]{64}$/);
+      // What a pending captcha keeps: the answer's hash under its id (64 hex characters), nothing else.
+      const values = (await Promise.all(ids.map((id) => capped.kv.get(`captcha:${id}`)))).filter((value) => value !== null);
+      expect(values.every((value) => /^[0-9a-f]{64}$/.test(value!))).toBe(true);
+    });
+
+    it('the oldest of an IP goes first: fetched one by one, the first 3 of 8 no longer pass, the last 5 do', async () => {
+      const ids = Array.from({ length: 8 }, () => randomUUID());
+      for (const id of ids) await fetchAs('203.0.113.50', id);
+      const answers = [];
+      for (const captchaId of ids) answers.push((await capped.http.post('/api/v1/users').set('X-Forwarded-For', '203.0.113.50').send({ ...signUpBody(), captchaId, captchaText: TEST_CAPTCHA })).status);
+      expect(answers).toEqual([400, 400, 400, 201, 201, 201, 201, 201]);
+    });
+
+    it('fetching the same id again does not take a second place', async () => {
+      const first = randomUUID();
+      await fetchAs('203.0.113.77', first);
+      const others = Array.from({ length: 4 }, () => randomUUID());
+      for (const id of others) await fetchAs('203.0.113.77', id);
+      await fetchAs('203.0.113.77', first); // moves to the newest place: five ids, five places
+      expect(await live([first, ...others])).toBe(5);
+    });
+
+    it('CAPTCHA_PER_IP is read and bounded at start-up', () => {
+      expect(loadConfig({ NODE_ENV: 'test' }).captcha.perIp).toBe(20);
+      expect(() => loadConfig({ NODE_ENV: 'test', CAPTCHA_PER_IP: '0' })).toThrow(ConfigError);
+    });
+  });
+
   describe('Codes: 6 digits from a CSPRNG, stored hashed (HMAC), TTL 10 min, single use even under 20 parallel correct submissions, bound to purpose + channel + recipient, dead after 5 wrong tries', () => {
     it('sends 6-digit codes, answering 202 {expiresIn: 600, resendAfter: 60}; they neither repeat nor count up', async () => {
       const codes: string[] = [];

@@ -478,3 +478,26 @@ describeOnBoth('Limits and revocations hold across two instances sharing MySQL a
     await b.http.get('/.well-known/jwks.json').set({ 'X-Forwarded-For': '198.51.100.8' }).expect(200);
   });
 });
+
+describeOnBoth('Pending captchas per client IP hold across two instances sharing Redis (CAPTCHA_PER_IP)', () => {
+  let instances: TwoInstances | undefined;
+
+  beforeAll(() => buildIfNeeded(), 120_000);
+  beforeAll(async () => {
+    instances = await startTwoInstances({ CAPTCHA_PER_IP: '5', REGISTRATION_PER_IP_PER_HOUR: '1000' });
+  });
+  afterAll(() => instances?.stop());
+
+  it('40 parallel captchas from one IP spread over A and B leave exactly 5 answerable, on either instance', async () => {
+    const { a, b } = instances!;
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    await Promise.all(ids.map((id, i) => (i % 2 ? a : b).http.get(`/api/v1/verification/captcha/${id}`).expect(200)));
+    const answers: number[] = [];
+    for (const [i, captchaId] of ids.entries()) {
+      const response = await (i % 2 ? b : a).http.post('/api/v1/users').send({ ...signUpBody(), captchaId, captchaText: TEST_CAPTCHA });
+      answers.push(response.status);
+      if (response.status !== 201) expect(response.body.error).toBe('CAPTCHA_INVALID');
+    }
+    expect(answers.filter((status) => status === 201)).toHaveLength(5);
+  });
+});

@@ -63,6 +63,13 @@ export abstract class KvStore {
    * number, in one step; answers the number the key holds afterwards. A cut-off that only moves forward.
    */
   abstract setMax(key: string, value: number, ttlMs: number): Promise<number>;
+  /**
+   * Appends `member` to the list under `key` (moving it to the end when it is there already) and
+   * keeps at most `max` members, dropping the oldest, in one step; the list lives `ttlMs` from this
+   * call. Answers the members it dropped, oldest first. A per-owner cap: of any number of parallel
+   * callers, the list never holds more than `max`.
+   */
+  abstract pushCapped(key: string, member: string, max: number, ttlMs: number): Promise<string[]>;
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
 }

@@ -5,6 +5,17 @@ import { KvStore } from './kv-store';
 import { MemoryKvStore } from './memory-kv.store';
 import { RedisKvStore } from './redis-kv.store';
 
+/**
+ * Keys the in-process store may evict, oldest first, when it is full: losing one only costs a
+ * repeat and fails closed (a cached view is read again; a pending captcha answers CAPTCHA_INVALID,
+ * and the client fetches another; a per-IP captcha list forgets which ids to push out first).
+ * Every other key (attempt counters, locks, rate windows, revocation markers, single-use markers,
+ * sign-in flows) is kept until it expires: a full store refuses new ones (503) instead.
+ */
+export const EVICTABLE_KEY_PREFIXES = ['user-view:', 'captcha:', 'captcha-ip:'];
+
+const evictable = (key: string) => EVICTABLE_KEY_PREFIXES.some((prefix) => key.startsWith(prefix));
+
 @Global()
 @Module({
   providers: [
@@ -14,7 +25,7 @@ import { RedisKvStore } from './redis-kv.store';
       useFactory: (config: AppConfig, clock: Clock): KvStore =>
         config.redis.url
           ? new RedisKvStore(config.redis.url, config.redis.keyPrefix, config.redis.commandTimeoutMs)
-          : new MemoryKvStore(clock),
+          : new MemoryKvStore(clock, { ...config.memoryStore, evictable }),
     },
   ],
   exports: [KvStore],

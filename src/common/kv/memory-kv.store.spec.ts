@@ -1,5 +1,6 @@
 import { Clock } from '../clock';
-import { MemoryKvStore } from './memory-kv.store';
+import { DependencyUnavailableError } from '../http/error-response';
+import { entryCost, MemoryKvStore } from './memory-kv.store';
 
 describe('MemoryKvStore', () => {
   class ManualClock extends Clock {
@@ -187,5 +188,109 @@ describe('MemoryKvStore', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+});
+
+describe('MemoryKvStore bounds (KV_MEMORY_MAX_KEYS, KV_MEMORY_MAX_MB)', () => {
+  class ManualClock extends Clock {
+    private at = 1_000_000;
+    now() {
+      return this.at;
+    }
+    advance(ms: number) {
+      this.at += ms;
+    }
+  }
+  const evictable = (key: string) => key.startsWith('cache:') || key.startsWith('captcha:') || key.startsWith('captcha-ip:');
+  let clock: ManualClock;
+  let stores: MemoryKvStore[];
+  const open = (maxKeys: number, maxBytes = 1024 * 1024) => {
+    const store = new MemoryKvStore(clock, { maxKeys, maxBytes, evictable });
+    stores.push(store);
+    return store;
+  };
+  beforeEach(() => {
+    clock = new ManualClock();
+    stores = [];
+  });
+  afterEach(async () => {
+    for (const store of stores) await store.close();
+  });
+
+  it('holds at most maxKeys, evicting the oldest evictable key first', async () => {
+    const store = open(100);
+    for (let i = 0; i < 250; i += 1) await store.set(`cache:${i}`, 'v', 60_000);
+    expect(store.usage().keys).toBe(100);
+    expect(await store.get('cache:149')).toBeNull();
+    expect(await store.get('cache:150')).toBe('v');
+    expect(await store.get('cache:249')).toBe('v');
+  });
+
+  it('holds at most maxBytes, evicting the oldest evictable key first', async () => {
+    const perKey = entryCost('cache:000', 'x'.repeat(100));
+    const store = open(1_000_000, perKey * 10 + perKey / 2);
+    for (let i = 0; i < 100; i += 1) await store.set(`cache:${String(i).padStart(3, '0')}`, 'x'.repeat(100), 60_000);
+    expect(store.usage()).toEqual({ keys: 10, bytes: perKey * 10 });
+    expect(await store.get('cache:089')).toBeNull();
+    expect(await store.get('cache:090')).not.toBeNull();
+    // One value bigger than the rest pushes out as many old ones as it needs.
+    await store.set('cache:big', 'x'.repeat(100 + perKey * 2), 60_000);
+    expect(store.usage().bytes).toBeLessThanOrEqual(perKey * 10 + perKey / 2);
+    expect(await store.get('cache:092')).toBeNull();
+  });
+
+  it('a flood of distinct evictable keys cannot reset a live lock counter', async () => {
+    const store = open(1000);
+    for (let i = 0; i < 10; i += 1) await store.reserveAttempt('login-failures:alice', 10, 3_600_000);
+    await store.expire('login-failures:alice', 900_000);
+    await store.set('revoked-session:s1', '1', 960_000);
+    await Promise.all(Array.from({ length: 10_000 }, (_, i) => store.set(`captcha:${i}`, 'hash', 300_000)));
+    expect(store.usage().keys).toBe(1000);
+    expect(await store.reserveAttempt('login-failures:alice', 10, 3_600_000)).toEqual({ granted: false, count: 10, ttlMs: 900_000 });
+    expect(await store.get('revoked-session:s1')).toBe('1');
+  });
+
+  it('a flood of distinct kept keys is refused once the store is full (fail closed), and never evicts a live one', async () => {
+    const store = open(1000);
+    for (let i = 0; i < 10; i += 1) await store.reserveAttempt('login-failures:alice', 10, 3_600_000);
+    const outcomes = await Promise.allSettled(Array.from({ length: 5000 }, (_, i) => store.reserveAttempt(`login-failures:flood-${i}`, 10, 3_600_000)));
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+    expect(refused).toHaveLength(5000 - 999);
+    expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(DependencyUnavailableError);
+    expect(store.usage().keys).toBe(1000);
+    expect((await store.reserveAttempt('login-failures:alice', 10, 3_600_000)).granted).toBe(false);
+    // A counter that already lives still counts when the store is full: no new key needed.
+    expect(await store.reserveAttempt('login-failures:flood-0', 10, 3_600_000)).toMatchObject({ granted: true, count: 2 });
+    // Once the flood's keys expire, they make room (the lock, renewed later, is still there).
+    await store.expire('login-failures:alice', 7_200_000);
+    clock.advance(3_600_000);
+    expect((await store.reserveAttempt('login-failures:bob', 10, 3_600_000)).granted).toBe(true);
+    expect((await store.reserveAttempt('login-failures:alice', 10, 3_600_000)).granted).toBe(false);
+  });
+
+  it('a refused write leaves everything as it was, and a kept key evicts evictable ones to make room', async () => {
+    const store = open(1000);
+    for (let i = 0; i < 999; i += 1) await store.set(`lock:${i}`, '1', 60_000);
+    await store.set('captcha:a', 'hash', 60_000);
+    await store.set('lock:new', '1', 60_000); // pushes the captcha out
+    expect(await store.get('captcha:a')).toBeNull();
+    await expect(store.set('lock:another', '1', 60_000)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(store.set('captcha:b', 'hash', 60_000)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(await store.get('lock:another')).toBeNull();
+    // Rewriting a key that exists needs no room; a bigger value that does not fit keeps the old one.
+    await store.set('lock:0', '2', 60_000);
+    expect(await store.get('lock:0')).toBe('2');
+    expect(store.usage().keys).toBe(1000);
+  });
+
+  it('keeps at most `max` members per list, dropping the oldest, even under a parallel burst', async () => {
+    const store = open(100_000);
+    const dropped = (await Promise.all(Array.from({ length: 200 }, (_, i) => store.pushCapped('captcha-ip:1.2.3.4', `id-${i}`, 20, 300_000)))).flat();
+    expect(dropped).toEqual(Array.from({ length: 180 }, (_, i) => `id-${i}`));
+    // A member pushed again moves to the end instead of taking a second place.
+    expect(await store.pushCapped('captcha-ip:1.2.3.4', 'id-180', 20, 300_000)).toEqual([]);
+    expect(await store.pushCapped('captcha-ip:1.2.3.4', 'id-new', 20, 300_000)).toEqual(['id-181']);
+    clock.advance(300_000);
+    expect(await store.pushCapped('captcha-ip:1.2.3.4', 'later', 20, 300_000)).toEqual([]);
   });
 });

@@ -41,6 +41,17 @@ if current and current >= tonumber(ARGV[1]) then return tostring(current) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ARGV[1]`;
 
+/** KvStore.pushCapped: the list, its cap and its expiry in one script. */
+const PUSH_CAPPED = `
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local over = redis.call('LLEN', KEYS[1]) - tonumber(ARGV[2])
+if over <= 0 then return {} end
+local dropped = redis.call('LRANGE', KEYS[1], 0, over - 1)
+redis.call('LTRIM', KEYS[1], over, -1)
+return dropped`;
+
 /**
  * The shared store for several instances. Every command is bounded by REDIS_TIMEOUT_MS and
  * nothing is queued while Redis is away, so callers fail closed (503) at once and the client
@@ -69,6 +80,7 @@ export class RedisKvStore extends KvStore {
     this.client.defineCommand('reserveAttempts', { lua: RESERVE_ATTEMPTS });
     this.client.defineCommand('releaseAttempt', { numberOfKeys: 1, lua: RELEASE_ATTEMPT });
     this.client.defineCommand('setMax', { numberOfKeys: 1, lua: SET_MAX });
+    this.client.defineCommand('pushCapped', { numberOfKeys: 1, lua: PUSH_CAPPED });
   }
 
   private async run<T>(operation: () => Promise<T>): Promise<T> {
@@ -158,6 +170,11 @@ export class RedisKvStore extends KvStore {
   async setMax(key: string, value: number, ttlMs: number): Promise<number> {
     const client = this.client as Redis & { setMax(key: string, value: string, ttl: number): Promise<string> };
     return Number(await this.run(() => client.setMax(key, String(value), Math.max(1, Math.ceil(ttlMs)))));
+  }
+
+  async pushCapped(key: string, member: string, max: number, ttlMs: number): Promise<string[]> {
+    const client = this.client as Redis & { pushCapped(key: string, member: string, max: number, ttl: number): Promise<string[]> };
+    return this.run(() => client.pushCapped(key, member, Math.max(1, Math.floor(max)), Math.max(1, Math.ceil(ttlMs))));
   }
 
   async ttl(key: string): Promise<number> {

@@ -11,9 +11,12 @@ function digest(answer: string): string {
 }
 
 /**
- * Image captchas bound to a client-chosen id. Only a hash of the answer is kept, in the shared
- * store, so any instance can check it; any attempt that names the id takes it (right, wrong or no
- * answer), so every captcha is single-use and cannot be probed.
+ * Image captchas bound to a client-chosen id. Only a hash of the answer is kept (64 hex characters
+ * under `captcha:<id>`, never the image or the text), in the shared store, so any instance can
+ * check it; any attempt that names the id takes it (right, wrong or no answer), so every captcha is
+ * single-use and cannot be probed. One client IP holds at most CAPTCHA_PER_IP pending captchas: a
+ * list of its ids (`captcha-ip:<ip>`) in issue order, and the oldest is forgotten when a new one
+ * would pass the cap, so a client asking for thousands only ever costs the store that many.
  */
 @Injectable()
 export class ImageCaptchaService implements HumanCheck {
@@ -28,12 +31,16 @@ export class ImageCaptchaService implements HumanCheck {
     return this.config.humanCheck.kind.includes('image');
   }
 
-  /** Draws a new captcha for the id (replacing any pending one) and returns the PNG. */
-  async issue(captchaId: string): Promise<Buffer> {
+  /** Draws a new captcha for the id (replacing any pending one) and returns the PNG; `ip` holds it. */
+  async issue(captchaId: string, ip: string): Promise<Buffer> {
     if (!this.enabled) throw new AppException(CommonErrors.NOT_FOUND);
     const answer = this.config.captcha.fixedText ?? this.renderer.randomText();
     const png = await this.renderer.render(answer);
-    await this.kv.set(this.key(captchaId), digest(answer), this.config.captcha.ttlSeconds * 1000);
+    const { ttlSeconds, perIp } = this.config.captcha;
+    // Stored before it is listed: a parallel issue that pushes this id out deletes it after, never before.
+    await this.kv.set(this.key(captchaId), digest(answer), ttlSeconds * 1000);
+    const dropped = await this.kv.pushCapped(`captcha-ip:${ip}`, captchaId.toLowerCase(), perIp, ttlSeconds * 1000);
+    if (dropped.length) await this.kv.delete(...dropped.map((id) => this.key(id)));
     return png;
   }
 
