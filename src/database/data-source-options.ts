@@ -54,6 +54,12 @@ const quietLogger: TypeOrmLogger = {
   log: () => undefined,
 };
 
+/**
+ * Prepared statements TypeORM keeps per SQLite connection (its own FIFO; the embedded default has
+ * one connection). The app issues a few dozen distinct statements; one costs a few KB in SQLite.
+ */
+export const SQLITE_STATEMENT_CACHE_SIZE = 100;
+
 /** One source of truth for the app (TypeOrmModule) and the TypeORM CLI (ormconfig.ts). */
 export function dataSourceOptions(config: Pick<AppConfig, 'database'>): DataSourceOptions {
   const { database } = config;
@@ -65,6 +71,7 @@ export function dataSourceOptions(config: Pick<AppConfig, 'database'>): DataSour
       type: 'better-sqlite3',
       database: database.file,
       migrations: MIGRATIONS.sqlite,
+      statementCacheSize: SQLITE_STATEMENT_CACHE_SIZE,
       // WAL lets readers proceed while a write commits; busy_timeout waits out a short lock instead of failing.
       prepareDatabase: (db: { pragma(statement: string): unknown }) => {
         db.pragma('journal_mode = WAL');

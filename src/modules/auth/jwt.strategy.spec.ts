@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
-import { JwtStrategy } from './jwt.strategy';
+import type { AppConfig } from '@/config/app-config';
+import { JwtStrategy, VERIFIED_ENTRY_OVERHEAD_BYTES } from './jwt.strategy';
 import type { SessionsService } from './sessions/sessions.service';
 import type { TokensService } from './tokens.service';
 
@@ -12,7 +13,7 @@ const jwt = new JwtService({
   verifyOptions: { algorithms: ['RS256'], issuer: 'user-centre', audience: 'user-centre' },
 });
 
-function setup() {
+function setup(verifiedCache = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 }) {
   const revoked = new Set<string>();
   const sessions = { isRevoked: jest.fn(async (sid: string) => revoked.has(sid)) };
   const verify = jest.fn(async (value: string) => {
@@ -22,7 +23,8 @@ function setup() {
       return null;
     }
   });
-  const strategy = new JwtStrategy({ verify } as unknown as TokensService, sessions as unknown as SessionsService);
+  const config = { tokens: { verifiedCache } } as unknown as AppConfig;
+  const strategy = new JwtStrategy({ verify } as unknown as TokensService, sessions as unknown as SessionsService, config);
   return { strategy, sessions, revoked, verify };
 }
 
@@ -77,16 +79,40 @@ describe('JwtStrategy', () => {
     expect(verify).not.toHaveBeenCalled();
   });
 
-  it('keeps at most 10,000 tokens, dropping the oldest', async () => {
-    const { strategy, verify } = setup();
-    const first = token({ jti: 'first' });
-    await strategy.authenticate(bearer(first));
-    const cache = (strategy as unknown as { verified: Map<string, unknown> }).verified;
-    for (let i = 0; i < 9_999; i += 1) cache.set(`filler-${i}`, { exp: Number.MAX_SAFE_INTEGER });
-    await strategy.authenticate(bearer(token({ jti: 'second' })));
-    expect(cache.size).toBeLessThanOrEqual(10_000);
+  it('keeps at most TOKEN_CACHE_MAX_ENTRIES tokens, dropping the oldest', async () => {
+    const { strategy, verify } = setup({ maxEntries: 5, maxBytes: 16 * 1024 * 1024 });
+    const tokens = Array.from({ length: 8 }, (_, i) => token({ jti: `t${i}` }));
+    for (const access of tokens) await strategy.authenticate(bearer(access));
+    expect(strategy.cacheUsage().entries).toBe(5);
     verify.mockClear();
-    await strategy.authenticate(bearer(first));
+    await strategy.authenticate(bearer(tokens[7])); // among the newest five: remembered
+    expect(verify).toHaveBeenCalledTimes(0);
+    await strategy.authenticate(bearer(tokens[0])); // the oldest: forgotten, verified again
     expect(verify).toHaveBeenCalledTimes(1);
+    expect(strategy.cacheUsage().entries).toBe(5);
+  });
+
+  it('keeps the cache within TOKEN_CACHE_MAX_MB, dropping the oldest', async () => {
+    const access = token({ jti: 'sized' });
+    const perEntry = VERIFIED_ENTRY_OVERHEAD_BYTES + access.length;
+    const { strategy, verify } = setup({ maxEntries: 10_000, maxBytes: perEntry * 3 + 10 });
+    const tokens = Array.from({ length: 6 }, (_, i) => token({ jti: `sized${i}` }));
+    for (const t of tokens) await strategy.authenticate(bearer(t));
+    const usage = strategy.cacheUsage();
+    expect(usage.entries).toBe(3);
+    expect(usage.bytes).toBeLessThanOrEqual(perEntry * 3 + 10);
+    verify.mockClear();
+    await strategy.authenticate(bearer(tokens[5]));
+    await strategy.authenticate(bearer(tokens[0]));
+    expect(verify).toHaveBeenCalledTimes(1);
+  });
+
+  it('remembers nothing with TOKEN_CACHE_MAX_ENTRIES=0', async () => {
+    const { strategy, verify } = setup({ maxEntries: 0, maxBytes: 1024 * 1024 });
+    const access = token();
+    await strategy.authenticate(bearer(access));
+    await strategy.authenticate(bearer(access));
+    expect(verify).toHaveBeenCalledTimes(2);
+    expect(strategy.cacheUsage()).toEqual({ entries: 0, bytes: 0 });
   });
 });

@@ -1,12 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AccessTokenClaims, Principal, sessionStartOf } from './principal';
 import { SessionsService } from './sessions/sessions.service';
 import { TokensService } from './tokens.service';
 
 const BEARER = /^Bearer +(\S+)$/i;
 
-/** How many verified tokens are remembered (about 1 KB each); the oldest goes first. */
-const VERIFIED_CACHE_SIZE = 10_000;
+/**
+ * What one remembered token costs the heap beyond the token's characters: its claims object (ten
+ * or so fields, two short arrays) and the Map entry: 2,161 B measured per token of 779 characters, with 10,000 tokens
+ * (scripts/bench/kv-entry-cost.js).
+ */
+export const VERIFIED_ENTRY_OVERHEAD_BYTES = 1400;
 
 /**
  * Verifies bearer tokens: RS256 only (so `none` and HS256-with-the-public-key are refused), our
@@ -24,12 +29,23 @@ export class JwtStrategy {
    * reusing its access token costs a map look-up instead of an RSA verification (profiled: half the
    * CPU of GET /users/me). Expiry is re-checked on every hit; revocation is always asked.
    */
-  private readonly verified = new Map<string, AccessTokenClaims>();
+  private readonly verified = new Map<string, { claims: AccessTokenClaims; bytes: number }>();
+  private verifiedBytes = 0;
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
 
   constructor(
     private readonly tokens: TokensService,
     private readonly sessions: SessionsService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    ({ maxEntries: this.maxEntries, maxBytes: this.maxBytes } = config.tokens.verifiedCache);
+  }
+
+  /** Tokens remembered and the bytes charged for them (for tests and the documentation of the bound). */
+  cacheUsage(): { entries: number; bytes: number } {
+    return { entries: this.verified.size, bytes: this.verifiedBytes };
+  }
 
   /** The principal behind an Authorization header, or null when it is missing, malformed or not valid. */
   async authenticate(authorization: string | undefined): Promise<Principal | null> {
@@ -54,15 +70,29 @@ export class JwtStrategy {
     // jsonwebtoken compares `exp` with the wall clock in whole seconds; so does the cache.
     const known = this.verified.get(token);
     if (known) {
-      if (Math.floor(Date.now() / 1000) < known.exp) return known;
-      this.verified.delete(token);
+      if (Math.floor(Date.now() / 1000) < known.claims.exp) return known.claims;
+      this.forget(token, known.bytes);
       return null;
     }
     const claims = await this.tokens.verify(token);
-    if (claims) {
-      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
-      this.verified.set(token, claims);
-    }
+    if (claims) this.remember(token, claims);
     return claims;
+  }
+
+  /** Bounded by count and bytes; the oldest goes first (every token expires within ACCESS_TOKEN_TTL anyway). */
+  private remember(token: string, claims: AccessTokenClaims): void {
+    const bytes = VERIFIED_ENTRY_OVERHEAD_BYTES + token.length;
+    if (this.maxEntries === 0 || bytes > this.maxBytes || this.verified.has(token)) return;
+    while (this.verified.size >= this.maxEntries || this.verifiedBytes + bytes > this.maxBytes) {
+      const [oldest, entry] = this.verified.entries().next().value as [string, { bytes: number }];
+      this.forget(oldest, entry.bytes);
+    }
+    this.verified.set(token, { claims, bytes });
+    this.verifiedBytes += bytes;
+  }
+
+  private forget(token: string, bytes: number): void {
+    this.verified.delete(token);
+    this.verifiedBytes -= bytes;
   }
 }

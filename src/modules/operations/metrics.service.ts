@@ -4,6 +4,14 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 export type SignInOutcome = 'success' | 'failure';
 
 /**
+ * Most (method, route, status) series of the request metrics; past it, new combinations are counted
+ * under one `other` series. Routes are templates and statuses few, so a real deployment stays far
+ * below; each series is a counter and an 11-bucket histogram child, about 2 KB with its labels.
+ */
+export const MAX_REQUEST_SERIES = 1000;
+const OVERFLOW_KEY = 'other';
+
+/**
  * Prometheus metrics of this process. One registry per application (tests build many apps in one
  * process); labels are route templates and fixed words only, never anything a caller typed.
  */
@@ -39,7 +47,7 @@ export class MetricsService {
 
   /**
    * The label children of each (method, status, route) seen, so a request costs a map look-up
-   * instead of prom-client hashing a label object twice. Bounded: routes are templates, statuses few.
+   * instead of prom-client hashing a label object twice. At most MAX_REQUEST_SERIES + 1 (the overflow).
    */
   private readonly requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
 
@@ -49,12 +57,16 @@ export class MetricsService {
 
   /** `route` is the route template (e.g. /api/v1/users/:id), or "unmatched" for a 404 on no route. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
+    let key = `${method} ${status} ${route}`;
     let series = this.requestSeries.get(key);
     if (!series) {
-      const labels = { method, route, status: String(status) };
-      series = { count: this.requests.labels(labels), duration: this.duration.labels(labels) };
-      this.requestSeries.set(key, series);
+      const full = this.requestSeries.size >= MAX_REQUEST_SERIES;
+      if (full) series = this.requestSeries.get((key = OVERFLOW_KEY));
+      if (!series) {
+        const labels = full ? { method: OVERFLOW_KEY, route: OVERFLOW_KEY, status: OVERFLOW_KEY } : { method, route, status: String(status) };
+        series = { count: this.requests.labels(labels), duration: this.duration.labels(labels) };
+        this.requestSeries.set(key, series);
+      }
     }
     series.count.inc();
     series.duration.observe(seconds);
