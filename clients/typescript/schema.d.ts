@@ -1037,7 +1037,7 @@ export interface paths {
         };
         /**
          * Fetch an image captcha
-         * @description Returns a PNG image (a raster: several fonts, each character rotated and warped, crossed by strokes and noise). The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes, single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one). 404 when HUMAN_CHECK asks for no image captcha.
+         * @description Returns a PNG image (a raster: several fonts, each character rotated and warped, crossed by strokes and noise). The client picks a fresh UUID; each GET replaces the pending answer for that id. Valid for 5 minutes (CAPTCHA_TTL), single-use, case-insensitive; any attempt that names its id burns it (a wrong answer, no answer, or a right one). One client IP holds at most CAPTCHA_PER_IP pending captchas (default 20): a newer one makes the oldest of that IP unanswerable (CAPTCHA_INVALID). 404 when HUMAN_CHECK asks for no image captcha.
          */
         get: operations["getCaptcha"];
         put?: never;
