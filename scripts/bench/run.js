@@ -13,6 +13,8 @@ const { fire, measure, summarise, windowed, settle, round, watch } = require('./
 const { openSeeder, seededName } = require('./lib/seed');
 const { startCountingProxy } = require('./lib/mysql-counter');
 const { writeReport } = require('./lib/report');
+const { runSoak } = require('./lib/soak');
+const { writeSoakReport } = require('./lib/soak-report');
 
 const HELP = `Usage: npm run bench -- [flags]
   --duration S          seconds per measured scenario (default 5)
@@ -25,20 +27,25 @@ const HELP = `Usage: npm run bench -- [flags]
   --rounds N            interleaved 1k / N rounds of the scale comparison (default 2)
   --mysql [URL]         MariaDB/MySQL (default mysql://root@127.0.0.1:3306); a fresh uc_bench_* database, dropped afterwards
   --redis [URL]         Redis (default redis://127.0.0.1:6379) with a fresh key prefix, deleted afterwards
-  --only a,b            run only these scenarios: bare, users-me, probe, login, storm, refresh, signup, captcha, ceiling
+  --only a,b            run only these scenarios: bare, users-me, probe, login, storm, refresh, signup, captcha, ceiling, soak
+  --soak                add the soak to the run (by default it runs only with --only soak)
+  --soak-duration S     seconds of the soak's mixed load (default 360; shorten for trials; the targets need > 140)
+  --soak-cost N         BCRYPT_COST of the soak's server (default 10)
+  --heap-snapshots a,b  seconds into the soak at which the server writes a heap snapshot to .tmp/heap-snapshots (diagnostics only)
   --profile SCENARIO    CPU-profile the server during one scenario (e.g. users-me) and print its top frames
   --signing-keys N      N RSA signing keys in JWT_PRIVATE_KEYS (the first signs, all verify and are published; default 1: the generated development key)
   --revoke-all          an emergency sign-out (POST /admin/sessions/revoke-all) before the token pool is signed in, so every request checks a live cut-off
   --env KEY=VALUE       extra server setting (repeatable)
   --note TEXT           a sentence for the report (e.g. what else was running)
-  --out DIR             where benchmarks.{md,json,svg} go (default docs)`;
+  --out DIR             where benchmarks.{md,json,svg} and soak.{md,json,svg} go (default docs)`;
 
 function parseArgs(argv) {
   const options = {
     duration: 5, warmup: 1, connections: 50, loginConnections: 16, probeRate: 300, cost: 12, users: 1000, rounds: 2,
     mysql: null, redis: null, only: null, signingKeys: 1, revokeAll: false, profile: null, env: {}, note: '', out: join(root, 'docs'),
+    soak: false, soakDuration: 360, soakCost: 10, heapSnapshots: [],
   };
-  const numeric = { '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--login-connections': 'loginConnections', '--probe-rate': 'probeRate', '--cost': 'cost', '--users': 'users', '--rounds': 'rounds', '--signing-keys': 'signingKeys' };
+  const numeric = { '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--login-connections': 'loginConnections', '--probe-rate': 'probeRate', '--cost': 'cost', '--users': 'users', '--rounds': 'rounds', '--soak-duration': 'soakDuration', '--soak-cost': 'soakCost', '--signing-keys': 'signingKeys' };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
     const next = () => {
@@ -58,6 +65,8 @@ function parseArgs(argv) {
     else if (flag === '--only') options.only = new Set(next().split(',').map((s) => s.trim()));
     else if (flag === '--profile') options.profile = next();
     else if (flag === '--revoke-all') options.revokeAll = true;
+    else if (flag === '--soak') options.soak = true;
+    else if (flag === '--heap-snapshots') options.heapSnapshots = next().split(',').map(Number).filter((n) => Number.isFinite(n) && n >= 0);
     else if (flag === '--env') {
       const [key, ...rest] = next().split('=');
       options.env[key] = rest.join('=');
@@ -77,6 +86,7 @@ const API = '/api/v1';
 const PASSWORD = 'violet sunrise 42';
 const CAPTCHA_TEXT = 'abcde';
 const BASELINE_USERS = 1000;
+const SHORT_SCENARIOS = ['users-me', 'probe', 'login', 'storm', 'refresh', 'signup', 'captcha', 'ceiling'];
 // main.ts sizes the libuv pool this way unless UV_THREADPOOL_SIZE is set; the ceiling uses the same.
 const threadpool = Number(process.env.UV_THREADPOOL_SIZE) || Math.max(4, availableParallelism());
 
@@ -187,6 +197,7 @@ async function startServer(options, tmp, label, resources, nodeArgs = []) {
       LOGIN_PER_IP_PER_MINUTE: '100000',
       RATE_LIMIT_PER_MINUTE: '1000000',
       REGISTRATION_PER_IP_PER_HOUR: '1000000',
+      CAPTCHA_PER_IP: '1000000',
       // The production log format: one JSON access line per request.
       LOG_FORMAT: 'json',
       ...resources.env,
@@ -315,7 +326,9 @@ async function probe(name, server, counter, sessions, options, extra, settleFirs
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   options.secretEnv = options.signingKeys > 1 && !options.env.JWT_PRIVATE_KEYS ? { JWT_PRIVATE_KEYS: signingKeys(options.signingKeys) } : {};
-  const wants = (scenario) => !options.only || options.only.has(scenario);
+  // The soak runs only when asked for (--soak, or --only soak): it takes minutes, the rest about two.
+  const wants = (scenario) => (scenario === 'soak' ? options.soak || Boolean(options.only?.has('soak')) : !options.only || options.only.has(scenario));
+  const shortWanted = SHORT_SCENARIOS.some(wants);
   execFileSync(process.execPath, [join(root, 'scripts', 'build-if-needed.js')], { stdio: 'inherit' });
 
   const startedAt = new Date();
@@ -368,124 +381,130 @@ async function main() {
       await bare.stop();
     }
 
-    const hasher = require(join(root, 'dist', 'modules', 'users', 'password', 'password-hasher.js'));
-    const passwordHash = await new hasher.PasswordHasher({ passwords: { bcryptCost: options.cost } }).hash(PASSWORD);
-
-    const resources = await provision(options, tmp, '1k', cleanups);
     const profileDir = join(root, '.tmp', 'bench-profiles');
-    const nodeArgs = options.profile ? ['-r', join(__dirname, 'profile-on-signal.js')] : [];
-    const server = await startServer(options, tmp, '1k', { ...resources, env: { ...resources.env, BENCH_PROFILE_DIR: profileDir } }, nodeArgs);
-    servers.push(server);
-    const baseUsers = Math.min(options.users, BASELINE_USERS);
-    report.seeding.push({ server: '1k', ...(await prepare(server, resources, options, baseUsers, passwordHash)) });
-    const { counter } = resources;
-    // With --profile NAME, SIGWINCH toggles the preloaded profiler around that scenario only.
-    const profiled = async (name, run) => {
-      if (options.profile !== name) return run();
-      process.kill(server.pid, 'SIGWINCH');
-      const result = await run();
-      process.kill(server.pid, 'SIGWINCH');
-      await new Promise((r) => setTimeout(r, 2000));
-      return result;
-    };
-    const sessionCount = Math.max(options.connections, 10);
-    log(`signing in ${sessionCount} sessions for the token pool`);
-    const sessions = await openSessions(server, sessionCount, baseUsers);
+    if (shortWanted) {
+      const hasher = require(join(root, 'dist', 'modules', 'users', 'password', 'password-hasher.js'));
+      const passwordHash = await new hasher.PasswordHasher({ passwords: { bcryptCost: options.cost } }).hash(PASSWORD);
 
-    if (wants('users-me')) {
-      push(await profiled('users-me', () => measure({ name: 'users-me', pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup, requests: meRequests(sessions), extra: { target: 'GET /users/me (bearer, revocation check, cached view)' } })));
-    }
-    let idleProbe = null;
-    if (wants('probe') || wants('storm')) {
-      await fire({ url: server.url, connections: 10, overallRate: options.probeRate, duration: options.warmup, requests: meRequests(sessions) }).promise;
-      idleProbe = push(await probe('users-me probe (idle)', server, counter, sessions, options, { target: `GET /users/me at a fixed ${options.probeRate} req/s` }));
-    }
-    if (wants('ceiling') || wants('login')) {
-      // Measured right before and right after the sign-in load (the server idle), so a shared
-      // machine's changing load hits both alike; the target uses the higher of the two.
-      await settle(server.pid);
-      const first = await ceiling(options);
-      report.ceiling = { ...first, runs: [first.perSecond] };
-      log(`bcrypt ceiling: ${first.perSecond.toFixed(1)} compares/s (${options.loginConnections} in flight, cost ${options.cost}, pool ${threadpool})`);
-    }
-    if (wants('login')) {
-      push(await profiled('login', () => measure({ name: 'login', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2, requests: loginRequests(baseUsers), extra: { target: `POST /auth/login, random seeded users, bcrypt cost ${options.cost}` } })));
-      if (report.ceiling) {
-        await settle(server.pid);
-        const again = await ceiling(options);
-        report.ceiling.runs.push(again.perSecond);
-        report.ceiling.perSecond = Math.max(...report.ceiling.runs);
-        log(`bcrypt ceiling after sign-in: ${again.perSecond.toFixed(1)} compares/s`);
+      const resources = await provision(options, tmp, '1k', cleanups);
+      const nodeArgs = options.profile ? ['-r', join(__dirname, 'profile-on-signal.js')] : [];
+      const server = await startServer(options, tmp, '1k', { ...resources, env: { ...resources.env, BENCH_PROFILE_DIR: profileDir } }, nodeArgs);
+      servers.push(server);
+      const baseUsers = Math.min(options.users, BASELINE_USERS);
+      report.seeding.push({ server: '1k', ...(await prepare(server, resources, options, baseUsers, passwordHash)) });
+      const { counter } = resources;
+      // With --profile NAME, SIGWINCH toggles the preloaded profiler around that scenario only.
+      const profiled = async (name, run) => {
+        if (options.profile !== name) return run();
+        process.kill(server.pid, 'SIGWINCH');
+        const result = await run();
+        process.kill(server.pid, 'SIGWINCH');
+        await new Promise((r) => setTimeout(r, 2000));
+        return result;
+      };
+      const sessionCount = Math.max(options.connections, 10);
+      log(`signing in ${sessionCount} sessions for the token pool`);
+      const sessions = await openSessions(server, sessionCount, baseUsers);
+
+      if (wants('users-me')) {
+        push(await profiled('users-me', () => measure({ name: 'users-me', pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup, requests: meRequests(sessions), extra: { target: 'GET /users/me (bearer, revocation check, cached view)' } })));
       }
-    }
-    if (wants('storm')) {
-      // Saturate bcrypt with sign-ins, let the queue fill for two seconds, then probe /users/me at the
-      // same fixed rate as idle; the storm's own figures cover the probe's window only.
-      await settle(server.pid);
-      const storm = fire({ url: server.url, connections: options.loginConnections, duration: options.duration + 30, requests: loginRequests(baseUsers) });
-      await new Promise((r) => setTimeout(r, 2000));
-      const from = performance.now();
-      const watcher = watch(server.pid);
-      const before = counter?.statements ?? null;
-      const during = await probe('users-me probe (sign-in storm)', server, null, sessions, options, { target: `GET /users/me at ${options.probeRate} req/s while ${options.loginConnections} connections sign in` }, false);
-      const to = performance.now();
-      const usage = watcher.stop();
-      const statements = counter ? counter.statements - before : null;
-      storm.instance.stop();
-      const stormResult = windowed(await storm.promise, from, to);
-      push(during);
-      push(summarise('login (storm)', stormResult, usage, statements, { target: 'the sign-in storm itself, over the probe window (CPU and RSS cover storm + probe)' }));
-    }
-    if (wants('refresh')) {
-      // autocannon resets its per-connection context on every loop of its request list, so it cannot
-      // chain answers into requests: a bounded closed loop does it instead. Each connection owns one
-      // session and presents the refresh token the previous answer returned, so every request spends
-      // a fresh, unspent token.
-      const pool = sessions.map((s) => s.refreshToken);
-      push(await profiled('refresh', () => measure({
-        name: 'refresh', pid: server.pid, counter, url: server.url, connections: Math.min(options.connections, pool.length), duration: options.duration,
-        custom: {
-          start: (index) => ({ token: pool[index] }),
-          next: (state) => ({ method: 'POST', path: `${API}/auth/refresh`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: state.token }) }),
-          onAnswer: (state, status, body) => {
-            if (status === 200) state.token = JSON.parse(body).data.refreshToken;
+      let idleProbe = null;
+      if (wants('probe') || wants('storm')) {
+        await fire({ url: server.url, connections: 10, overallRate: options.probeRate, duration: options.warmup, requests: meRequests(sessions) }).promise;
+        idleProbe = push(await probe('users-me probe (idle)', server, counter, sessions, options, { target: `GET /users/me at a fixed ${options.probeRate} req/s` }));
+      }
+      if (wants('ceiling') || wants('login')) {
+        // Measured right before and right after the sign-in load (the server idle), so a shared
+        // machine's changing load hits both alike; the target uses the higher of the two.
+        await settle(server.pid);
+        const first = await ceiling(options);
+        report.ceiling = { ...first, runs: [first.perSecond] };
+        log(`bcrypt ceiling: ${first.perSecond.toFixed(1)} compares/s (${options.loginConnections} in flight, cost ${options.cost}, pool ${threadpool})`);
+      }
+      if (wants('login')) {
+        push(await profiled('login', () => measure({ name: 'login', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2, requests: loginRequests(baseUsers), extra: { target: `POST /auth/login, random seeded users, bcrypt cost ${options.cost}` } })));
+        if (report.ceiling) {
+          await settle(server.pid);
+          const again = await ceiling(options);
+          report.ceiling.runs.push(again.perSecond);
+          report.ceiling.perSecond = Math.max(...report.ceiling.runs);
+          log(`bcrypt ceiling after sign-in: ${again.perSecond.toFixed(1)} compares/s`);
+        }
+      }
+      if (wants('storm')) {
+        // Saturate bcrypt with sign-ins, let the queue fill for two seconds, then probe /users/me at the
+        // same fixed rate as idle; the storm's own figures cover the probe's window only.
+        await settle(server.pid);
+        const storm = fire({ url: server.url, connections: options.loginConnections, duration: options.duration + 30, requests: loginRequests(baseUsers) });
+        await new Promise((r) => setTimeout(r, 2000));
+        const from = performance.now();
+        const watcher = watch(server.pid);
+        const before = counter?.statements ?? null;
+        const during = await probe('users-me probe (sign-in storm)', server, null, sessions, options, { target: `GET /users/me at ${options.probeRate} req/s while ${options.loginConnections} connections sign in` }, false);
+        const to = performance.now();
+        const usage = watcher.stop();
+        const statements = counter ? counter.statements - before : null;
+        storm.instance.stop();
+        const stormResult = windowed(await storm.promise, from, to);
+        push(during);
+        push(summarise('login (storm)', stormResult, usage, statements, { target: 'the sign-in storm itself, over the probe window (CPU and RSS cover storm + probe)' }));
+      }
+      if (wants('refresh')) {
+        // autocannon resets its per-connection context on every loop of its request list, so it cannot
+        // chain answers into requests: a bounded closed loop does it instead. Each connection owns one
+        // session and presents the refresh token the previous answer returned, so every request spends
+        // a fresh, unspent token.
+        const pool = sessions.map((s) => s.refreshToken);
+        push(await profiled('refresh', () => measure({
+          name: 'refresh', pid: server.pid, counter, url: server.url, connections: Math.min(options.connections, pool.length), duration: options.duration,
+          custom: {
+            start: (index) => ({ token: pool[index] }),
+            next: (state) => ({ method: 'POST', path: `${API}/auth/refresh`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: state.token }) }),
+            onAnswer: (state, status, body) => {
+              if (status === 200) state.token = JSON.parse(body).data.refreshToken;
+            },
           },
-        },
-        extra: { target: 'POST /auth/refresh, each connection chaining its own session (closed loop, node:http)' },
-      })));
-    }
-    if (wants('signup')) {
-      // Captchas are fetched beforehand (the fixed test answer), one per sign-up, so the load is sign-ups only.
-      const rate = report.ceiling?.perSecond ?? 50;
-      const poolSize = Math.min(20_000, Math.ceil(rate * options.duration * 1.5) + 50);
-      const captchas = await inParallel(poolSize, 8, async () => {
-        const id = randomUUID();
-        await api(server, 'GET', `/verification/captcha/${id}`);
-        return id;
-      });
-      push(await profiled('signup', () => measure({
-        name: 'signup', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2,
-        requests: [{
-          method: 'POST', path: `${API}/users`, headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => {
-            const username = `su_${randomBytes(6).toString('hex')}`;
-            return { ...request, body: JSON.stringify({ username, email: `${username}@bench.example`, password: PASSWORD, captchaId: captchas.pop() ?? randomUUID(), captchaText: CAPTCHA_TEXT }) };
-          },
-        }],
-        extra: { target: `POST /users with a solved captcha, bcrypt cost ${options.cost}` },
-      })));
-    }
-    if (wants('captcha')) {
-      push(await profiled('captcha', () => measure({
-        name: 'captcha', pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup,
-        requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${API}/verification/captcha/${randomUUID()}` }) }],
-        extra: { target: 'GET /verification/captcha/:id (a fresh PNG each time)' },
-      })));
+          extra: { target: 'POST /auth/refresh, each connection chaining its own session (closed loop, node:http)' },
+        })));
+      }
+      if (wants('signup')) {
+        // Captchas are fetched beforehand (the fixed test answer), one per sign-up, so the load is sign-ups only.
+        const rate = report.ceiling?.perSecond ?? 50;
+        const poolSize = Math.min(20_000, Math.ceil(rate * options.duration * 1.5) + 50);
+        const captchas = await inParallel(poolSize, 8, async () => {
+          const id = randomUUID();
+          await api(server, 'GET', `/verification/captcha/${id}`);
+          return id;
+        });
+        push(await profiled('signup', () => measure({
+          name: 'signup', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2,
+          requests: [{
+            method: 'POST', path: `${API}/users`, headers: { 'content-type': 'application/json' },
+            setupRequest: (request) => {
+              const username = `su_${randomBytes(6).toString('hex')}`;
+              return { ...request, body: JSON.stringify({ username, email: `${username}@bench.example`, password: PASSWORD, captchaId: captchas.pop() ?? randomUUID(), captchaText: CAPTCHA_TEXT }) };
+            },
+          }],
+          extra: { target: `POST /users with a solved captcha, bcrypt cost ${options.cost}` },
+        })));
+      }
+      if (wants('captcha')) {
+        push(await profiled('captcha', () => measure({
+          name: 'captcha', pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup,
+          requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${API}/verification/captcha/${randomUUID()}` }) }],
+          extra: { target: 'GET /verification/captcha/:id (a fresh PNG each time)' },
+        })));
+      }
+
+      if (options.users > BASELINE_USERS && (wants('probe') || wants('login'))) {
+        report.scale = await compareScale(options, tmp, cleanups, servers, server, resources, sessions, passwordHash);
+      }
+      // The soak wants a fresh process of its own: stop this one so its garbage and its load are not counted.
+      for (const s of servers.splice(0)) await s.stop();
     }
 
-    if (options.users > BASELINE_USERS && (wants('probe') || wants('login'))) {
-      report.scale = await compareScale(options, tmp, cleanups, servers, server, resources, sessions, passwordHash);
-    }
+    if (wants('soak')) report.soak = await soak(options, tmp, cleanups, servers);
 
     if (options.profile) {
       const { topFrames } = require('./profile-top');
@@ -499,9 +518,50 @@ async function main() {
   }
 
   report.finishedAt = new Date().toISOString();
-  const written = writeReport(report, options.out);
-  process.stdout.write(`\n${written.targetsText}\n`);
-  log(`wrote ${written.files.join(', ')}`);
+  // The soak has its own report beside the short scenarios' one, so `--only soak` leaves benchmarks.* as they are.
+  const { soak: soakResult, ...short } = report;
+  if (shortWanted || wants('bare')) {
+    const written = writeReport(short, options.out);
+    process.stdout.write(`\n${written.targetsText}\n`);
+    log(`wrote ${written.files.join(', ')}`);
+  }
+  if (soakResult) {
+    const written = writeSoakReport({ ...short, scenarios: undefined, ceiling: undefined, scale: undefined, soak: soakResult }, options.out);
+    process.stdout.write(`\n${written.targetsText}\n`);
+    log(`wrote ${written.files.join(', ')}`);
+  }
+}
+
+/**
+ * The soak (issue 21): a server of its own at the soak's bcrypt cost, 1,000 seeded users, 50
+ * sessions, then the mix for a short reference run and for `--soak-duration` seconds.
+ */
+async function soak(options, tmp, cleanups, servers) {
+  const cost = options.soakCost;
+  const hasher = require(join(root, 'dist', 'modules', 'users', 'password', 'password-hasher.js'));
+  const passwordHash = await new hasher.PasswordHasher({ passwords: { bcryptCost: cost } }).hash(PASSWORD);
+  const resources = await provision(options, tmp, 'soak', cleanups);
+  const nodeArgs = [];
+  if (options.heapSnapshots.length) {
+    const dir = join(root, '.tmp', 'heap-snapshots');
+    mkdirSync(dir, { recursive: true });
+    nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`);
+    log(`heap snapshots at ${options.heapSnapshots.join(', ')} s go to ${dir}`);
+  }
+  const server = await startServer({ ...options, cost }, tmp, 'soak', resources, nodeArgs);
+  servers.push(server);
+  const users = BASELINE_USERS;
+  const seeding = await prepare(server, resources, options, users, passwordHash);
+  const sessionCount = 50;
+  const sessions = await openSessions(server, sessionCount, users);
+  const connections = { me: 20, captcha: 4, auth: 2 };
+  log(`soak: ${options.soakDuration} s of ${connections.me} conn. GET /users/me + ${connections.captcha} conn. captchas + ${connections.auth} sign-in → refresh → sign-out loops, BCRYPT_COST=${cost}`);
+  const result = await runSoak({
+    server, log, snapshotsAt: options.heapSnapshots, referenceSeconds: Math.max(options.duration, 5), warmupSeconds: options.warmup, soakSeconds: options.soakDuration,
+    api: API, sessions, userCount: users, seededName, password: PASSWORD, connections,
+  });
+  await server.stop();
+  return { ...result, cost, users, sessions: sessionCount, warmupSeconds: options.warmup, seeding };
 }
 
 /**
