@@ -172,17 +172,17 @@ describe('MemoryKvStore', () => {
   it('sweeps expired keys from memory even when nobody reads them again, and close empties it', async () => {
     jest.useFakeTimers();
     try {
-      const swept = new MemoryKvStore(clock, 1000);
-      const slots = (swept as unknown as { slots: Map<string, unknown> }).slots;
+      const swept = new MemoryKvStore(clock, {}, 1000);
       await swept.set('short', 'v', 500);
       await swept.set('long', 'v', 5000);
       clock.advance(500);
       jest.advanceTimersByTime(999);
-      expect(slots.size).toBe(2);
+      expect(swept.usage().keys).toBe(2);
       jest.advanceTimersByTime(1);
-      expect([...slots.keys()]).toEqual(['long']);
+      expect(swept.usage().keys).toBe(1);
+      expect(await swept.get('long')).toBe('v');
       await swept.close();
-      expect(slots.size).toBe(0);
+      expect(swept.usage()).toEqual({ keys: 0, bytes: 0 });
       clock.advance(10_000);
       jest.advanceTimersByTime(60_000);
     } finally {

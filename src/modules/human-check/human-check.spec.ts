@@ -46,7 +46,7 @@ afterEach(async () => {
 function humanCheck(kind: HumanCheckConfig['kind'], extra: Partial<AppConfig> = {}, pow: Partial<HumanCheckConfig['pow']> = {}): AppConfig {
   return {
     dataDir: '/nonexistent',
-    captcha: { ttlSeconds: 120, fixedText: null },
+    captcha: { ttlSeconds: 120, fixedText: null, perIp: 20 },
     humanCheck: { kind, pow: { hmacKey: 'a proof-of-work key of 32 characters or more', maxNumber: 1000, ttlSeconds: 60, ...pow }, provider: null },
     ...extra,
   } as AppConfig;
@@ -113,7 +113,7 @@ describe('ImageCaptchaService', () => {
     const kv = new MemoryKvStore(clock);
     stores.push(kv);
     const renderer = { randomText: jest.fn(() => 'AbC7'), render: jest.fn(async (text: string) => Buffer.from(`png:${text}`)) };
-    const config = humanCheck(kind, { captcha: { ttlSeconds: 120, fixedText } } as Partial<AppConfig>);
+    const config = humanCheck(kind, { captcha: { ttlSeconds: 120, fixedText, perIp: 20 } } as Partial<AppConfig>);
     return { captchas: new ImageCaptchaService(kv, renderer as unknown as RasterCaptchaRenderer, config), kv, clock, renderer };
   }
 
@@ -122,38 +122,38 @@ describe('ImageCaptchaService', () => {
     expect(setup('image+pow').captchas.enabled).toBe(true);
     expect(setup('pow').captchas.enabled).toBe(false);
     const { captchas, renderer } = setup('provider');
-    expect(await code(captchas.issue('id-1'))).toBe('NOT_FOUND');
+    expect(await code(captchas.issue('id-1', '203.0.113.1'))).toBe('NOT_FOUND');
     expect(renderer.render).not.toHaveBeenCalled();
   });
 
   it('draws a random text (or CAPTCHA_FIXED_TEXT) and keeps only its hash', async () => {
     const { captchas, kv, renderer } = setup();
-    expect((await captchas.issue('id-1')).toString()).toBe('png:AbC7');
+    expect((await captchas.issue('id-1', '203.0.113.1')).toString()).toBe('png:AbC7');
     expect(renderer.render).toHaveBeenCalledWith('AbC7');
     const stored = await kv.get('captcha:id-1');
     expect(stored).toMatch(/^[0-9a-f]{64}$/);
     const fixed = setup('image', 'zz99');
-    expect((await fixed.captchas.issue('id-1')).toString()).toBe('png:zz99');
+    expect((await fixed.captchas.issue('id-1', '203.0.113.1')).toString()).toBe('png:zz99');
     expect(fixed.renderer.randomText).not.toHaveBeenCalled();
   });
 
   it('accepts the answer once, whatever its case and surrounding spaces, and under any case of the id', async () => {
     const { captchas } = setup();
-    await captchas.issue('ID-One');
+    await captchas.issue('ID-One', '203.0.113.1');
     expect(await captchas.verify({ captchaId: 'id-one', captchaText: '  aBc7 ' })).toBe('passed');
     expect(await captchas.verify({ captchaId: 'id-one', captchaText: 'abc7' })).toBe('failed');
   });
 
   it('a wrong answer spends the captcha', async () => {
     const { captchas } = setup();
-    await captchas.issue('id-1');
+    await captchas.issue('id-1', '203.0.113.1');
     expect(await captchas.verify({ captchaId: 'id-1', captchaText: 'abc8' })).toBe('failed');
     expect(await captchas.verify({ captchaId: 'id-1', captchaText: 'abc7' })).toBe('failed');
   });
 
   it('an id without an answer is missing, and spends the captcha too', async () => {
     const { captchas } = setup();
-    await captchas.issue('id-1');
+    await captchas.issue('id-1', '203.0.113.1');
     expect(await captchas.verify({ captchaId: 'id-1' })).toBe('missing');
     expect(await captchas.verify({ captchaId: 'id-1', captchaText: 'abc7' })).toBe('failed');
     expect(await captchas.verify({ captchaText: 'abc7' })).toBe('missing');
@@ -163,10 +163,10 @@ describe('ImageCaptchaService', () => {
   it('an unknown or expired captcha fails', async () => {
     const { captchas, clock } = setup();
     expect(await captchas.verify({ captchaId: 'never', captchaText: 'abc7' })).toBe('failed');
-    await captchas.issue('id-1');
+    await captchas.issue('id-1', '203.0.113.1');
     clock.advance(120_000);
     expect(await captchas.verify({ captchaId: 'id-1', captchaText: 'abc7' })).toBe('failed');
-    await captchas.issue('id-2');
+    await captchas.issue('id-2', '203.0.113.1');
     clock.advance(119_999);
     expect(await captchas.verify({ captchaId: 'id-2', captchaText: 'abc7' })).toBe('passed');
   });
