@@ -17,6 +17,7 @@ const NOT_AT_START_UP = {
   qrcode: 'the first TOTP enrolment (mfa.service.ts)',
   pngjs: "qrcode's PNG renderer",
   otpauth: 'an account with TOTP (mfa/totp.ts)',
+  '@simplewebauthn/server': 'the first passkey ceremony (mfa/webauthn/passkeys.service.ts)',
   'openid-client': 'a configured OIDC issuer (oidc.provider.ts)',
   oauth4webapi: "openid-client's",
   jose: "openid-client's",

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
+import type * as WebAuthn from '@simplewebauthn/server';
 import type { AuthenticationResponseJSON, AuthenticatorTransport, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { QueryFailedError, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
@@ -36,6 +36,13 @@ export const PASSKEY_AMR = ['hwk', 'mfa'];
 
 export function toPasskeyView(row: Passkey): PasskeySummaryDto {
   return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString(), lastUsedAt: row.lastUsedAt?.toISOString() ?? null };
+}
+
+let loaded: typeof WebAuthn | null = null;
+
+/** @simplewebauthn/server is loaded by the first passkey ceremony, not at start-up (~3.7 MB of heap, 293 modules). */
+function webauthn(): typeof WebAuthn {
+  return (loaded ??= require('@simplewebauthn/server') as typeof WebAuthn);
 }
 
 /** The account id as WebAuthn's user handle (a random UUID: no personal data in it). */
@@ -83,7 +90,7 @@ export class PasskeysService {
     const { rpId, rpName } = this.config.mfa.webauthn;
     const existing = await this.passkeys.find({ where: { userId: user.id } });
     const { challenge } = await this.challenges.issue('registration', { userId: user.id });
-    const options = await generateRegistrationOptions({
+    const options = await webauthn().generateRegistrationOptions({
       rpName,
       rpID: rpId,
       userName: user.username,
@@ -110,7 +117,7 @@ export class PasskeysService {
     const stored = challenge ? await this.challenges.take('registration', challenge) : null;
     if (!stored || stored.userId !== user.id) throw new AppException(MfaErrors.PASSKEY_INVALID);
     const { rpId, origins } = this.config.mfa.webauthn;
-    const verified = await verifyRegistrationResponse({
+    const verified = await webauthn().verifyRegistrationResponse({
       response: dto.response as unknown as RegistrationResponseJSON,
       expectedChallenge: stored.challenge,
       expectedOrigin: origins,
@@ -205,7 +212,7 @@ export class PasskeysService {
   async loginOptions(client: ClientInfo): Promise<PasskeyLoginOptionsDto> {
     await this.throttle.requireIpAllowance(client.ip);
     const { challenge, id } = await this.challenges.issue('login', {});
-    const options = await generateAuthenticationOptions({ rpID: this.config.mfa.webauthn.rpId, challenge: new Uint8Array(Buffer.from(challenge, 'base64url')), timeout: CHALLENGE_TTL_MS, userVerification: 'required' });
+    const options = await webauthn().generateAuthenticationOptions({ rpID: this.config.mfa.webauthn.rpId, challenge: new Uint8Array(Buffer.from(challenge, 'base64url')), timeout: CHALLENGE_TTL_MS, userVerification: 'required' });
     return { challengeId: id, options: { ...options, allowCredentials: [] } as unknown as RequestOptionsDto };
   }
 
@@ -253,7 +260,7 @@ export class PasskeysService {
     const rows = await this.passkeys.find({ where: { userId } });
     if (!rows.length) throw new AppException(MfaErrors.MFA_NOT_ENROLLED);
     const { challenge } = await this.challenges.issue(purpose, binding);
-    const options = await generateAuthenticationOptions({
+    const options = await webauthn().generateAuthenticationOptions({
       rpID: this.config.mfa.webauthn.rpId,
       allowCredentials: rows.map((row) => ({ id: row.credentialId, transports: transportsOf(row) })),
       challenge: new Uint8Array(Buffer.from(challenge, 'base64url')),
@@ -273,7 +280,7 @@ export class PasskeysService {
     if (response.rawId !== response.id) return false;
     if (response.response.userHandle && response.response.userHandle !== userHandleOf(row.userId)) return false;
     const { rpId, origins } = this.config.mfa.webauthn;
-    const result = await verifyAuthenticationResponse({
+    const result = await webauthn().verifyAuthenticationResponse({
       response: response as unknown as AuthenticationResponseJSON,
       expectedChallenge,
       expectedOrigin: origins,
