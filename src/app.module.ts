@@ -12,6 +12,7 @@ import { takeTurnsOnSqlite } from './database/transaction';
 import { AdminModule } from './modules/admin/admin.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { EventsModule } from './modules/events/events.module';
+import { WebhooksModule } from './modules/events/webhooks/webhooks.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { FederationModule } from './modules/federation/federation.module';
 import { AvatarModule } from './modules/avatar/avatar.module';
@@ -76,6 +77,7 @@ export class AppModule {
         PrivacyModule,
         OperationsModule,
         RetentionModule,
+        WebhooksModule,
       ],
       providers: [
         // The global rate limit runs before authentication (RATE_LIMIT_PER_MINUTE=0 turns it off).

@@ -38,6 +38,9 @@ export const successMessages = {
   avatarUpdated: { en: 'Avatar updated', 'zh-CN': '头像已更新' },
   realNameSubmitted: { en: 'Real-name information submitted', 'zh-CN': '实名信息已提交' },
   apiKeyCreated: { en: 'API key created; it is shown only once', 'zh-CN': 'API 密钥已创建，仅显示一次' },
+  webhookCreated: { en: 'Webhook endpoint created; its secret is shown only once', 'zh-CN': 'Webhook 端点已创建，密钥仅显示一次' },
+  secretRotated: { en: 'Secret rotated; the new one is shown only once, the old one still verifies for 24 hours', 'zh-CN': '密钥已轮换，新密钥仅显示一次，旧密钥在 24 小时内仍有效' },
+  queued: { en: 'Queued for delivery', 'zh-CN': '已排队等待投递' },
 } satisfies Record<string, Record<Language, string>>;
 
 export type SuccessMessageKey = keyof typeof successMessages;

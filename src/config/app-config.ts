@@ -188,6 +188,23 @@ export interface AppConfig {
   runtime: RuntimeTuning;
   retention: RetentionConfig;
   federation: FederationConfig;
+  webhooks: WebhooksConfig;
+}
+
+/** Signed webhooks of contract §12 (src/modules/events/webhooks). */
+export interface WebhooksConfig {
+  /** Runs the delivery worker (dispatch, claim, send) in this instance; tests turn it off and drive it by hand. */
+  workerEnabled: boolean;
+  /** How often an idle worker looks for due deliveries. */
+  pollIntervalMs: number;
+  /** Deliveries claimed (and sent in parallel) per round. */
+  batchSize: number;
+  /** Bound on one attempt: connect, send, answer. Contract: 10 s. */
+  timeoutMs: number;
+  /** An endpoint whose deliveries have failed without a success for this long is disabled. */
+  disableAfterHours: number;
+  /** Loopback, private, link-local, ULA, CGNAT and metadata addresses are refused as targets unless true. */
+  allowPrivateTargets: boolean;
 }
 
 export interface OidcProviderConfig {
@@ -816,6 +833,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       batchSize: read.int('RETENTION_BATCH_SIZE', 1000, 1, 100_000),
     },
     federation: readFederation(read, production),
+    webhooks: {
+      workerEnabled: read.bool('WEBHOOK_WORKER', true),
+      pollIntervalMs: read.int('WEBHOOK_POLL_INTERVAL_MS', 1000, 10, 60_000),
+      batchSize: read.int('WEBHOOK_BATCH_SIZE', 20, 1, 500),
+      timeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 10_000),
+      disableAfterHours: read.int('WEBHOOK_DISABLE_AFTER_HOURS', 72, 1, 24 * 365),
+      allowPrivateTargets: read.bool('WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+    },
   };
 
   // The keys themselves (PEM, RSA >= 2048 bits, distinct): here, so a bad key is one line before anything starts.

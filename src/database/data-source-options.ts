@@ -20,6 +20,8 @@ import { EventOutbox1732300060000 as MysqlEventOutbox } from './migrations/mysql
 import { EventOutbox1732300060000 as SqliteEventOutbox } from './migrations/sqlite/1732300060000-event-outbox';
 import { Passkeys1732300061000 as MysqlPasskeys } from './migrations/mysql/1732300061000-passkeys';
 import { Passkeys1732300061000 as SqlitePasskeys } from './migrations/sqlite/1732300061000-passkeys';
+import { Webhooks1732300080000 as MysqlWebhooks } from './migrations/mysql/1732300080000-webhooks';
+import { Webhooks1732300080000 as SqliteWebhooks } from './migrations/sqlite/1732300080000-webhooks';
 import { UsernameSkeletonKeys1732300012000 as MysqlUsernameSkeletonKeys } from './migrations/mysql/1732300012000-username-skeleton-keys';
 import { UsernameSkeletonKeys1732300012000 as SqliteUsernameSkeletonKeys } from './migrations/sqlite/1732300012000-username-skeleton-keys';
 import { User } from '@/modules/users/user.entity';
@@ -32,13 +34,14 @@ import { ApiKey } from '@/modules/account/api-key.entity';
 import { OutboxEvent } from '@/modules/events/outbox-event.entity';
 import { MfaTotp, RecoveryCode } from '@/modules/mfa/mfa.entities';
 import { Passkey } from '@/modules/mfa/webauthn/passkey.entity';
+import { WebhookDelivery, WebhookEndpoint } from '@/modules/events/webhooks/webhook.entities';
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity, RevocationMarker, OutboxEvent, MfaTotp, RecoveryCode, Passkey];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent, RealNameRecord, ApiKey, UserIdentity, RevocationMarker, OutboxEvent, MfaTotp, RecoveryCode, Passkey, WebhookEndpoint, WebhookDelivery];
 
 /** Migrations are listed per driver, oldest first; each feature appends its own. */
 export const MIGRATIONS = {
-  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUsernameSkeletonKeys, SqliteMfa, SqliteUserIdentities, SqliteRevocationMarkers, SqliteEventOutbox, SqlitePasskeys],
-  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUsernameSkeletonKeys, MysqlMfa, MysqlUserIdentities, MysqlRevocationMarkers, MysqlEventOutbox, MysqlPasskeys],
+  sqlite: [SqliteInitial, SqliteRealNameRecords, SqliteRetentionIndexes, SqliteApiKeys, SqliteUsernameSkeletonKeys, SqliteMfa, SqliteUserIdentities, SqliteRevocationMarkers, SqliteEventOutbox, SqlitePasskeys, SqliteWebhooks],
+  mysql: [MysqlInitial, MysqlRealNameRecords, MysqlRetentionIndexes, MysqlApiKeys, MysqlUsernameSkeletonKeys, MysqlMfa, MysqlUserIdentities, MysqlRevocationMarkers, MysqlEventOutbox, MysqlPasskeys, MysqlWebhooks],
 };
 
 /**

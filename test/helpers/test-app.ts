@@ -122,6 +122,8 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     RATE_LIMIT_PER_MINUTE: '1000000',
     // A background purge would race the tests that pass time; the retention spec runs it by hand.
     RETENTION_INTERVAL_MINUTES: '0',
+    // Webhook specs start the delivery worker or drive it by hand (WebhookWorker.drain) with the fake clock.
+    WEBHOOK_WORKER: 'false',
     ...(mysql ? { DATABASE_URL: options.databaseAddress ? withAddress(mysql.url, options.databaseAddress) : mysql.url } : {}),
     ...(backend.redisUrl ? { REDIS_URL: backend.redisUrl, REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:` } : {}),
     ...env,

@@ -39,6 +39,13 @@ export const AUDIT_EVENT_TYPES = [
   'recovery_codes_regenerated',
   'step_up',
   'data_exported',
+  'webhook_created',
+  'webhook_updated',
+  'webhook_deleted',
+  'webhook_secret_rotated',
+  'webhook_tested',
+  'webhook_delivery_retried',
+  'webhook_disabled',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

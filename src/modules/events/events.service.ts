@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, LessThan, Repository } from 'typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
 import { Clock } from '@/common/clock';
 import { deleteInBatches } from '@/database/batched-delete';
 import { OutboxEvent } from './outbox-event.entity';
+import { WebhookDelivery } from './webhooks/webhook.entities';
 import { EventBody, EventDataByType, EventType } from './event-types';
 
 /**
@@ -35,10 +36,32 @@ export class EventsService {
     return rows.map(toEventBody);
   }
 
-  /** Deletes events written before `before`, oldest first, `batchSize` rows per statement; returns how many (the retention job). */
+  /**
+   * Deletes events written before `before`, oldest first, `batchSize` rows per statement, with their
+   * webhook delivery log; returns how many (the retention job). An event is kept while a delivery of
+   * it is pending or in flight, and while it is not dispatched yet — unless no endpoint is enabled,
+   * when nothing would ever be sent.
+   */
   purgeOlderThan(before: Date, batchSize: number): Promise<number> {
-    return deleteInBatches(this.events, 'id', batchSize, async (limit) =>
-      (await this.events.find({ select: { id: true }, where: { createdAt: LessThan(before) }, order: { seq: 'ASC' }, take: limit })).map(({ id }) => id),
+    return deleteInBatches(
+      this.events,
+      'id',
+      batchSize,
+      async (limit) =>
+        (
+          await this.events
+            .createQueryBuilder('e')
+            .select('e.id', 'id')
+            .where('e.created_at < :before', { before })
+            .andWhere('(e.dispatched_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled = 1))')
+            .andWhere("NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'delivering'))")
+            .orderBy('e.seq', 'ASC')
+            .limit(limit)
+            .getRawMany<{ id: string }>()
+        ).map(({ id }) => id),
+      async (ids) => {
+        await this.events.manager.delete(WebhookDelivery, { eventId: In(ids) });
+      },
     );
   }
 }

@@ -23,4 +23,8 @@ export class OutboxEvent {
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;
+
+  /** Set once its webhook deliveries exist (one per enabled endpoint subscribed to its type); null until then. */
+  @Column({ name: 'dispatched_at', type: 'datetime', precision: 3, nullable: true })
+  dispatchedAt: Date | null;
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type SignInOutcome = 'success' | 'failure';
 
@@ -45,6 +45,17 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly webhookDeliveries = new Counter({
+    name: 'user_centre_webhook_deliveries_total',
+    help: 'Webhook delivery attempts, by outcome (delivered; retry: failed, another attempt scheduled; failed: no attempt left)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Reads the delivery backlog from the database when scraped (set by the webhooks module). */
+  private webhookBacklog: (() => Promise<{ depth: number; oldestAgeSeconds: number }>) | null = null;
+  private backlogRead: Promise<{ depth: number; oldestAgeSeconds: number }> | null = null;
+
   /**
    * The label children of each (method, status, route) seen, so a request costs a map look-up
    * instead of prom-client hashing a label object twice. At most MAX_REQUEST_SERIES + 1 (the overflow).
@@ -53,6 +64,32 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // One database read per scrape for both gauges; a failed read leaves them at their last value.
+    const backlog = () => (this.backlogRead ??= (this.webhookBacklog?.() ?? Promise.resolve({ depth: 0, oldestAgeSeconds: 0 })).finally(() => setImmediate(() => (this.backlogRead = null))));
+    new Gauge({
+      name: 'user_centre_webhook_queue_depth',
+      help: 'Webhook deliveries pending or in flight, all endpoints',
+      registers: [this.registry],
+      async collect() {
+        this.set((await backlog().catch(() => null))?.depth ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'user_centre_webhook_oldest_pending_seconds',
+      help: 'Age of the oldest event with a delivery still pending (or not yet dispatched), in seconds; 0 when none',
+      registers: [this.registry],
+      async collect() {
+        this.set((await backlog().catch(() => null))?.oldestAgeSeconds ?? 0);
+      },
+    });
+  }
+
+  setWebhookBacklog(source: () => Promise<{ depth: number; oldestAgeSeconds: number }>): void {
+    this.webhookBacklog = source;
+  }
+
+  webhookDelivery(outcome: 'delivered' | 'retry' | 'failed'): void {
+    this.webhookDeliveries.inc({ outcome });
   }
 
   /** `route` is the route template (e.g. /api/v1/users/:id), or "unmatched" for a 404 on no route. */

@@ -6,7 +6,7 @@ const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export type SealedField = 'real_name' | 'id_card' | 'totp_secret';
+export type SealedField = 'real_name' | 'id_card' | 'totp_secret' | 'webhook_secret';
 
 /**
  * AES-256-GCM for the name and number (a fresh random 96-bit IV per value; stored as

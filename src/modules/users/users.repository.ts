@@ -98,6 +98,11 @@ export class UsersRepository {
     return this.users.countBy({ role: 'admin', status: 'active' });
   }
 
+  async activeAdminEmails(): Promise<string[]> {
+    const admins = await this.users.find({ select: { email: true }, where: { role: 'admin', status: 'active' } });
+    return admins.map((admin) => admin.email).filter((email): email is string => !!email);
+  }
+
   async search(query: UserSearch): Promise<{ items: User[]; total: number }> {
     const builder = this.users.createQueryBuilder('user');
     const q = query.q;

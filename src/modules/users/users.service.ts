@@ -189,6 +189,11 @@ export class UsersService {
     return this.users.countActiveAdmins();
   }
 
+  /** Where operational notices for admins go (an endpoint disabled, contract §12). */
+  activeAdminEmails(): Promise<string[]> {
+    return this.users.activeAdminEmails();
+  }
+
   verifyPassword(user: User | null, password: string): Promise<boolean> {
     return this.hasher.verify(password, user?.passwordHash ?? null);
   }

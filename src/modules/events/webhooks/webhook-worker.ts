@@ -1,0 +1,73 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { WebhookDeliveriesService } from './webhook-deliveries.service';
+
+/**
+ * The delivery worker of every instance (WEBHOOK_WORKER): each round dispatches new events into
+ * delivery rows, claims up to WEBHOOK_BATCH_SIZE due deliveries and sends them in parallel; a full
+ * batch starts the next round at once, otherwise it sleeps WEBHOOK_POLL_INTERVAL_MS. Stops before the
+ * database closes, letting the round in flight finish (an unfinished claim's lease runs out and
+ * another instance takes it over).
+ */
+@Injectable()
+export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Webhooks');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = true;
+
+  constructor(
+    private readonly deliveries: WebhookDeliveriesService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.webhooks.workerEnabled) this.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stop();
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One round: dispatch, claim, send; answers how many deliveries were attempted. */
+  async runOnce(): Promise<number> {
+    await this.deliveries.dispatch();
+    const claims = await this.deliveries.claim(this.config.webhooks.batchSize);
+    await Promise.all(claims.map((claim) => this.deliveries.attempt(claim)));
+    return claims.length;
+  }
+
+  /** Rounds until nothing is due (tests drive the worker with this). */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (let sent = await this.runOnce(); sent; sent = await this.runOnce()) total += sent;
+    return total;
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      let full = false;
+      this.running = this.runOnce()
+        .then((sent) => (full = sent >= this.config.webhooks.batchSize))
+        .catch((error: Error) => this.logger.warn(`Webhook round failed (retried next round): ${error.message}`))
+        .finally(() => {
+          this.running = null;
+          if (!this.stopped) this.schedule(full ? 0 : this.config.webhooks.pollIntervalMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+}
