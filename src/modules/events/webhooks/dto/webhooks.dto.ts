@@ -72,7 +72,7 @@ export class WebhookDto {
   @ApiProperty({ example: true })
   enabled: boolean;
 
-  @ApiProperty({ type: String, nullable: true, enum: ['admin', 'failing'], description: 'Why it is disabled: by an admin, or after failing for WEBHOOK_DISABLE_AFTER_HOURS', example: null })
+  @ApiProperty({ type: String, nullable: true, enum: ['admin', 'failing', null], description: 'Why it is disabled: by an admin, or after failing for WEBHOOK_DISABLE_AFTER_HOURS', example: null })
   disabledReason: 'admin' | 'failing' | null;
 
   @ApiProperty({ type: String, nullable: true, format: 'date-time', description: 'First failed attempt since the last success; null while it answers', example: null })
