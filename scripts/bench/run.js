@@ -27,7 +27,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --rounds N            interleaved 1k / N rounds of the scale comparison (default 2)
   --mysql [URL]         MariaDB/MySQL (default mysql://root@127.0.0.1:3306); a fresh uc_bench_* database, dropped afterwards
   --redis [URL]         Redis (default redis://127.0.0.1:6379) with a fresh key prefix, deleted afterwards
-  --only a,b            run only these scenarios: bare, users-me, probe, login, storm, refresh, signup, captcha, ceiling, soak
+  --only a,b            run only these scenarios: bare, users-me, probe, login, storm, refresh, signup, captcha, ceiling, soak, outbox
   --soak                add the soak to the run (by default it runs only with --only soak)
   --soak-duration S     seconds of the soak's mixed load (default 360; shorten for trials; the targets need > 140)
   --soak-cost N         BCRYPT_COST of the soak's server (default 10)
@@ -85,8 +85,10 @@ const log = (line) => process.stdout.write(`[bench] ${line}\n`);
 const API = '/api/v1';
 const PASSWORD = 'violet sunrise 42';
 const CAPTCHA_TEXT = 'abcde';
+// The first admin (ADMIN_*): the outbox scenario registers a webhook endpoint with it.
+const BENCH_ADMIN = { username: 'bench_admin', email: 'bench.admin@bench.example', password: 'granite harbour 19' };
 const BASELINE_USERS = 1000;
-const SHORT_SCENARIOS = ['users-me', 'probe', 'login', 'storm', 'refresh', 'signup', 'captcha', 'ceiling'];
+const SHORT_SCENARIOS = ['users-me', 'probe', 'login', 'storm', 'refresh', 'signup', 'captcha', 'ceiling', 'outbox'];
 // main.ts sizes the libuv pool this way unless UV_THREADPOOL_SIZE is set; the ceiling uses the same.
 const threadpool = Number(process.env.UV_THREADPOOL_SIZE) || Math.max(4, availableParallelism());
 
@@ -200,6 +202,11 @@ async function startServer(options, tmp, label, resources, nodeArgs = []) {
       CAPTCHA_PER_IP: '1000000',
       // The production log format: one JSON access line per request.
       LOG_FORMAT: 'json',
+      ADMIN_USERNAME: BENCH_ADMIN.username,
+      ADMIN_EMAIL: BENCH_ADMIN.email,
+      ADMIN_PASSWORD: BENCH_ADMIN.password,
+      // The outbox scenario's receiver listens on 127.0.0.1.
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
       ...resources.env,
       ...options.env,
       ...options.secretEnv,
@@ -497,6 +504,10 @@ async function main() {
         })));
       }
 
+      if (wants('outbox')) {
+        for (const result of await outboxScenarios(options, server, counter, sessions)) push(result);
+      }
+
       if (options.users > BASELINE_USERS && (wants('probe') || wants('login'))) {
         report.scale = await compareScale(options, tmp, cleanups, servers, server, resources, sessions, passwordHash);
       }
@@ -562,6 +573,80 @@ async function soak(options, tmp, cleanups, servers) {
   });
   await server.stop();
   return { ...result, cost, users, sessions: sessionCount, warmupSeconds: options.warmup, seeding };
+}
+
+/** A webhook receiver on loopback that answers 204 at once and notes when each event arrived. */
+async function startReceiver() {
+  const http = require('node:http');
+  const arrivals = new Map();
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      const id = request.headers['webhook-id'];
+      if (!arrivals.has(id)) arrivals.set(id, { at: Date.now(), writtenAt: Date.parse(JSON.parse(body).timestamp) });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
+  return { url: `http://127.0.0.1:${server.address().port}/hooks`, arrivals, close: () => new Promise((resolvePromise) => server.close(resolvePromise)) };
+}
+
+/**
+ * The outbox (contract §12). Every write route inserts its event in its own transaction, always (it
+ * cannot be switched off), so the honest comparison for "what a write pays for its event" is the same
+ * route on the same server: PATCH /users/me with no webhook endpoint (the event INSERT only; the
+ * worker dispatches it to nobody) against PATCH /users/me while one endpoint receives every event
+ * (the worker in the same process dispatching, signing and POSTing alongside). Then the throughput:
+ * events delivered per second to a fast local receiver while the PATCH load ran, and after it, with
+ * the delivery lag (write to arrival) as the latency columns.
+ */
+async function outboxScenarios(options, server, counter, sessions) {
+  const patches = (name, target) =>
+    measure({
+      name, pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup, extra: { target },
+      requests: sessions.map((s) => ({
+        method: 'PATCH', path: `${API}/users/me`, headers: { authorization: `Bearer ${s.accessToken}`, 'content-type': 'application/json' },
+        setupRequest: (request) => ({ ...request, body: JSON.stringify({ intro: `bench ${randomBytes(6).toString('hex')}` }) }),
+      })),
+    });
+  const results = [];
+  results.push(await patches('patch-me (no endpoint)', 'PATCH /users/me: the change and its outbox event in one transaction; no endpoint registered'));
+  const receiver = await startReceiver();
+  try {
+    const admin = await api(server, 'POST', '/auth/login', { identifier: BENCH_ADMIN.username, password: BENCH_ADMIN.password });
+    await api(server, 'POST', '/admin/webhooks', { url: receiver.url, events: ['user.updated'] }, { authorization: `Bearer ${admin.accessToken}` });
+    // Events written before the endpoint existed were dispatched to nobody: only the next ones count.
+    await new Promise((r) => setTimeout(r, 2000));
+    receiver.arrivals.clear();
+    const from = Date.now();
+    const delivering = await patches('patch-me (delivering)', 'PATCH /users/me while one webhook endpoint receives every event (worker in the same process)');
+    results.push(delivering);
+    const written = delivering.ok;
+    // Let the worker catch up (bounded), then count what arrived and how late.
+    const deadline = Date.now() + 60_000;
+    let last = -1;
+    while (receiver.arrivals.size < written && Date.now() < deadline && receiver.arrivals.size !== last) {
+      last = receiver.arrivals.size;
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    const arrivals = [...receiver.arrivals.values()];
+    const lags = Float64Array.from(arrivals.map((a) => a.at - a.writtenAt)).sort();
+    const pct = (p) => (lags.length ? round(lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))], 1) : 0);
+    const seconds = arrivals.length ? (Math.max(...arrivals.map((a) => a.at)) - from) / 1000 : 0;
+    log(`  outbox: ${arrivals.length} of ${written} events delivered in ${seconds.toFixed(1)} s`);
+    results.push({
+      name: 'outbox delivery',
+      target: `events/s delivered to a fast local receiver (${arrivals.length} of ${written} written, until the last arrived); latency = write-to-arrival lag`,
+      connections: options.connections, seconds: round(seconds, 2), requests: written, ok: arrivals.length, non2xx: written - arrivals.length, errors: 0, timeouts: 0,
+      rps: seconds ? round(arrivals.length / seconds, 1) : 0,
+      latencyMs: { mean: lags.length ? round(lags.reduce((a, b) => a + b, 0) / lags.length, 1) : 0, p50: pct(50), p90: pct(90), p99: pct(99), max: lags.length ? round(lags[lags.length - 1], 1) : 0 },
+      serverCpuMsPerRequest: null, serverCpuPercent: null, peakRssMb: null, dbStatementsPerRequest: null,
+    });
+  } finally {
+    await receiver.close();
+  }
+  return results;
 }
 
 /**

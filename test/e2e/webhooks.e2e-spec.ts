@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { EVENT_TYPES } from '@/modules/events/event-types';
 import { WebhookResolver } from '@/modules/events/webhooks/target-guard';
@@ -66,7 +68,7 @@ describe('Webhooks (contract §12)', () => {
 
   beforeAll(async () => {
     idp = await OidcIdp.start(idpClients(['corp']));
-    ({ t, admin } = await createAppWithAdmin({ ...federationEnv(idp, ['corp']), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_TIMEOUT_MS: '500' }));
+    ({ t, admin } = await createAppWithAdmin({ ...federationEnv(idp, ['corp']), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_TIMEOUT_MS: '3000' }));
     worker = t.app.get(WebhookWorker);
     await worker.drain(); // the first admin's user.created goes nowhere: no endpoint yet
   }, 120_000);
@@ -180,6 +182,10 @@ describe('Webhooks (contract §12)', () => {
       await t.http.delete('/api/v1/users/me').set(bearer(last)).send({ password: newPassword }).expect(200);
 
       await worker.drain();
+      if (process.env.WH_DEBUG) {
+        console.log(JSON.stringify(await t.db.query('SELECT seq, type, dispatched_at FROM events WHERE user_id = ? ORDER BY seq', [user.user.id])));
+        console.log(JSON.stringify(await t.db.query('SELECT event_seq, type, status, attempts, last_error, lease_until FROM webhook_deliveries WHERE user_id = ? ORDER BY event_seq', [user.user.id])));
+      }
       const mine = hooks.received.filter((hook) => hook.body.data.userId === user.user.id);
       expect(new Set(mine.map((hook) => hook.body.type))).toEqual(new Set(EVENT_TYPES));
       for (const hook of hooks.received) {
@@ -288,7 +294,7 @@ describe('Webhooks (contract §12)', () => {
     }, 120_000);
 
     it.each([
-      ['hang', null, /no answer within 500 ms/],
+      ['hang', null, /no answer within 3000 ms/],
       ['close', null, /connection failed/],
       ['redirect', 307, /redirect 307 not followed/],
     ] as const)('a receiver that %s fails the attempt (%s) and is retried after about 5 s', async (mode, status, error) => {
@@ -298,7 +304,7 @@ describe('Webhooks (contract §12)', () => {
       await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
       const before = Date.now();
       await worker.drain();
-      if (mode === 'hang') expect(Date.now() - before).toBeLessThan(5000);
+      if (mode === 'hang') expect(Date.now() - before).toBeLessThan(10_000);
       const [delivery] = await deliveriesOf(endpoint.id);
       expect(delivery).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: status });
       expect(delivery.lastError).toMatch(error);
@@ -446,6 +452,19 @@ describe('Webhooks (contract §12)', () => {
       const age = Number(/user_centre_webhook_oldest_pending_seconds ([\d.]+)/.exec(metrics)![1]);
       expect(age).toBeGreaterThanOrEqual(60);
     });
+  });
+});
+
+describe('The event catalogue in docs/events.md', () => {
+  it('has an example body of each type, {id, type, timestamp, data} with only the keys an event may carry', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'events.md'), 'utf8');
+    const examples = [...doc.matchAll(/^\{"id": .*\}$/gm)].map((match) => JSON.parse(match[0]) as { id: string; type: string; timestamp: string; data: Record<string, unknown> });
+    expect(examples.map((example) => example.type).sort()).toEqual([...EVENT_TYPES, 'webhook.test'].sort());
+    for (const example of examples) {
+      expect(Object.keys(example).sort()).toEqual(['data', 'id', 'timestamp', 'type']);
+      expect(Object.keys(example.data).filter((key) => !DATA_KEYS.has(key))).toEqual([]);
+      expect(JSON.stringify(example)).not.toMatch(/@|\+86|whsec_/);
+    }
   });
 });
 

@@ -11,6 +11,8 @@ export interface TwoInstances {
   b: ServerProcess;
   /** The log transport's file, shared by both (every SMS and mail, with its code, as JSON lines). */
   outbox: string;
+  /** The shared database, for specs that check rows (e.g. which instance holds a claim). */
+  databaseUrl: string;
   stop(): Promise<void>;
 }
 
@@ -59,7 +61,7 @@ export async function startTwoInstances(env: Record<string, string> = {}): Promi
     await stop();
     throw error;
   }
-  return { a: servers[0], b: servers[1], outbox: shared.OUTBOX_FILE, stop };
+  return { a: servers[0], b: servers[1], outbox: shared.OUTBOX_FILE, databaseUrl: mysql.url, stop };
 }
 
 /** Signs a new user up on one instance (captcha fetched there); answers what was sent. */

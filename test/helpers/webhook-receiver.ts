@@ -31,7 +31,8 @@ export class WebhookReceiver {
   /** Bytes of the huge answer that were written before the sender hung up. */
   hugeBytesWritten = 0;
   delayMs = 0;
-  private readonly inFlight = new Set<string>();
+  /** Requests being answered, by webhook-id (a count: a concurrent duplicate makes it 2). */
+  private readonly inFlight = new Map<string, number>();
   private readonly hanging = new Set<ServerResponse>();
   private server!: Server;
   url = '';
@@ -88,8 +89,18 @@ export class WebhookReceiver {
     const raw = Buffer.concat(chunks).toString('utf8');
     const headers = { 'webhook-id': String(request.headers['webhook-id']), 'webhook-timestamp': String(request.headers['webhook-timestamp']), 'webhook-signature': String(request.headers['webhook-signature']) };
     const id = headers['webhook-id'];
-    if (this.inFlight.has(id)) this.concurrentDuplicates += 1;
-    this.inFlight.add(id);
+    if (this.inFlight.get(id)) this.concurrentDuplicates += 1;
+    this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1);
+    // Until the answer is complete or the sender hung up (a killed instance, a timeout).
+    let open = true;
+    const done = () => {
+      if (!open) return;
+      open = false;
+      const left = (this.inFlight.get(id) ?? 1) - 1;
+      if (left) this.inFlight.set(id, left);
+      else this.inFlight.delete(id);
+    };
+    response.on('close', done);
     const mode = this.mode;
     this.received.push({
       id,
@@ -101,7 +112,6 @@ export class WebhookReceiver {
       mode,
       at: this.now(),
     });
-    const done = () => this.inFlight.delete(id);
     if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     switch (mode) {
       case 'ok':
@@ -119,12 +129,10 @@ export class WebhookReceiver {
         return;
       case 'hang':
         this.hanging.add(response);
-        response.on('close', done);
         return;
       case 'huge': {
         response.writeHead(200, { 'content-type': 'application/octet-stream' });
         const block = Buffer.alloc(16 * 1024, 97);
-        response.on('close', done);
         for (let i = 0; i < 640 && !response.destroyed; i++) {
           if (!response.write(block)) await new Promise((resolve) => { response.once('drain', resolve); response.once('close', resolve); });
           if (!response.destroyed) this.hugeBytesWritten += block.length;
