@@ -59,7 +59,9 @@ async function migrate(config: AppConfig): Promise<CliResult> {
 
 /** The same application as the server (migrations at start-up included), without HTTP. */
 async function withApplication(config: AppConfig, work: (context: INestApplicationContext) => Promise<CliResult>): Promise<CliResult> {
-  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false, abortOnError: false });
+  // A one-off command sends no webhooks: the servers' workers do.
+  const quiet = { ...config, webhooks: { ...config.webhooks, workerEnabled: false } };
+  const context = await NestFactory.createApplicationContext(AppModule.forRoot(quiet), { logger: false, abortOnError: false });
   try {
     return await work(context);
   } finally {
