@@ -57,19 +57,19 @@ export class UpdateWebhookDto {
 }
 
 export class WebhookDto {
-  @ApiProperty({ example: EXAMPLE_ID })
+  @ApiProperty({ description: 'Endpoint id', example: EXAMPLE_ID })
   id: string;
 
-  @ApiProperty({ example: 'https://hooks.example.com/user-centre' })
+  @ApiProperty({ description: 'Where events are POSTed', example: 'https://hooks.example.com/user-centre' })
   url: string;
 
-  @ApiProperty({ enum: SUBSCRIBABLE, isArray: true, example: ['user.deleted', 'user.disabled'] })
+  @ApiProperty({ description: 'Event types it receives, or ["*"] for all', enum: SUBSCRIBABLE, isArray: true, example: ['user.deleted', 'user.disabled'] })
   events: string[];
 
-  @ApiProperty({ type: String, nullable: true, example: 'billing service: closes accounts' })
+  @ApiProperty({ type: String, nullable: true, description: 'What the endpoint is for', example: 'billing service: closes accounts' })
   description: string | null;
 
-  @ApiProperty({ example: true })
+  @ApiProperty({ description: 'Whether deliveries are made to it', example: true })
   enabled: boolean;
 
   @ApiProperty({ type: String, nullable: true, enum: ['admin', 'failing', null], description: 'Why it is disabled: by an admin, or after failing for WEBHOOK_DISABLE_AFTER_HOURS', example: null })
@@ -81,10 +81,10 @@ export class WebhookDto {
   @ApiProperty({ type: String, nullable: true, format: 'date-time', description: 'Until then the secret before the last rotation still signs, beside the current one', example: null })
   previousSecretExpiresAt: string | null;
 
-  @ApiProperty({ format: 'date-time', example: '2026-12-07T08:00:00.000Z' })
+  @ApiProperty({ format: 'date-time', description: 'When it was registered', example: '2026-12-07T08:00:00.000Z' })
   createdAt: string;
 
-  @ApiProperty({ format: 'date-time', example: '2026-12-07T08:00:00.000Z' })
+  @ApiProperty({ format: 'date-time', description: 'When it last changed', example: '2026-12-07T08:00:00.000Z' })
   updatedAt: string;
 }
 
@@ -111,16 +111,16 @@ export class ListDeliveriesQueryDto extends PageQueryDto {
 }
 
 export class WebhookDeliveryDto {
-  @ApiProperty({ example: '9a1c2b3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d' })
+  @ApiProperty({ description: 'Delivery id (for the retry route)', example: '9a1c2b3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d' })
   id: string;
 
   @ApiProperty({ description: 'The event id (also the webhook-id header)', example: '7d3f0c52-5f0e-4c8e-9a4b-2f8f1b6f0a11' })
   eventId: string;
 
-  @ApiProperty({ example: 'user.deleted' })
+  @ApiProperty({ description: "The event's type", example: 'user.deleted' })
   type: string;
 
-  @ApiProperty({ enum: DELIVERY_STATUSES, example: 'pending' })
+  @ApiProperty({ enum: DELIVERY_STATUSES, description: 'pending (due or waiting for a retry), delivering (an attempt in flight), delivered (a 2xx), failed (no attempt left, or its endpoint was disabled)', example: 'pending' })
   status: DeliveryStatus;
 
   @ApiProperty({ description: 'Attempts made so far', example: 2 })
@@ -135,10 +135,10 @@ export class WebhookDeliveryDto {
   @ApiProperty({ type: String, nullable: true, format: 'date-time', description: 'When the next attempt is due; null once delivered or failed', example: '2026-12-07T08:05:00.000Z' })
   nextAttemptAt: string | null;
 
-  @ApiProperty({ type: String, nullable: true, format: 'date-time', example: '2026-12-07T08:00:05.000Z' })
+  @ApiProperty({ type: String, nullable: true, format: 'date-time', description: 'When the last attempt was made; null before the first', example: '2026-12-07T08:00:05.000Z' })
   lastAttemptAt: string | null;
 
-  @ApiProperty({ format: 'date-time', example: '2026-12-07T08:00:00.000Z' })
+  @ApiProperty({ format: 'date-time', description: 'When the delivery was created (the event dispatched to this endpoint)', example: '2026-12-07T08:00:00.000Z' })
   createdAt: string;
 }
 
@@ -146,13 +146,13 @@ export class WebhookDeliveryPageDto {
   @ApiProperty({ type: [WebhookDeliveryDto], description: 'Deliveries, newest event first' })
   items: WebhookDeliveryDto[];
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ description: 'This page number', example: 1 })
   page: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ description: 'Items per page', example: 20 })
   pageSize: number;
 
-  @ApiProperty({ example: 42 })
+  @ApiProperty({ description: 'Matching deliveries over all pages', example: 42 })
   total: number;
 }
 
