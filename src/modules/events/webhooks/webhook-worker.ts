@@ -4,8 +4,9 @@ import { WebhookDeliveriesService } from './webhook-deliveries.service';
 
 /**
  * The delivery worker of every instance (WEBHOOK_WORKER): each round dispatches new events into
- * delivery rows, claims up to WEBHOOK_BATCH_SIZE due deliveries and sends them in parallel; a full
- * batch starts the next round at once, otherwise it sleeps WEBHOOK_POLL_INTERVAL_MS. Stops before the
+ * delivery rows, claims up to WEBHOOK_BATCH_SIZE due deliveries and sends them in parallel; a round that
+ * sent anything starts the next one at once (a user's next event may be due now that the one before it
+ * is delivered), an idle one sleeps WEBHOOK_POLL_INTERVAL_MS. Stops before the
  * database closes, letting the round in flight finish (an unfinished claim's lease runs out and
  * another instance takes it over).
  */
@@ -59,13 +60,13 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
-      let full = false;
+      let busy = false;
       this.running = this.runOnce()
-        .then((sent) => (full = sent >= this.config.webhooks.batchSize))
+        .then((sent) => (busy = sent > 0))
         .catch((error: Error) => this.logger.warn(`Webhook round failed (retried next round): ${error.message}`))
         .finally(() => {
           this.running = null;
-          if (!this.stopped) this.schedule(full ? 0 : this.config.webhooks.pollIntervalMs);
+          if (!this.stopped) this.schedule(busy ? 0 : this.config.webhooks.pollIntervalMs);
         });
     }, delayMs);
     this.timer.unref();
