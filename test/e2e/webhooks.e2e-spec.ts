@@ -9,6 +9,7 @@ import { RetentionService } from '@/modules/retention/retention.service';
 import { adminUpdate, auditEvents, createAppWithAdmin, signedInAdmin, SignedInAdmin } from '../factories/admin';
 import { lastCode, outbox, requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
 import { idCardNumber } from '../factories/id-cards';
+import { enrolTotp } from '../factories/mfa';
 import { deliverCallback, federationEnv, idpClients, idpPerson, SPA_PROFILE } from '../factories/federation';
 import { bearer, signInFrom } from '../factories/sessions';
 import { DEFAULT_PASSWORD, signedInUser } from '../factories/users';
@@ -25,7 +26,7 @@ import { ReceivedWebhook, WebhookReceiver } from '../helpers/webhook-receiver';
 const API = '/api/v1/admin/webhooks';
 const HOUR = 3600_000;
 /** Keys an event's data may have: ids, field names and small enumerations (docs/events.md). */
-const DATA_KEYS = new Set(['userId', 'fields', 'via', 'from', 'to', 'provider', 'sessionId', 'reason', 'endpointId']);
+const DATA_KEYS = new Set(['userId', 'fields', 'via', 'from', 'to', 'provider', 'sessionId', 'reason', 'factor', 'change', 'endpointId']);
 
 describe('Webhooks (contract §12)', () => {
   let t: TestApp;
@@ -173,6 +174,8 @@ describe('Webhooks (contract §12)', () => {
       const started = await t.http.post('/api/v1/users/me/identities/corp/url').set(bearer(fresh)).send({ redirectUri: SPA_PROFILE }).expect(200);
       await deliverCallback(t, await idp.signIn(started.body.data.url, person.id));
       await t.http.delete('/api/v1/users/me/identities/corp').set(bearer(fresh)).expect(200);
+      const totp = await enrolTotp(t, fresh);
+      await t.http.delete(`/api/v1/admin/users/${user.user.id}/mfa`).set(admin.auth).expect(200);
       const other = await signInFrom(t, user.username, 'Other/1.0', newPassword);
       await t.http.delete('/api/v1/auth/session').set(bearer(other)).expect(200);
       await adminUpdate(t, admin.auth, user.user.id, { role: 'admin' }).expect(200);
@@ -195,7 +198,7 @@ describe('Webhooks (contract §12)', () => {
         expect(Object.keys(hook.body.data).filter((key) => !DATA_KEYS.has(key))).toEqual([]);
       }
       const everything = hooks.received.map((hook) => hook.raw).join('\n');
-      for (const secret of [DEFAULT_PASSWORD, newPassword, email, user.email, phone, phone.slice(1), emailCode, phoneCode, '张三丰', number, number.slice(-8), fresh.accessToken, fresh.refreshToken, other.accessToken, person.id, person.claims.email!, 'Secretly', 'hidden.example', endpoint.secret]) {
+      for (const secret of [DEFAULT_PASSWORD, newPassword, email, user.email, phone, phone.slice(1), emailCode, phoneCode, '张三丰', number, number.slice(-8), fresh.accessToken, fresh.refreshToken, other.accessToken, person.id, person.claims.email!, 'Secretly', 'hidden.example', endpoint.secret, totp.secret, ...totp.recoveryCodes]) {
         expect(everything).not.toContain(secret);
       }
       expect(everything).not.toMatch(/@|eyJ[A-Za-z0-9_-]{10,}|\+86/);
