@@ -121,6 +121,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/webhook-deliveries/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again now
+         * @description A pending delivery becomes due now; a failed or delivered one (a replay) is queued again. One in flight is left as it is. However many retries arrive at once, the delivery is attempted once (it is one row, claimed by one worker); when that attempt fails, the rest of the retry schedule follows, or it is failed at once if the schedule was used up. 409 WEBHOOK_DISABLED while its endpoint is disabled. Audited as webhook_delivery_retried.
+         */
+        post: operations["adminRetryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webhook endpoints
+         * @description Every endpoint, oldest first; never a secret.
+         */
+        get: operations["adminListWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook endpoint
+         * @description Events are POSTed as {id, type, timestamp, data} and signed per Standard Webhooks: webhook-id (the event id), webhook-timestamp (seconds), webhook-signature "v1,<base64 HMAC-SHA256 of id.timestamp.body>" under the secret (whsec_…, key = base64 after the prefix). The secret is shown only in this answer and stored encrypted. Only http(s) URLs without credentials; a URL whose host is or resolves to a loopback, private, link-local, unique-local, CGNAT or metadata address is 400 WEBHOOK_TARGET_NOT_ALLOWED unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true (checked again at every send). The endpoint receives events dispatched after it exists. Audited as webhook_created.
+         */
+        post: operations["adminCreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook endpoint (no secret) */
+        get: operations["adminGetWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description With its delivery log; nothing more is sent to it. Audited as webhook_deleted.
+         */
+        delete: operations["adminDeleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description Any of url (same rules as at creation), events, enabled, description. Disabling marks its pending deliveries failed (retry them one by one after enabling again); enabling clears the failure clock of WEBHOOK_DISABLE_AFTER_HOURS. Audited as webhook_updated.
+         */
+        patch: operations["adminUpdateWebhook"];
+        trace?: never;
+    };
+    "/api/v1/admin/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log
+         * @description One row per event sent (or to be sent) to the endpoint, newest event first, filtered by status (pending, delivering, delivered, failed). Paged (pageSize at most 100).
+         */
+        get: operations["adminListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's signing secret
+         * @description A new secret, shown only in this answer. For 24 hours every delivery carries two signatures (webhook-signature "v1,<new> v1,<old>"), so a receiver verifies with either while it switches; after that only the new one signs. Rotating again within the 24 hours ends the older overlap at once (only the secret just replaced keeps verifying). Audited as webhook_secret_rotated.
+         */
+        post: operations["adminRotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a webhook.test event to this endpoint
+         * @description Queues one event of type webhook.test, data {endpointId}, for this endpoint only (no other endpoint receives it); it is signed, retried and logged like any other. 409 WEBHOOK_DISABLED for a disabled endpoint. Audited as webhook_tested.
+         */
+        post: operations["adminTestWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/introspect": {
         parameters: {
             query?: never;
@@ -1736,6 +1865,26 @@ export interface components {
              */
             website?: string;
         };
+        CreateWebhookDto: {
+            /**
+             * @description What the endpoint is for
+             * @example billing service: closes accounts
+             */
+            description?: string;
+            /**
+             * @description Event types to receive, or ["*"] for all (contract §12)
+             * @example [
+             *       "user.deleted",
+             *       "user.disabled"
+             *     ]
+             */
+            events: ("*" | "user.created" | "user.updated" | "user.email_changed" | "user.phone_changed" | "user.password_changed" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "user.real_name_verified" | "user.mfa_changed" | "user.identity_linked" | "user.identity_unlinked" | "session.revoked")[];
+            /**
+             * @description Where events are POSTed: http(s), no user name or password, at most 2048 characters; loopback and private addresses only with WEBHOOK_ALLOW_PRIVATE_TARGETS=true
+             * @example https://hooks.example.com/user-centre
+             */
+            url: string;
+        };
         CreatedApiKeyDto: {
             /**
              * @description The key itself, shown only this once; send it as X-API-Key
@@ -1886,6 +2035,8 @@ export interface components {
          *     | `REVOKE_BEFORE_IN_FUTURE` | 400 | "before" must not be in the future; leave it out to sign out every session started until now |
          *     | `USERNAME_INVALID` | 400 | Username must be 5-32 letters, digits, "_", "." or "-" in one script, without invisible characters |
          *     | `VALIDATION_FAILED` | 400 | The request is not valid |
+         *     | `WEBHOOK_TARGET_NOT_ALLOWED` | 400 | The webhook URL points at a loopback, private, link-local or metadata address (WEBHOOK_ALLOW_PRIVATE_TARGETS=true admits them) |
+         *     | `WEBHOOK_URL_INVALID` | 400 | The webhook URL must be an absolute http or https URL without a user name or password |
          *     | `API_KEY_INVALID` | 401 | The API key is not valid |
          *     | `INVALID_CREDENTIALS` | 401 | The identifier or password is not correct |
          *     | `MFA_TOKEN_INVALID` | 401 | The MFA token is not valid (expired, used or out of tries); sign in again |
@@ -1911,6 +2062,8 @@ export interface components {
          *     | `REAL_NAME_NOT_SUBMITTED` | 404 | No real-name information has been submitted |
          *     | `SESSION_NOT_FOUND` | 404 | Session not found |
          *     | `USER_NOT_FOUND` | 404 | User not found |
+         *     | `WEBHOOK_DELIVERY_NOT_FOUND` | 404 | No such webhook delivery |
+         *     | `WEBHOOK_NOT_FOUND` | 404 | No such webhook endpoint |
          *     | `METHOD_NOT_ALLOWED` | 405 | Method not allowed |
          *     | `ACCOUNT_EXISTS_LINK_REQUIRED` | 409 | An account with this email exists: sign in to it, then link this provider from your profile |
          *     | `API_KEY_LIMIT_REACHED` | 409 | This account has as many API keys as it may hold; delete one first |
@@ -1924,6 +2077,7 @@ export interface components {
          *     | `PHONE_TAKEN` | 409 | Phone number is already registered |
          *     | `REAL_NAME_ALREADY_VERIFIED` | 409 | Your real name is already verified and cannot be changed |
          *     | `USERNAME_TAKEN` | 409 | Username is already taken |
+         *     | `WEBHOOK_DISABLED` | 409 | The webhook endpoint is disabled; enable it first |
          *     | `AVATAR_TOO_LARGE` | 413 | The image file is too large |
          *     | `PAYLOAD_TOO_LARGE` | 413 | The request body is too large |
          *     | `URI_TOO_LONG` | 414 | The request URL is too long |
@@ -1951,7 +2105,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "COOKIE_ORIGIN_NOT_ALLOWED" | "COOKIE_REQUESTED_WITH_REQUIRED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "PASSKEY_NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "EMAIL_VERIFICATION_NOT_NEEDED" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "WEBHOOK_TARGET_NOT_ALLOWED" | "WEBHOOK_URL_INVALID" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "COOKIE_ORIGIN_NOT_ALLOWED" | "COOKIE_REQUESTED_WITH_REQUIRED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "PASSKEY_NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "EMAIL_VERIFICATION_NOT_NEEDED" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "WEBHOOK_DISABLED" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -2911,6 +3065,30 @@ export interface components {
              */
             status?: "active" | "disabled";
         };
+        UpdateWebhookDto: {
+            /**
+             * @description What the endpoint is for; "" clears it
+             * @example billing service
+             */
+            description?: string;
+            /**
+             * @description false stops deliveries (its pending ones are marked failed); true starts them again
+             * @example true
+             */
+            enabled?: boolean;
+            /**
+             * @description Event types to receive, or ["*"]
+             * @example [
+             *       "*"
+             *     ]
+             */
+            events?: ("*" | "user.created" | "user.updated" | "user.email_changed" | "user.phone_changed" | "user.password_changed" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "user.real_name_verified" | "user.mfa_changed" | "user.identity_linked" | "user.identity_unlinked" | "session.revoked")[];
+            /**
+             * @description New target (same rules as at creation)
+             * @example https://hooks.example.com/user-centre/v2
+             */
+            url?: string;
+        };
         UserPageDto: {
             /** @description Accounts, newest first */
             items: components["schemas"]["UserResponseDto"][];
@@ -3037,6 +3215,217 @@ export interface components {
              * @example alice_01
              */
             name: string;
+        };
+        WebhookCreatedDto: {
+            /**
+             * Format: date-time
+             * @description When it was registered
+             * @example 2026-12-07T08:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description What the endpoint is for
+             * @example billing service: closes accounts
+             */
+            description: string | null;
+            /**
+             * @description Why it is disabled: by an admin, or after failing for WEBHOOK_DISABLE_AFTER_HOURS
+             * @example null
+             * @enum {string|null}
+             */
+            disabledReason: "admin" | "failing" | null;
+            /**
+             * @description Whether deliveries are made to it
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * @description Event types it receives, or ["*"] for all
+             * @example [
+             *       "user.deleted",
+             *       "user.disabled"
+             *     ]
+             */
+            events: ("*" | "user.created" | "user.updated" | "user.email_changed" | "user.phone_changed" | "user.password_changed" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "user.real_name_verified" | "user.mfa_changed" | "user.identity_linked" | "user.identity_unlinked" | "session.revoked")[];
+            /**
+             * Format: date-time
+             * @description First failed attempt since the last success; null while it answers
+             * @example null
+             */
+            failingSince: string | null;
+            /**
+             * @description Endpoint id
+             * @example 0b8f7a52-3c1d-4e6f-9a2b-5d4c3b2a1f00
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Until then the secret before the last rotation still signs, beside the current one
+             * @example null
+             */
+            previousSecretExpiresAt: string | null;
+            /**
+             * @description The signing secret (whsec_ and base64 of 32 random bytes); shown only now, stored encrypted
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw2H3Q4fT9Jc0=
+             */
+            secret: string;
+            /**
+             * Format: date-time
+             * @description When it last changed
+             * @example 2026-12-07T08:00:00.000Z
+             */
+            updatedAt: string;
+            /**
+             * @description Where events are POSTed
+             * @example https://hooks.example.com/user-centre
+             */
+            url: string;
+        };
+        WebhookDeliveryDto: {
+            /**
+             * @description Attempts made so far
+             * @example 2
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the delivery was created (the event dispatched to this endpoint)
+             * @example 2026-12-07T08:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description The event id (also the webhook-id header)
+             * @example 7d3f0c52-5f0e-4c8e-9a4b-2f8f1b6f0a11
+             */
+            eventId: string;
+            /**
+             * @description Delivery id (for the retry route)
+             * @example 9a1c2b3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the last attempt was made; null before the first
+             * @example 2026-12-07T08:00:05.000Z
+             */
+            lastAttemptAt: string | null;
+            /**
+             * @description Why the last attempt failed, in a few words
+             * @example HTTP 500
+             */
+            lastError: string | null;
+            /**
+             * @description The last answer's HTTP status; null when there was none (timeout, refused, connection error)
+             * @example 500
+             */
+            lastStatusCode: number | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; null once delivered or failed
+             * @example 2026-12-07T08:05:00.000Z
+             */
+            nextAttemptAt: string | null;
+            /**
+             * @description pending (due or waiting for a retry), delivering (an attempt in flight), delivered (a 2xx), failed (no attempt left, or its endpoint was disabled)
+             * @example pending
+             * @enum {string}
+             */
+            status: "pending" | "delivering" | "delivered" | "failed";
+            /**
+             * @description The event's type
+             * @example user.deleted
+             */
+            type: string;
+        };
+        WebhookDeliveryPageDto: {
+            /** @description Deliveries, newest event first */
+            items: components["schemas"]["WebhookDeliveryDto"][];
+            /**
+             * @description This page number
+             * @example 1
+             */
+            page: number;
+            /**
+             * @description Items per page
+             * @example 20
+             */
+            pageSize: number;
+            /**
+             * @description Matching deliveries over all pages
+             * @example 42
+             */
+            total: number;
+        };
+        WebhookDto: {
+            /**
+             * Format: date-time
+             * @description When it was registered
+             * @example 2026-12-07T08:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description What the endpoint is for
+             * @example billing service: closes accounts
+             */
+            description: string | null;
+            /**
+             * @description Why it is disabled: by an admin, or after failing for WEBHOOK_DISABLE_AFTER_HOURS
+             * @example null
+             * @enum {string|null}
+             */
+            disabledReason: "admin" | "failing" | null;
+            /**
+             * @description Whether deliveries are made to it
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * @description Event types it receives, or ["*"] for all
+             * @example [
+             *       "user.deleted",
+             *       "user.disabled"
+             *     ]
+             */
+            events: ("*" | "user.created" | "user.updated" | "user.email_changed" | "user.phone_changed" | "user.password_changed" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "user.real_name_verified" | "user.mfa_changed" | "user.identity_linked" | "user.identity_unlinked" | "session.revoked")[];
+            /**
+             * Format: date-time
+             * @description First failed attempt since the last success; null while it answers
+             * @example null
+             */
+            failingSince: string | null;
+            /**
+             * @description Endpoint id
+             * @example 0b8f7a52-3c1d-4e6f-9a2b-5d4c3b2a1f00
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Until then the secret before the last rotation still signs, beside the current one
+             * @example null
+             */
+            previousSecretExpiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description When it last changed
+             * @example 2026-12-07T08:00:00.000Z
+             */
+            updatedAt: string;
+            /**
+             * @description Where events are POSTed
+             * @example https://hooks.example.com/user-centre
+             */
+            url: string;
+        };
+        WebhookListDto: {
+            /** @description Every endpoint, oldest first (no secrets) */
+            items: components["schemas"]["WebhookDto"][];
+        };
+        WebhookSecretDto: {
+            /**
+             * @description The signing secret (whsec_ and base64 of 32 random bytes); shown only now, stored encrypted
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw2H3Q4fT9Jc0=
+             */
+            secret: string;
         };
     };
     responses: never;
@@ -3177,7 +3566,7 @@ export interface operations {
                 /** @description Only events about this account (e.g. `5f0c6c1e-8a55-4d5c-9a55-6b1f0c9a1e11`) */
                 userId?: string;
                 /** @description Only this event type (e.g. `sign_in`) */
-                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "api_key_deleted" | "email_verified" | "account_reclaimed" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked" | "sessions_revoked_all" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up" | "data_exported";
+                type?: "sign_in" | "sign_out" | "session_revoked" | "refresh_reuse" | "account_locked" | "sign_up" | "password_changed" | "password_reset" | "email_changed" | "phone_changed" | "api_key_created" | "api_key_deleted" | "email_verified" | "account_reclaimed" | "role_changed" | "status_changed" | "account_deleted" | "real_name_submitted" | "real_name_read" | "access_denied" | "admin_created" | "identity_linked" | "identity_unlinked" | "sessions_revoked_all" | "mfa_enabled" | "mfa_disabled" | "mfa_reset" | "recovery_codes_regenerated" | "step_up" | "data_exported" | "webhook_created" | "webhook_updated" | "webhook_deleted" | "webhook_secret_rotated" | "webhook_tested" | "webhook_delivery_retried" | "webhook_disabled";
             };
             header?: never;
             path?: never;
@@ -4129,6 +4518,1611 @@ export interface operations {
                         code?: 404;
                         /** @enum {string} */
                         error?: "USER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminRetryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Delivery id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 202
+                         * @enum {integer}
+                         */
+                        code: 202;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
+                        data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `WEBHOOK_DELIVERY_NOT_FOUND`: No such webhook delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "WEBHOOK_DELIVERY_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description `WEBHOOK_DISABLED`: The webhook endpoint is disabled; enable it first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "WEBHOOK_DISABLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminListWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["WebhookListDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminCreateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its secret shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 201
+                         * @enum {integer}
+                         */
+                        code: 201;
+                        data: components["schemas"]["WebhookCreatedDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `WEBHOOK_URL_INVALID`: The webhook URL must be an absolute http or https URL without a user name or password; `WEBHOOK_TARGET_NOT_ALLOWED`: The webhook URL points at a loopback, private, link-local or metadata address (WEBHOOK_ALLOW_PRIVATE_TARGETS=true admits them) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "WEBHOOK_URL_INVALID" | "WEBHOOK_TARGET_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminGetWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["WebhookDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `WEBHOOK_NOT_FOUND`: No such webhook endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "WEBHOOK_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminDeleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
+                        data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `WEBHOOK_NOT_FOUND`: No such webhook endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "WEBHOOK_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminUpdateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description The updated endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["WebhookDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid; `WEBHOOK_URL_INVALID`: The webhook URL must be an absolute http or https URL without a user name or password; `WEBHOOK_TARGET_NOT_ALLOWED`: The webhook URL points at a loopback, private, link-local or metadata address (WEBHOOK_ALLOW_PRIVATE_TARGETS=true admits them) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "WEBHOOK_URL_INVALID" | "WEBHOOK_TARGET_NOT_ALLOWED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `WEBHOOK_NOT_FOUND`: No such webhook endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "WEBHOOK_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminListWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 (e.g. `1`) */
+                page?: number;
+                /** @description Items per page (1-100) (e.g. `20`) */
+                pageSize?: number;
+                /** @description Only deliveries in this state (e.g. `failed`) */
+                status?: "pending" | "delivering" | "delivered" | "failed";
+            };
+            header?: never;
+            path: {
+                /** @description Webhook endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["WebhookDeliveryPageDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `WEBHOOK_NOT_FOUND`: No such webhook endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "WEBHOOK_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminRotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret, shown this once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 200
+                         * @enum {integer}
+                         */
+                        code: 200;
+                        data: components["schemas"]["WebhookSecretDto"];
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `WEBHOOK_NOT_FOUND`: No such webhook endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "WEBHOOK_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description The body is too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 413;
+                        /** @enum {string} */
+                        error?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The URL is too long (`URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 414;
+                        /** @enum {string} */
+                        error?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description Wrong content type (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 415;
+                        /** @enum {string} */
+                        error?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too many requests; see Retry-After (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 429;
+                        /** @enum {string} */
+                        error?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected error; quote the requestId (`INTERNAL_ERROR`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 500;
+                        /** @enum {string} */
+                        error?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description A dependency (database, Redis) is unavailable; see Retry-After (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 503;
+                        /** @enum {string} */
+                        error?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    adminTestWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Always equals the HTTP status
+                         * @example 202
+                         * @enum {integer}
+                         */
+                        code: 202;
+                        /**
+                         * @description Nothing to return
+                         * @example {}
+                         */
+                        data: Record<string, never>;
+                        /**
+                         * @description Human-readable message, localised by Accept-Language (en, zh-CN)
+                         * @example OK
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description The request is not valid (a JSON body may hold at most 1,000 keys and array items in all, nested at most 32 levels deep; validation `details` list at most 20 problems) (`VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_COMPLEX`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 400;
+                        /** @enum {string} */
+                        error?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "PAYLOAD_TOO_COMPLEX";
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: Sign-in required or the token is not valid; `API_KEY_INVALID`: The API key is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 401;
+                        /** @enum {string} */
+                        error?: "UNAUTHENTICATED" | "API_KEY_INVALID";
+                    };
+                };
+            };
+            /** @description `API_KEY_SCOPE`: This API key may not do this: its scopes do not include it (a personal key never reaches security routes; sign in instead); `FORBIDDEN`: You are not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 403;
+                        /** @enum {string} */
+                        error?: "API_KEY_SCOPE" | "FORBIDDEN" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `WEBHOOK_NOT_FOUND`: No such webhook endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 404;
+                        /** @enum {string} */
+                        error?: "WEBHOOK_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description `WEBHOOK_DISABLED`: The webhook endpoint is disabled; enable it first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "WEBHOOK_DISABLED";
                     };
                 };
             };
