@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -131,7 +132,8 @@ describe('ImageCaptchaService', () => {
     expect((await captchas.issue('id-1', '203.0.113.1')).toString()).toBe('png:AbC7');
     expect(renderer.render).toHaveBeenCalledWith('AbC7');
     const stored = await kv.get('captcha:id-1');
-    expect(stored).toMatch(/^[0-9a-f]{64}$/);
+    // the SHA-256 of the lower-cased answer: instances of two releases share pending captchas during an upgrade
+    expect(stored).toBe(createHash('sha256').update('abc7').digest('hex'));
     const fixed = setup('image', 'zz99');
     expect((await fixed.captchas.issue('id-1', '203.0.113.1')).toString()).toBe('png:zz99');
     expect(fixed.renderer.randomText).not.toHaveBeenCalled();
@@ -218,7 +220,6 @@ describe('ProofOfWorkService', () => {
     const { altcha, challenge } = await solved(pow);
     clock.advance(20_000);
     await pow.verify({ altcha });
-    const { createHash } = await import('node:crypto');
     expect(await kv.ttl(`altcha-spent:${createHash('sha256').update(challenge.challenge).digest('hex')}`)).toBe(41_000);
   });
 
@@ -251,7 +252,13 @@ describe('ProofOfWorkService', () => {
 
   it('signs with a key generated into DATA_DIR when none is configured, the same one after a restart', async () => {
     const first = setup('pow', { hmacKey: null });
+    const dataDir = (first.pow as unknown as { config: AppConfig }).config.dataDir;
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const { altcha } = await solved(first.pow);
+    expect(readFileSync(join(dataDir, 'keys', 'altcha-hmac.key'), 'utf8')).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(warn).toHaveBeenCalledWith(`Generated a development key in ${join(dataDir, 'keys', 'altcha-hmac.key')}; set HUMAN_CHECK_POW_HMAC_KEY in production`);
+    expect((warn.mock.contexts[0] as unknown as { context: string }).context).toBe('HumanCheck');
+    warn.mockRestore();
     const restarted = new ProofOfWorkService(first.kv, new ManualClock(), { ...humanCheck('pow', {}, { hmacKey: null }), dataDir: (first.pow as unknown as { config: AppConfig }).config.dataDir } as AppConfig);
     expect(await restarted.verify({ altcha })).toBe('passed');
     const configured = setup();
@@ -355,11 +362,19 @@ describe('ProviderCheckService', () => {
       await provider().verify({ captchaToken: 'tok' }, client);
       answer = (_request, _body, response) => void setTimeout(() => json(200, { success: true })(_request, _body, response), 1000);
       await provider(100).verify({ captchaToken: 'tok' }, client);
+      answer = (_request, _body, response) => {
+        response.writeHead(200, { 'Content-Type': 'application/json' });
+        response.write('{"success": ');
+        setTimeout(() => response.end('true}'), 1000);
+      };
+      expect(await provider(300).verify({ captchaToken: 'tok' }, client)).toBe('failed');
+      expect(warn.mock.contexts.map((context) => (context as unknown as { context: string }).context)).toEqual(Array(5).fill('HumanCheckProvider'));
       expect(warn.mock.calls.map(([message]) => message)).toEqual([
         'Human check provider failed closed: HTTP 503',
         'Human check provider failed closed: a body that is not JSON',
         'Human check provider failed closed: an answer over the size limit, or cut short',
         'Human check provider failed closed: no answer (TimeoutError)',
+        'Human check provider failed closed: an answer over the size limit, or cut short',
       ]);
     } finally {
       warn.mockRestore();
