@@ -29,6 +29,14 @@ export function formatAsText(line: string): string {
   return `${new Date(Number(time)).toISOString()} ${String(level).toUpperCase().padStart(5)} ${context ? `[${String(context)}] ` : ''}${msg ?? ''}${extra}${trace}\n`;
 }
 
+/** Most bytes of log lines waiting for the disk, per stream (stdout, stderr); more are dropped and counted. */
+export const LOG_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
+let droppedLogLines = 0;
+/** Lines dropped because the log buffer was full, since the process started. */
+export function logLinesDropped(): number {
+  return droppedLogLines;
+}
+
 /**
  * Where the lines go: stdout, errors and worse to stderr, through sonic-boom's asynchronous writes
  * (what arrives while a write is in flight leaves in the next one, so a burst of access lines costs
@@ -36,7 +44,11 @@ export function formatAsText(line: string): string {
  */
 export function createLogDestination(json: boolean): DestinationStream {
   const stream = (fd: 1 | 2) => {
-    const sonic = pino.destination({ dest: fd, sync: false });
+    // Bounded: the writes run on the libuv pool, whose threads yield to the event loop
+    // (THREADPOOL_NICENESS), so on a saturated machine lines can arrive faster than they leave; the
+    // soak (issue 21) saw 11 MB waiting after 25 s and growing. Past LOG_BUFFER_MAX_BYTES a line is dropped.
+    const sonic = pino.destination({ dest: fd, sync: false, maxLength: LOG_BUFFER_MAX_BYTES });
+    sonic.on('drop', () => (droppedLogLines += 1));
     return json ? sonic : { write: (line: string) => sonic.write(formatAsText(line)) };
   };
   return pino.multistream(

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { logLinesDropped } from '@/common/logging/app-logger';
 
 export type SignInOutcome = 'success' | 'failure';
 
@@ -90,6 +91,14 @@ export class MetricsService {
 
   webhookDelivery(outcome: 'delivered' | 'retry' | 'failed'): void {
     this.webhookDeliveries.inc({ outcome });
+    new Gauge({
+      name: 'user_centre_log_lines_dropped',
+      help: 'Log lines dropped since start because more were waiting for the disk than the log buffer holds',
+      registers: [this.registry],
+      collect() {
+        this.set(logLinesDropped());
+      },
+    });
   }
 
   /** `route` is the route template (e.g. /api/v1/users/:id), or "unmatched" for a 404 on no route. */
