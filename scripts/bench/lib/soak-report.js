@@ -81,11 +81,11 @@ function soakChart(report) {
   };
 
   // Memory panel.
-  const memMax = Math.max(RSS_LIMIT_MB * 1.1, ...soak.samples.map((s) => s.rssMb));
+  const memMax = Math.ceil(Math.max(RSS_LIMIT_MB * 1.1, ...soak.samples.map((s) => (s.rssMb ?? 0) * (1 + RSS_BAND))) / 50) * 50;
   const yMem = axes(top, memMax, '', 'MB: RSS (blue), heap used (green), heap total (dashed)');
   const limit = yMem(RSS_LIMIT_MB);
   parts.push(`<line x1="${left}" y1="${limit.toFixed(1)}" x2="${left + plotWidth}" y2="${limit.toFixed(1)}" stroke="#d33" stroke-dasharray="6 4"/>`);
-  parts.push(`<text x="${left + plotWidth + 8}" y="${(limit + 4).toFixed(1)}" fill="#d33">${RSS_LIMIT_MB} MB limit</text>`);
+  parts.push(`<text x="${left + 6}" y="${(limit - 5).toFixed(1)}" fill="#d33">${RSS_LIMIT_MB} MB limit</text>`);
   if (soak.steady.rssMedianMb) {
     const hi = yMem(soak.steady.rssMedianMb * (1 + RSS_BAND));
     const lo = yMem(soak.steady.rssMedianMb * (1 - RSS_BAND));
