@@ -65,6 +65,14 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'user_centre_log_lines_dropped',
+      help: 'Log lines dropped since start because more were waiting for the disk than the log buffer holds',
+      registers: [this.registry],
+      collect() {
+        this.set(logLinesDropped());
+      },
+    });
     // One database read per scrape for both gauges; a failed read leaves them at their last value.
     const backlog = () => (this.backlogRead ??= (this.webhookBacklog?.() ?? Promise.resolve({ depth: 0, oldestAgeSeconds: 0 })).finally(() => setImmediate(() => (this.backlogRead = null))));
     new Gauge({
@@ -91,14 +99,6 @@ export class MetricsService {
 
   webhookDelivery(outcome: 'delivered' | 'retry' | 'failed'): void {
     this.webhookDeliveries.inc({ outcome });
-    new Gauge({
-      name: 'user_centre_log_lines_dropped',
-      help: 'Log lines dropped since start because more were waiting for the disk than the log buffer holds',
-      registers: [this.registry],
-      collect() {
-        this.set(logLinesDropped());
-      },
-    });
   }
 
   /** `route` is the route template (e.g. /api/v1/users/:id), or "unmatched" for a 404 on no route. */
