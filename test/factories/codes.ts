@@ -1,19 +1,12 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { OutboxEntry, readOutboxFile } from '../helpers/outbox-file';
 import type { TestApp } from '../helpers/test-app';
 import { signIn, signUp, solvedCaptcha, verifyEmail } from './users';
 
-export interface OutboxEntry {
-  channel: 'sms' | 'email';
-  to: string;
-  purpose: string;
-  code: string | null;
-  text: string;
-}
+export type { OutboxEntry };
 
 /** Every message the log transport wrote, oldest first. */
 export function outbox(t: TestApp): OutboxEntry[] {
-  if (!existsSync(t.outbox) || !statSync(t.outbox).isFile()) return [];
-  return readFileSync(t.outbox, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as OutboxEntry);
+  return readOutboxFile(t.outbox);
 }
 
 /** The newest code sent to `to` for `purpose`, or undefined when none was delivered. */

@@ -1,8 +1,9 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signUpBody } from '../factories/users';
+import { newestCodeIn } from './outbox-file';
 import { ServerProcess, startServer } from './server-process';
 import { backend, freshMysqlDatabase, TEST_CAPTCHA } from './test-app';
 
@@ -79,8 +80,7 @@ export async function verifyEmailOn(server: ServerProcess, outbox: string, auth:
   const to = email.toLowerCase();
   let code: string | undefined;
   for (let waited = 0; !code && waited < 5000; waited += 20) {
-    const lines = existsSync(outbox) ? readFileSync(outbox, 'utf8').split('\n').filter(Boolean) : [];
-    code = lines.map((line) => JSON.parse(line) as { to: string; purpose: string; code: string }).filter((entry) => entry.to === to && entry.purpose === 'verify_email').pop()?.code;
+    code = newestCodeIn(outbox, to, 'verify_email');
     if (!code) await new Promise((resolve) => setTimeout(resolve, 20));
   }
   await server.http.post('/api/v1/users/me/email/verification').set(auth).send({ code }).expect(200);

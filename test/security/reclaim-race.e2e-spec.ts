@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { lastCode, requestEmailCode, requestEmailVerificationCode, requestSmsCode, uniquePhone } from '../factories/codes';
 import { DEFAULT_PASSWORD, signIn, signUp, signUpBody } from '../factories/users';
+import { newestCodeIn } from '../helpers/outbox-file';
 import { buildIfNeeded, ServerProcess } from '../helpers/server-process';
 import { backend, createTestApp, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
 import { startTwoInstances, TwoInstances } from '../helpers/two-instances';
@@ -103,8 +103,7 @@ describeOnBoth('SECURITY: a proof of the email racing "add phone", over two inst
   /** The newest code the shared outbox holds for `to` and `purpose` (it is written just after the 202). */
   async function codeFor(to: string, purpose: string): Promise<string> {
     for (let waited = 0; waited < 5000; waited += 20) {
-      const lines = existsSync(instances!.outbox) ? readFileSync(instances!.outbox, 'utf8').split('\n').filter(Boolean) : [];
-      const code = lines.map((line) => JSON.parse(line) as { to: string; purpose: string; code: string }).filter((entry) => entry.to === to && entry.purpose === purpose).pop()?.code;
+      const code = newestCodeIn(instances!.outbox, to, purpose);
       if (code) return code;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -1,12 +1,13 @@
 import { usernameSkeleton } from '@/modules/users/username-confusables';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Response } from 'supertest';
 import { lastCode, phoneUser, requestSmsCode, uniquePhone } from '../factories/codes';
 import { refresh } from '../factories/sessions';
 import { DEFAULT_PASSWORD, signedInUser, signUp, signUpBody, solvedCaptcha } from '../factories/users';
+import { newestCodeIn } from '../helpers/outbox-file';
 import { buildIfNeeded, ServerProcess, startServer } from '../helpers/server-process';
 import { signUpOn, startTwoInstances, TwoInstances } from '../helpers/two-instances';
 import { eventually, TcpProxy } from '../helpers/tcp-proxy';
@@ -361,7 +362,7 @@ describeOnBoth('Limits and revocations hold across two instances sharing MySQL a
     await a.http.get(`/api/v1/verification/captcha/${captchaId}`).expect(200);
     await a.http.post('/api/v1/verification/sms-codes').send({ phone, purpose: 'register', captchaId, captchaText: TEST_CAPTCHA }).expect(202);
     // Answered before delivery: wait for the outbox line.
-    const sent = () => (existsSync(outboxFile) ? readFileSync(outboxFile, 'utf8') : '').split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((entry) => entry.to === phone).pop()?.code;
+    const sent = () => newestCodeIn(outboxFile, phone);
     for (let waited = 0; waited < 5000 && !sent(); waited += 25) await new Promise((resolve) => setTimeout(resolve, 25));
     const smsCode = sent();
     expect(smsCode).toMatch(/^\d{6}$/);
@@ -408,7 +409,7 @@ describeOnBoth('Limits and revocations hold across two instances sharing MySQL a
 
   /** The newest code the shared outbox holds for `to` and `purpose`. */
   const sharedOutboxCode = (to: string, purpose: string) =>
-    readFileSync(outboxFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((entry) => entry.to === to && entry.purpose === purpose).pop()?.code as string | undefined;
+    newestCodeIn(outboxFile, to, purpose);
 
   it('count before compare: of 300 password-reset guesses spread over A and B at once, at most 5 are compared', async () => {
     const account = await signUpOn(a);
