@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { DependencyUnavailableError } from '@/common/http/error-response';
 
 /**
  * Further writes that must commit together with the one being made, or not at all: they get the
@@ -87,4 +88,37 @@ export function inTransaction<T>(manager: EntityManager, work: (tx: EntityManage
   const sqlite = sqliteConnections.get(source);
   if (!sqlite) throw new Error('inTransaction on SQLite needs takeTurnsOnSqlite(dataSource) first');
   return sqlite.turns.run(true, () => sqlite.transactionManager.transaction(work));
+}
+
+/**
+ * How long inExclusiveTransaction waits for the named lock before giving up (503): under the default
+ * DB_QUERY_TIMEOUT_MS (10 s), so a long queue ends as a refused lock rather than a killed query.
+ */
+export const EXCLUSIVE_LOCK_WAIT_SECONDS = 5;
+
+/**
+ * inTransaction for a check-then-write that must not interleave with the same check anywhere, on any
+ * instance: count the rows, then insert one only while under a cap. A transaction alone does not
+ * serialise that on MySQL (two transactions both count 2 of 3, both insert), so the work runs under a
+ * named lock (GET_LOCK, per database), taken on the transaction's own connection and released only
+ * after the commit: released before, the next holder could count before this insert is visible.
+ * On SQLite inTransaction already runs the transaction alone. `lockName` names what is guarded.
+ * Each waiter holds a pooled connection while it waits: for rare writes (admin routes), not hot paths.
+ */
+export async function inExclusiveTransaction<T>(manager: EntityManager, lockName: string, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  const source = manager.connection;
+  if (source.options.type === 'better-sqlite3') return inTransaction(manager, work);
+  const runner = source.createQueryRunner();
+  try {
+    // The lock is the connection's: taking it, the transaction and releasing it must share one runner.
+    const [{ acquired }]: { acquired: number | string | null }[] = await runner.query('SELECT GET_LOCK(CONCAT(DATABASE(), ?), ?) AS acquired', [`:${lockName}`, EXCLUSIVE_LOCK_WAIT_SECONDS]);
+    if (Number(acquired) !== 1) throw new DependencyUnavailableError(`database lock ${lockName}`);
+    try {
+      return await runner.manager.transaction(work);
+    } finally {
+      await runner.query('SELECT RELEASE_LOCK(CONCAT(DATABASE(), ?))', [`:${lockName}`]);
+    }
+  } finally {
+    await runner.release();
+  }
 }
