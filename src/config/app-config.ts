@@ -205,6 +205,8 @@ export interface WebhooksConfig {
   disableAfterHours: number;
   /** Loopback, private, link-local, ULA, CGNAT and metadata addresses are refused as targets unless true. */
   allowPrivateTargets: boolean;
+  /** Most endpoints (enabled or not) that may exist at once: each is fanned out to and polled for every event. */
+  maxEndpoints: number;
 }
 
 export interface OidcProviderConfig {
@@ -840,6 +842,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       timeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 10_000),
       disableAfterHours: read.int('WEBHOOK_DISABLE_AFTER_HOURS', 72, 1, 24 * 365),
       allowPrivateTargets: read.bool('WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+      maxEndpoints: read.int('WEBHOOK_MAX_ENDPOINTS', 50, 1, 1000),
     },
   };
 

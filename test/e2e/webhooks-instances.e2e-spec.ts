@@ -42,12 +42,25 @@ describeOnBoth('Webhooks on two instances sharing MariaDB and Redis', () => {
       // At most 20 deliveries are due at once (one per user, the rest wait behind it in order); small
       // rounds leave some to the other instance, else the one that just finished a round may take all.
       WEBHOOK_BATCH_SIZE: '4',
+      WEBHOOK_MAX_ENDPOINTS: '3',
     });
     ({ a, b } = instances);
   }, 120_000);
   afterAll(async () => {
     await instances?.stop();
     await hooks?.stop();
+  });
+
+  it('WEBHOOK_MAX_ENDPOINTS=3 holds under 20 parallel creations spread over A and B: 3 are 201, 17 are 409', async () => {
+    const adminTokens = (await a.http.post('/api/v1/auth/login').send({ identifier: FIRST_ADMIN.username, password: FIRST_ADMIN.password }).expect(200)).body.data;
+    const auth = { Authorization: `Bearer ${adminTokens.accessToken}` };
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? b : a).http.post('/api/v1/admin/webhooks').set(auth).send({ url: `http://127.0.0.1:9/burst/${i}`, events: ['*'] })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([...Array(3).fill(201), ...Array(17).fill(409)]);
+    expect(answers.filter((answer) => answer.status === 409).every((answer) => answer.body.error === 'WEBHOOK_LIMIT_REACHED')).toBe(true);
+    const items = (await b.http.get('/api/v1/admin/webhooks').set(auth).expect(200)).body.data.items as { id: string }[];
+    expect(items).toHaveLength(3);
+    // Room for the next test's endpoint.
+    for (const { id } of items) await a.http.delete(`/api/v1/admin/webhooks/${id}`).set(auth).expect(200);
   });
 
   it('1,000 events: every one reaches the endpoint, none is sent by both instances at once, in order per user, and killing B mid-delivery loses nothing', async () => {

@@ -458,6 +458,32 @@ describe('Webhooks (contract §12)', () => {
   });
 });
 
+describe('WEBHOOK_MAX_ENDPOINTS (3 here)', () => {
+  let t: TestApp;
+  let admin: SignedInAdmin;
+  beforeAll(async () => {
+    ({ t, admin } = await createAppWithAdmin({ WEBHOOK_MAX_ENDPOINTS: '3', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }));
+  }, 120_000);
+  afterAll(() => t.close());
+
+  it('20 parallel creations: exactly 3 are 201 and 17 are 409 WEBHOOK_LIMIT_REACHED; a disabled endpoint still counts, a deleted one makes room', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => t.http.post(API).set(admin.auth).send({ url: `http://127.0.0.1:9/burst/${i}`, events: ['*'] })));
+    expect(answers.filter((answer) => answer.status === 201)).toHaveLength(3);
+    const refused = answers.filter((answer) => answer.status === 409);
+    expect(refused).toHaveLength(17);
+    for (const answer of refused) expect(answer.body.error).toBe('WEBHOOK_LIMIT_REACHED');
+    const items = (await t.http.get(API).set(admin.auth).expect(200)).body.data.items as { id: string }[];
+    expect(items).toHaveLength(3);
+    expect((await auditEvents(t, admin.auth, { type: 'webhook_created' })).length).toBe(3);
+
+    await t.http.patch(`${API}/${items[0].id}`).set(admin.auth).send({ enabled: false }).expect(200);
+    expect((await t.http.post(API).set(admin.auth).send({ url: 'http://127.0.0.1:9/after', events: ['*'] }).expect(409)).body.error).toBe('WEBHOOK_LIMIT_REACHED');
+    await t.http.delete(`${API}/${items[0].id}`).set(admin.auth).expect(200);
+    await t.http.post(API).set(admin.auth).send({ url: 'http://127.0.0.1:9/after', events: ['*'] }).expect(201);
+    expect((await t.http.get(API).set(admin.auth).expect(200)).body.data.items).toHaveLength(3);
+  });
+});
+
 describe('The event catalogue in docs/events.md', () => {
   it('has an example body of each type, {id, type, timestamp, data} with only the keys an event may carry', () => {
     const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'events.md'), 'utf8');

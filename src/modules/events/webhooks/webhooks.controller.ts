@@ -36,10 +36,10 @@ export class WebhooksController {
   @ApiOperation({
     operationId: 'adminCreateWebhook',
     summary: 'Register a webhook endpoint',
-    description: `${SIGNING} The secret is shown only in this answer and stored encrypted. Only http(s) URLs without credentials; a URL whose host is or resolves to a loopback, private, link-local, unique-local, CGNAT or metadata address is 400 WEBHOOK_TARGET_NOT_ALLOWED unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true (checked again at every send). The endpoint receives events dispatched after it exists. Audited as webhook_created.`,
+    description: `${SIGNING} The secret is shown only in this answer and stored encrypted. Only http(s) URLs without credentials; a URL whose host is or resolves to a loopback, private, link-local, unique-local, CGNAT or metadata address is 400 WEBHOOK_TARGET_NOT_ALLOWED unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true (checked again at every send). At most WEBHOOK_MAX_ENDPOINTS (50) endpoints may exist, disabled ones included: one more is 409 WEBHOOK_LIMIT_REACHED (delete one first), however many instances a burst of creations is spread over. The endpoint receives events dispatched after it exists. Audited as webhook_created.`,
   })
   @ApiEnvelope(WebhookCreatedDto, { status: 201, description: 'The endpoint, with its secret shown this once' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, WebhooksErrors.WEBHOOK_URL_INVALID, WebhooksErrors.WEBHOOK_TARGET_NOT_ALLOWED)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, WebhooksErrors.WEBHOOK_URL_INVALID, WebhooksErrors.WEBHOOK_TARGET_NOT_ALLOWED, WebhooksErrors.WEBHOOK_LIMIT_REACHED)
   create(@CurrentUser() principal: Principal, @Body() dto: CreateWebhookDto, @Client() client: ClientInfo): Promise<WebhookCreatedDto> {
     return this.webhooks.create(principal, dto, client);
   }

@@ -28,4 +28,11 @@ export const WebhooksErrors = defineErrors({
     status: HttpStatus.CONFLICT,
     message: { en: 'The webhook endpoint is disabled; enable it first', 'zh-CN': 'Webhook 端点已停用，请先启用' },
   },
+  WEBHOOK_LIMIT_REACHED: {
+    status: HttpStatus.CONFLICT,
+    message: {
+      en: 'There are as many webhook endpoints as WEBHOOK_MAX_ENDPOINTS allows (disabled ones count); delete one first',
+      'zh-CN': 'Webhook 端点数量已达 WEBHOOK_MAX_ENDPOINTS 上限（已停用的也计入），请先删除一个',
+    },
+  },
 });

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
-import { inTransaction } from '@/database/transaction';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { inExclusiveTransaction, inTransaction } from '@/database/transaction';
 import { AuditService } from '@/modules/audit/audit.service';
 import type { Principal } from '@/modules/auth/principal';
 import { RealNameCipher } from '@/modules/real-name/real-name-cipher';
@@ -28,6 +29,9 @@ import { WebhookDelivery, WebhookEndpoint } from './webhook.entities';
 import { TEST_EVENT_TYPE, WebhookDeliveriesService } from './webhook-deliveries.service';
 import { WebhooksErrors } from './webhooks.errors';
 
+/** The named lock under which endpoints are counted and added (WEBHOOK_MAX_ENDPOINTS). */
+const ENDPOINTS_LOCK = 'webhook-endpoints';
+
 /** A rotated-out secret keeps signing (beside the new one) this long. */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
 
@@ -43,8 +47,10 @@ export class WebhooksService {
     private readonly delivery: WebhookDeliveriesService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Refused past WEBHOOK_MAX_ENDPOINTS (disabled ones count: enabling one needs no room), however many instances a burst hits. */
   async create(actor: Principal, dto: CreateWebhookDto, client: ClientInfo): Promise<WebhookCreatedDto> {
     const url = await this.guard.checkOnSave(dto.url);
     const now = new Date(this.clock.now());
@@ -66,7 +72,10 @@ export class WebhooksService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.endpoints.insert(endpoint);
+    await inExclusiveTransaction(this.dataSource.manager, ENDPOINTS_LOCK, async (tx) => {
+      if ((await tx.count(WebhookEndpoint)) >= this.config.webhooks.maxEndpoints) throw new AppException(WebhooksErrors.WEBHOOK_LIMIT_REACHED);
+      await tx.insert(WebhookEndpoint, endpoint);
+    });
     await this.audit.record({ type: 'webhook_created', outcome: 'success', actorId: actor.userId, client, detail: { endpointId: id, host: new URL(url).host } });
     return { ...toWebhookView(endpoint, now.getTime()), secret };
   }
