@@ -11,7 +11,9 @@ RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies and dist/ only, as a non-root user.
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production PORT=3000 DATA_DIR=/data
+# glibc's malloc gives each thread that allocates its own arena (up to 8 per core) and keeps their
+# freed pages: two arenas hold RSS 15-30 MB lower under load at the same throughput (docs/performance.md).
+ENV NODE_ENV=production PORT=3000 DATA_DIR=/data MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -174,22 +174,24 @@ async function deleteRedisPrefix(url, prefix) {
   log(`deleted ${deleted} Redis keys under ${prefix}`);
 }
 
-/** The server is started the way `npm start` starts it: the same Node flags, read from package.json. */
-function startFlags() {
+/** The server is started the way `npm start` starts it: the same environment prefix and Node flags, read from package.json. */
+function startCommand() {
   const start = require(join(root, 'package.json')).scripts.start;
-  const match = /\bnode((?:\s+--\S+)*)\s+dist\/main\.js/.exec(start);
-  if (!match) throw new Error(`package.json's start script is not "node [flags] dist/main.js": ${start}`);
-  return match[1].trim().split(/\s+/).filter(Boolean);
+  const match = /^((?:[A-Z_]+=\S+\s+)*)exec node((?:\s+--\S+)*)\s+dist\/main\.js$/.exec(start);
+  if (!match) throw new Error(`package.json's start script is not "[VAR=value ...] exec node [flags] dist/main.js": ${start}`);
+  const env = Object.fromEntries(match[1].trim().split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  return { env, flags: match[2].trim().split(/\s+/).filter(Boolean) };
 }
 
 async function startServer(options, tmp, label, resources, nodeArgs = []) {
   return startProcess({
     name: `server-${label}`,
     args: ['dist/main.js'],
-    nodeArgs: [...startFlags(), ...nodeArgs],
+    nodeArgs: [...startCommand().flags, ...nodeArgs],
     logFile: join(tmp, `server-${label}.log`),
     readyPath: '/.well-known/jwks.json',
     env: {
+      ...startCommand().env,
       NODE_ENV: 'development',
       HOST: '127.0.0.1',
       BCRYPT_COST: String(options.cost),

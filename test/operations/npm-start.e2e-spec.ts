@@ -52,6 +52,8 @@ describe('npm start', () => {
       expect(servers).toHaveLength(1);
       // Started with the young generation as Node 20 sizes it (Node 24 would double it: docs/performance.md).
       expect(readFileSync(`/proc/${servers[0]}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=16');
+      // ... and with two malloc arenas, read by glibc when the process starts (docs/performance.md).
+      expect(readFileSync(`/proc/${servers[0]}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=2');
 
       npm.kill('SIGTERM');
       await npmExited;
@@ -71,9 +73,15 @@ describe('npm start', () => {
     }
   });
 
-  it('the image starts the server with the same Node flags as npm start', () => {
+  it('the image starts the server with the same Node flags and malloc setting as npm start', () => {
     const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string;
-    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))![1];
-    expect(['exec', ...JSON.parse(cmd)].join(' ')).toBe(start);
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)![1];
+    const [, env, command] = /^((?:[A-Z_]+=\S+ )*)(exec .*)$/.exec(start)!;
+    expect(['exec', ...JSON.parse(cmd)].join(' ')).toBe(command);
+    const runtimeEnv = /^ENV (.*)$/gm;
+    const imageEnv = [...dockerfile.matchAll(runtimeEnv)].pop()![1].split(' ');
+    expect(env.trim().split(' ')).toEqual(['MALLOC_ARENA_MAX=2']);
+    expect(imageEnv).toContain('MALLOC_ARENA_MAX=2');
   });
 });
