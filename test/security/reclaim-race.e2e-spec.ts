@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { SessionsService } from '@/modules/auth/sessions/sessions.service';
+import { deliverCallback, federationEnv, idpClients, idpPerson, SPA_PROFILE } from '../factories/federation';
 import { lastCode, requestEmailCode, requestEmailVerificationCode, requestSmsCode, uniquePhone } from '../factories/codes';
 import { DEFAULT_PASSWORD, signIn, signUp, signUpBody } from '../factories/users';
 import { newestCodeIn } from '../helpers/outbox-file';
+import { OidcIdp } from '../helpers/oidc-idp';
 import { buildIfNeeded, ServerProcess } from '../helpers/server-process';
 import { backend, createTestApp, TEST_CAPTCHA, TestApp } from '../helpers/test-app';
 import { startTwoInstances, TwoInstances } from '../helpers/two-instances';
@@ -85,6 +88,82 @@ describe('SECURITY: a proof of the email racing "add phone" by the unproven part
       expect(proof.status).toBe(200);
       await expectClean(t.http, account.user.id, attacker.accessToken, phoneOf(account.user.id), attempts);
     }
+  });
+});
+
+/**
+ * Linking an identity has its own gate: the callback re-reads the account and asks the shared store
+ * whether the session that started the link was revoked, then writes. Between a reclaim's commit and
+ * its revocation markers reaching the store (a slow or failing Redis), both pass: the email is proven
+ * and the session looks live. The markers are held back here to keep that window open while links run.
+ */
+describe('SECURITY: a proof of the email racing a federated link by the unproven party', () => {
+  const LINKERS = 4;
+  /** Links that reached the callback while the reclaim's markers were held, before they are let through. */
+  const CALLBACKS_IN_WINDOW = 4;
+  let idp: OidcIdp;
+  let t: TestApp;
+  beforeAll(async () => {
+    idp = await OidcIdp.start(idpClients(['corp']));
+    t = await createTestApp({ ...federationEnv(idp, ['corp']), LOGIN_CAPTCHA_AFTER: '100' });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await idp?.stop();
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  const identitiesOf = async (userId: string) => ((await t.db.query('SELECT COUNT(*) AS n FROM user_identities WHERE user_id = ?', [userId])) as { n: number | string }[])[0].n;
+
+  /** One link by the attacker: start it from the profile, sign in at the provider, deliver the callback. Answers how it ended. */
+  async function link(accessToken: string, personId: string): Promise<string> {
+    const started = await t.http.post('/api/v1/users/me/identities/corp/url').set('Authorization', `Bearer ${accessToken}`).send({ redirectUri: SPA_PROFILE });
+    if (started.status !== 200) return `start ${started.status} ${started.body.error}`;
+    const back = await deliverCallback(t, await idp.signIn(started.body.data.url, personId));
+    return back.searchParams.has('linked') ? 'linked' : `callback ${back.searchParams.get('error')}`;
+  }
+
+  it('a reset by email code racing federated links by the unproven party, its revocation slow to reach the shared store: no identity survives', async () => {
+    const account = await signUp(t);
+    const attacker = await signIn(t, account.username);
+    const person = await idpPerson(idp);
+    await requestEmailCode(t, account.email, 'reset_password');
+    const resetCode = lastCode(t, account.email.toLowerCase(), 'reset_password')!;
+
+    const sessions = t.app.get(SessionsService);
+    const markRevoked = sessions.markRevoked.bind(sessions);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    jest.spyOn(sessions, 'markRevoked').mockImplementation(async (ids) => {
+      await held;
+      return markRevoked(ids);
+    });
+    // Let the markers through once enough links ran inside the window, or after a bound (then the assertion below says so).
+    const bound = setTimeout(release, 20_000);
+
+    let proofDone = false;
+    const outcomes: string[] = [];
+    const linker = async () => {
+      while (!proofDone) {
+        const outcome = await link(attacker.accessToken, person.id);
+        outcomes.push(outcome);
+        if (outcomes.filter((o) => o.startsWith('callback') || o === 'linked').length >= CALLBACKS_IN_WINDOW) release();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    const linkers = Array.from({ length: LINKERS }, linker);
+    const proof = await t.http.post('/api/v1/auth/password-reset').send({ channel: 'email', email: account.email, code: resetCode, newPassword: 'owner took it back 7' });
+    proofDone = true;
+    await Promise.all(linkers);
+    clearTimeout(bound);
+
+    expect(proof.status).toBe(200);
+    // The window was really exercised: links got past the start (the email proven, the session not yet marked) to the callback.
+    expect(outcomes.filter((o) => o.startsWith('callback') || o === 'linked').length).toBeGreaterThanOrEqual(CALLBACKS_IN_WINDOW);
+    expect(Number(await identitiesOf(account.user.id))).toBe(0);
+    expect((await t.http.get('/api/v1/users/me').set('Authorization', `Bearer ${attacker.accessToken}`)).status).toBe(401);
+    // Before the reclaim the gate refuses the start; after the markers, the guard; in the window, the callback's write.
+    for (const outcome of outcomes) expect(['start 403 EMAIL_NOT_VERIFIED', 'start 401 UNAUTHENTICATED', 'callback OAUTH_STATE_INVALID']).toContain(outcome);
   });
 });
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { AppException, CommonErrors } from '@/common/errors';
+import { AppException, CommonErrors, ErrorEntry } from '@/common/errors';
 import { ClientInfo } from '@/common/http/decorators';
 import type { Language } from '@/common/i18n';
 import { AuditService } from '@/modules/audit/audit.service';
@@ -66,9 +66,10 @@ export class AccountOwnershipService {
    * takes that lock first too): the caller's session must still be live. The gate above judged the
    * account as it was; a reclaim committing between the guard's check and this write revokes the
    * session and would otherwise leave the new method behind (401 UNAUTHENTICATED, nothing written).
+   * `refusal` is what a flow answers for a dead session when 401 is not its answer (a link's callback).
    */
-  async assertStillHeldIn(tx: EntityManager, caller: { userId: string; sessionId: string | null }): Promise<void> {
-    if (caller.sessionId && !(await this.sessions.isLiveIn(tx, caller.userId, caller.sessionId))) throw new AppException(CommonErrors.UNAUTHENTICATED);
+  async assertStillHeldIn(tx: EntityManager, caller: { userId: string; sessionId: string | null }, refusal: ErrorEntry = CommonErrors.UNAUTHENTICATED): Promise<void> {
+    if (caller.sessionId && !(await this.sessions.isLiveIn(tx, caller.userId, caller.sessionId))) throw new AppException(refusal);
   }
 
   hasUnprovenEmail(user: Pick<User, 'emailKey' | 'emailVerified'>): boolean {

@@ -221,7 +221,7 @@ export class FederationService {
   private async linkToCaller(flow: PendingFlow, profile: ProviderProfile, client: ClientInfo, language: Language): Promise<void> {
     const user = flow.userId ? await this.users.findById(flow.userId) : null;
     if (!user || user.status !== 'active' || !flow.sessionId || (await this.sessions.isRevokedById(flow.sessionId))) throw new AppException(FederationErrors.OAUTH_STATE_INVALID);
-    await this.identities.link(user, flow.provider, profile, client, language);
+    await this.identities.link(user, flow.sessionId, flow.provider, profile, client, language);
   }
 }
 

@@ -77,13 +77,20 @@ export class IdentitiesService implements OnModuleInit {
     }
   }
 
-  /** Links an identity to a signed-in account that asked for it; already linked to that account is fine. */
-  async link(user: User, provider: string, profile: ProviderProfile, client: ClientInfo, language: Language): Promise<void> {
+  /**
+   * Links an identity to a signed-in account that asked for it, from the session `sessionId`; already
+   * linked to that account is fine. The account row is written first in the transaction (a reclaim
+   * locks it first too), then the session must still be live: a reclaim that committed after the
+   * callback's checks revoked it, and the identity would otherwise outlive the reclaim.
+   */
+  async link(user: User, sessionId: string, provider: string, profile: ProviderProfile, client: ClientInfo, language: Language): Promise<void> {
     this.assertMayLink(user);
     const existing = await this.identities.findBySubject(provider, profile.subject);
     if (existing?.userId === user.id) return;
     if (existing || (await this.identities.findForUser(user.id, provider))) throw new AppException(FederationErrors.IDENTITY_ALREADY_LINKED);
     await this.users.update(user.id, {}, async (tx) => {
+      // The callback's answer for a session that ended meanwhile, as when it signed out before the callback.
+      await this.ownership.assertStillHeldIn(tx, { userId: user.id, sessionId }, FederationErrors.OAUTH_STATE_INVALID);
       await this.add(tx, user.id, provider, profile);
       await this.audit.record({ type: 'identity_linked', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { provider } }, tx);
       await this.events.emit(tx, 'user.identity_linked', { userId: user.id, provider });
