@@ -1,4 +1,6 @@
+import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
+import { PRESENCE_KEY, PRESENCE_TTL_MS } from '@/modules/events/webhooks/endpoint-presence';
 import { FIRST_ADMIN, firstAdminEnv } from '../factories/admin';
 import { DEFAULT_PASSWORD } from '../factories/users';
 import { buildIfNeeded, ServerProcess } from '../helpers/server-process';
@@ -130,5 +132,48 @@ describeOnBoth('Webhooks on two instances sharing MariaDB and Redis', () => {
     } finally {
       await db.end();
     }
+  });
+});
+
+/**
+ * The idle worker across instances: B's worker, with no endpoint enabled, has cached "none" in the
+ * shared store for PRESENCE_TTL_MS; A (no worker of its own) creates an endpoint and writes an event,
+ * and B delivers it long before its cached answer would have run out, because A told the store.
+ */
+describeOnBoth('Webhooks on two instances: an endpoint created on A starts B delivering', () => {
+  let instances: TwoInstances | undefined;
+  let hooks: WebhookReceiver;
+  let redis: Redis;
+
+  beforeAll(() => buildIfNeeded(), 120_000);
+  beforeAll(async () => {
+    hooks = await new WebhookReceiver().start();
+    instances = await startTwoInstances({ ...firstAdminEnv(), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_POLL_INTERVAL_MS: '50' }, { a: { WEBHOOK_WORKER: 'false' } });
+    redis = new Redis(backend.redisUrl!);
+  }, 120_000);
+  afterAll(async () => {
+    redis?.disconnect();
+    await instances?.stop();
+    await hooks?.stop();
+  });
+
+  it('B, idle with "none" cached for seconds, delivers an event written on A within a second or two of A creating the endpoint', async () => {
+    const { a } = instances!;
+    const adminTokens = (await a.http.post('/api/v1/auth/login').send({ identifier: FIRST_ADMIN.username, password: FIRST_ADMIN.password }).expect(200)).body.data;
+    const key = `${instances!.redisKeyPrefix}${PRESENCE_KEY}`;
+    let cachedForMs = 0;
+    for (let waited = 0; waited < 3 * PRESENCE_TTL_MS; waited += 50) {
+      if ((await redis.get(key)) === '0' && (cachedForMs = await redis.pttl(key)) > PRESENCE_TTL_MS - 1500) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(cachedForMs).toBeGreaterThan(PRESENCE_TTL_MS - 1500);
+    const cachedUntil = Date.now() + cachedForMs;
+
+    const endpoint = (await a.http.post('/api/v1/admin/webhooks').set({ Authorization: `Bearer ${adminTokens.accessToken}` }).send({ url: hooks.url, events: ['user.created'] }).expect(201)).body.data;
+    hooks.secrets = [endpoint.secret];
+    await signUpOn(a);
+    await hooks.waitFor(1, 2 * PRESENCE_TTL_MS);
+    expect(Date.now()).toBeLessThan(cachedUntil);
+    expect(hooks.received.map((hook) => [hook.body.type, hook.verifiedWith.length])).toEqual([['user.created', 1]]);
   });
 });

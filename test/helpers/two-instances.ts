@@ -14,15 +14,17 @@ export interface TwoInstances {
   outbox: string;
   /** The shared database, for specs that check rows (e.g. which instance holds a claim). */
   databaseUrl: string;
+  /** Both instances' key prefix in the shared Redis, for specs that read the shared state. */
+  redisKeyPrefix: string;
   stop(): Promise<void>;
 }
 
 /**
  * Two real server processes sharing a fresh MariaDB database, one Redis key prefix and the same keys,
- * as a deployment runs them (A migrates, B does not); `env` adds or overrides settings for both.
- * Needs DATABASE_URL and REDIS_URL (the MariaDB + Redis pass) and a build (buildIfNeeded).
+ * as a deployment runs them (A migrates, B does not); `env` adds or overrides settings for both,
+ * `only` for one of them. Needs DATABASE_URL and REDIS_URL (the MariaDB + Redis pass) and a build (buildIfNeeded).
  */
-export async function startTwoInstances(env: Record<string, string> = {}): Promise<TwoInstances> {
+export async function startTwoInstances(env: Record<string, string> = {}, only: { a?: Record<string, string>; b?: Record<string, string> } = {}): Promise<TwoInstances> {
   const mysql = await freshMysqlDatabase(backend.mysqlUrl!);
   const dataDirs: string[] = [];
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -56,13 +58,13 @@ export async function startTwoInstances(env: Record<string, string> = {}): Promi
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   };
   try {
-    servers.push(await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'true' }));
-    servers.push(await startServer({ ...shared, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'false' }));
+    servers.push(await startServer({ ...shared, ...only.a, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'true' }));
+    servers.push(await startServer({ ...shared, ...only.b, DATA_DIR: dataDir(), DB_RUN_MIGRATIONS: 'false' }));
   } catch (error) {
     await stop();
     throw error;
   }
-  return { a: servers[0], b: servers[1], outbox: shared.OUTBOX_FILE, databaseUrl: mysql.url, stop };
+  return { a: servers[0], b: servers[1], outbox: shared.OUTBOX_FILE, databaseUrl: mysql.url, redisKeyPrefix: shared.REDIS_KEY_PREFIX, stop };
 }
 
 /** Signs a new user up on one instance (captcha fetched there); answers what was sent. */

@@ -8,11 +8,12 @@ import { RedisKvStore } from './redis-kv.store';
 /**
  * Keys the in-process store may evict, oldest first, when it is full: losing one only costs a
  * repeat and fails closed (a cached view is read again; a pending captcha answers CAPTCHA_INVALID,
- * and the client fetches another; a per-IP captcha list forgets which ids to push out first).
+ * and the client fetches another; a per-IP captcha list forgets which ids to push out first; the
+ * webhook worker asks the database again whether any endpoint is enabled).
  * Every other key (attempt counters, locks, rate windows, revocation markers, single-use markers,
  * sign-in flows) is kept until it expires: a full store refuses new ones (503) instead.
  */
-export const EVICTABLE_KEY_PREFIXES = ['user-view:', 'captcha:', 'captcha-ip:'];
+export const EVICTABLE_KEY_PREFIXES = ['user-view:', 'captcha:', 'captcha-ip:', 'webhooks:any-enabled'];
 
 const evictable = (key: string) => EVICTABLE_KEY_PREFIXES.some((prefix) => key.startsWith(prefix));
 

@@ -14,6 +14,7 @@ import { UsersService } from '@/modules/users/users.service';
 import { RealNameCipher } from '@/modules/real-name/real-name-cipher';
 import { OutboxEvent } from '../outbox-event.entity';
 import { toEventBody } from '../events.service';
+import { EndpointPresence } from './endpoint-presence';
 import { WebhookDelivery, WebhookEndpoint } from './webhook.entities';
 import { signatureHeader } from './signing';
 import { TargetRefused, WebhookTargetGuard } from './target-guard';
@@ -68,6 +69,7 @@ export class WebhookDeliveriesService {
     private readonly mail: MailSender,
     private readonly metrics: MetricsService,
     private readonly kv: KvStore,
+    private readonly presence: EndpointPresence,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -216,6 +218,7 @@ export class WebhookDeliveriesService {
     const result = await this.endpoints.update({ id: endpoint.id, enabled: true }, { enabled: false, disabledReason: 'failing', updatedAt: now });
     if (!result.affected) return;
     await this.failPending(endpoint.id, 'endpoint disabled');
+    await this.presence.endpointDisabled();
     await this.audit.record({ type: 'webhook_disabled', outcome: 'success', detail: { endpointId: endpoint.id, failingSince: since.toISOString(), hours: this.config.webhooks.disableAfterHours } });
     this.logger.warn(`Webhook endpoint ${endpoint.id} disabled: failing since ${since.toISOString()}`);
     const host = new URL(endpoint.url).host;

@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { EndpointPresence } from './endpoint-presence';
 import { WebhookDeliveriesService } from './webhook-deliveries.service';
 
 /**
  * The delivery worker of every instance (WEBHOOK_WORKER): each round dispatches new events into
  * delivery rows, claims up to WEBHOOK_BATCH_SIZE due deliveries and sends them in parallel; a round that
  * sent anything starts the next one at once (a user's next event may be due now that the one before it
- * is delivered), an idle one sleeps WEBHOOK_POLL_INTERVAL_MS. Stops before the
+ * is delivered), an idle one sleeps WEBHOOK_POLL_INTERVAL_MS. While no endpoint is enabled a round
+ * reads one shared key and no table (EndpointPresence). Stops before the
  * database closes, letting the round in flight finish (an unfinished claim's lease runs out and
  * another instance takes it over).
  */
@@ -19,6 +21,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly deliveries: WebhookDeliveriesService,
+    private readonly presence: EndpointPresence,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -45,6 +48,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One round: dispatch, claim, send; answers how many deliveries were attempted. */
   async runOnce(): Promise<number> {
+    if (!(await this.presence.anyEnabled())) return 0;
     await this.deliveries.dispatch();
     const claims = await this.deliveries.claim(this.config.webhooks.batchSize);
     await Promise.all(claims.map((claim) => this.deliveries.attempt(claim)));

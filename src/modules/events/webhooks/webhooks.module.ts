@@ -5,6 +5,7 @@ import { RealNameCryptoModule } from '@/modules/real-name/real-name-crypto.modul
 import { UsersModule } from '@/modules/users/users.module';
 import { SendersModule } from '@/modules/verification/senders/senders.module';
 import { OutboxEvent } from '../outbox-event.entity';
+import { EndpointPresence } from './endpoint-presence';
 import { WebhookResolver, WebhookTargetGuard } from './target-guard';
 import { WebhookDelivery, WebhookEndpoint } from './webhook.entities';
 import { WebhookDeliveriesService } from './webhook-deliveries.service';
@@ -16,7 +17,7 @@ import { WebhooksService } from './webhooks.service';
 @Module({
   imports: [TypeOrmModule.forFeature([WebhookEndpoint, WebhookDelivery, OutboxEvent]), RealNameCryptoModule, UsersModule, SendersModule],
   controllers: [WebhooksController],
-  providers: [WebhooksService, WebhookDeliveriesService, WebhookWorker, WebhookTargetGuard, WebhookResolver],
+  providers: [WebhooksService, WebhookDeliveriesService, WebhookWorker, WebhookTargetGuard, WebhookResolver, EndpointPresence],
   exports: [WebhookWorker],
 })
 export class WebhooksModule implements OnModuleInit {

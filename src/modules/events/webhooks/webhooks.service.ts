@@ -23,14 +23,12 @@ import {
   WebhookListDto,
   WebhookSecretDto,
 } from './dto/webhooks.dto';
+import { ENDPOINTS_LOCK, EndpointPresence } from './endpoint-presence';
 import { newSigningSecret } from './signing';
 import { WebhookTargetGuard } from './target-guard';
 import { WebhookDelivery, WebhookEndpoint } from './webhook.entities';
 import { TEST_EVENT_TYPE, WebhookDeliveriesService } from './webhook-deliveries.service';
 import { WebhooksErrors } from './webhooks.errors';
-
-/** The named lock under which endpoints are counted and added (WEBHOOK_MAX_ENDPOINTS). */
-const ENDPOINTS_LOCK = 'webhook-endpoints';
 
 /** A rotated-out secret keeps signing (beside the new one) this long. */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
@@ -45,6 +43,7 @@ export class WebhooksService {
     private readonly guard: WebhookTargetGuard,
     private readonly cipher: RealNameCipher,
     private readonly delivery: WebhookDeliveriesService,
+    private readonly presence: EndpointPresence,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -76,6 +75,7 @@ export class WebhooksService {
       if ((await tx.count(WebhookEndpoint)) >= this.config.webhooks.maxEndpoints) throw new AppException(WebhooksErrors.WEBHOOK_LIMIT_REACHED);
       await tx.insert(WebhookEndpoint, endpoint);
     });
+    await this.presence.endpointEnabled();
     await this.audit.record({ type: 'webhook_created', outcome: 'success', actorId: actor.userId, client, detail: { endpointId: id, host: new URL(url).host } });
     return { ...toWebhookView(endpoint, now.getTime()), secret };
   }
@@ -100,8 +100,13 @@ export class WebhooksService {
     if (dto.description !== undefined) changes.description = dto.description || null;
     if (dto.enabled === true && !endpoint.enabled) Object.assign(changes, { enabled: true, disabledReason: null, failingSince: null });
     if (dto.enabled === false && endpoint.enabled) Object.assign(changes, { enabled: false, disabledReason: 'admin' });
-    await this.endpoints.update({ id }, changes);
-    if (changes.enabled === false) await this.delivery.failPending(id, 'endpoint disabled');
+    // Under the lock an idle worker sweeps the outbox with, so no event written after this commit is swept past the endpoint.
+    await inExclusiveTransaction(this.dataSource.manager, ENDPOINTS_LOCK, (tx) => tx.update(WebhookEndpoint, { id }, changes));
+    if (changes.enabled === true) await this.presence.endpointEnabled();
+    if (changes.enabled === false) {
+      await this.delivery.failPending(id, 'endpoint disabled');
+      await this.presence.endpointDisabled();
+    }
     await this.audit.record({
       type: 'webhook_updated',
       outcome: 'success',
@@ -119,6 +124,7 @@ export class WebhooksService {
       await tx.delete(WebhookDelivery, { endpointId: id });
       await tx.delete(WebhookEndpoint, { id });
     });
+    await this.presence.endpointDisabled();
     await this.audit.record({ type: 'webhook_deleted', outcome: 'success', actorId: actor.userId, client, detail: { endpointId: id } });
   }
 
