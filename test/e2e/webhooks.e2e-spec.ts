@@ -15,7 +15,7 @@ import { bearer, signInFrom } from '../factories/sessions';
 import { DEFAULT_PASSWORD, signedInUser } from '../factories/users';
 import { OidcIdp } from '../helpers/oidc-idp';
 import { TestApp } from '../helpers/test-app';
-import { ReceivedWebhook, WebhookReceiver } from '../helpers/webhook-receiver';
+import { ReceivedWebhook, ReceiverMode, WebhookReceiver } from '../helpers/webhook-receiver';
 
 /**
  * Contract §12, signed webhooks: the admin API, delivery to a loopback receiver that checks every
@@ -43,6 +43,20 @@ describe('Webhooks (contract §12)', () => {
     const answer = await t.http.post(API).set(admin.auth).send({ url, events, description: 'spec receiver' }).expect(201);
     return answer.body.data as { id: string; secret: string };
   };
+  /** A receiver answering in `mode` and an endpoint (subscribed to `events`) that posts to it; the receiver knows its secret. */
+  const endpointFor = async (mode: ReceiverMode = 'ok', events: string[] = ['*']) => {
+    const hooks = await receiver();
+    hooks.mode = mode;
+    const endpoint = await create(hooks.url, events);
+    hooks.secrets = [endpoint.secret];
+    return { hooks, endpoint };
+  };
+  /** Queues a webhook.test for the endpoint and runs the worker until nothing is due; answers how many attempts that made. */
+  const sendTest = async (endpointId: string) => {
+    await t.http.post(`${API}/${endpointId}/test`).set(admin.auth).expect(202);
+    return worker.drain();
+  };
+  const viewOf = async (endpointId: string) => (await t.http.get(`${API}/${endpointId}`).set(admin.auth).expect(200)).body.data;
   const deliveriesOf = async (endpointId: string, query: Record<string, string | number> = {}) =>
     (await t.http.get(`${API}/${endpointId}/deliveries`).set(admin.auth).query({ pageSize: 100, ...query }).expect(200)).body.data.items as {
       id: string;
@@ -103,7 +117,7 @@ describe('Webhooks (contract §12)', () => {
       expect(row.secret_enc).toBeTruthy();
 
       const { secret: _secret, ...view } = endpoint;
-      expect((await t.http.get(`${API}/${endpoint.id}`).set(admin.auth).expect(200)).body.data).toEqual(view);
+      expect(await viewOf(endpoint.id)).toEqual(view);
       const list = (await t.http.get(API).set(admin.auth).expect(200)).body.data.items;
       expect(list.find((item: { id: string }) => item.id === endpoint.id)).toEqual(view);
       expect(JSON.stringify(list)).not.toContain('whsec_');
@@ -151,9 +165,7 @@ describe('Webhooks (contract §12)', () => {
 
   describe('delivery', () => {
     it('every event type reaches a * endpoint, signed (standardwebhooks verifies each), with ids and field names only — no email, phone, code, token, password, ID number or real name', async () => {
-      const hooks = await receiver();
-      const endpoint = await create(hooks.url);
-      hooks.secrets = [endpoint.secret];
+      const { hooks, endpoint } = await endpointFor();
 
       const user = await signedInUser(t, { displayName: 'Before' });
       await t.http.patch('/api/v1/users/me').set(user.auth).send({ displayName: 'Secretly Renamed', website: 'https://hidden.example.com' }).expect(200);
@@ -209,9 +221,8 @@ describe('Webhooks (contract §12)', () => {
     }, 120_000);
 
     it('an endpoint gets only the types it subscribed to; a disabled one gets nothing', async () => {
-      const [deletedOnly, off] = [await receiver(), await receiver()];
-      await create(deletedOnly.url, ['user.deleted']);
-      const disabled = await create(off.url);
+      const { hooks: deletedOnly } = await endpointFor('ok', ['user.deleted']);
+      const { hooks: off, endpoint: disabled } = await endpointFor();
       await t.http.patch(`${API}/${disabled.id}`).set(admin.auth).send({ enabled: false }).expect(200);
       const user = await signedInUser(t);
       await t.http.patch('/api/v1/users/me').set(user.auth).send({ intro: 'changed' }).expect(200);
@@ -222,36 +233,29 @@ describe('Webhooks (contract §12)', () => {
     });
 
     it('POST /test sends a webhook.test event to that endpoint only (202), signed like any other', async () => {
-      const [target, bystander] = [await receiver(), await receiver()];
-      const endpoint = await create(target.url);
-      target.secrets = [endpoint.secret];
-      await create(bystander.url);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      const { hooks: target, endpoint } = await endpointFor();
+      const { hooks: bystander } = await endpointFor();
+      await sendTest(endpoint.id);
       expect(target.received.map((hook) => [hook.body.type, hook.body.data, hook.verifiedWith.length])).toEqual([['webhook.test', { endpointId: endpoint.id }, 1]]);
       expect(bystander.received).toEqual([]);
       expect((await deliveriesOf(endpoint.id)).map((delivery) => [delivery.type, delivery.status])).toEqual([['webhook.test', 'delivered']]);
     });
 
     it('rotation: for 24 h every delivery verifies with the old and the new secret; after that only with the new one', async () => {
-      const hooks = await receiver();
-      const endpoint = await create(hooks.url);
+      const { hooks, endpoint } = await endpointFor();
       const rotated = await t.http.post(`${API}/${endpoint.id}/rotate-secret`).set(admin.auth).expect(200);
       const secret = rotated.body.data.secret as string;
       expect(secret).toMatch(/^whsec_/);
       expect(secret).not.toBe(endpoint.secret);
-      const overlapEnds = new Date((await t.http.get(`${API}/${endpoint.id}`).set(admin.auth).expect(200)).body.data.previousSecretExpiresAt).getTime();
+      const overlapEnds = new Date((await viewOf(endpoint.id)).previousSecretExpiresAt).getTime();
       expect(Math.abs(overlapEnds - (t.clock.now() + 24 * HOUR))).toBeLessThan(5000);
       hooks.secrets = [endpoint.secret, secret];
 
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      await sendTest(endpoint.id);
       await passTime(23 * HOUR);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      await sendTest(endpoint.id);
       await passTime(HOUR + 1000);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      await sendTest(endpoint.id);
       expect(hooks.received.map((hook) => [hook.verifiedWith.length, hook.signature.split(' ').length])).toEqual([
         [2, 2],
         [2, 2],
@@ -270,11 +274,8 @@ describe('Webhooks (contract §12)', () => {
     };
 
     it('a receiver answering 500 is retried on the schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter), then the delivery is failed', async () => {
-      const hooks = await receiver();
-      hooks.mode = 'error';
-      const endpoint = await create(hooks.url);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      const { hooks, endpoint } = await endpointFor('error');
+      await sendTest(endpoint.id);
       for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
         const [delivery] = await deliveriesOf(endpoint.id);
         expect(delivery).toMatchObject({ status: 'pending', attempts: attempt, lastStatusCode: 500, lastError: 'HTTP 500' });
@@ -301,9 +302,7 @@ describe('Webhooks (contract §12)', () => {
       ['close', null, /connection failed/],
       ['redirect', 307, /redirect 307 not followed/],
     ] as const)('a receiver that %s fails the attempt (%s) and is retried after about 5 s', async (mode, status, error) => {
-      const hooks = await receiver();
-      hooks.mode = mode;
-      const endpoint = await create(hooks.url);
+      const { hooks, endpoint } = await endpointFor(mode);
       await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
       const before = Date.now();
       await worker.drain();
@@ -321,20 +320,15 @@ describe('Webhooks (contract §12)', () => {
     });
 
     it('an answer far over 64 KiB is not read to its end: a 200 counts, the rest is cut off', async () => {
-      const hooks = await receiver();
-      hooks.mode = 'huge';
-      const endpoint = await create(hooks.url);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      const { hooks, endpoint } = await endpointFor('huge');
+      await sendTest(endpoint.id);
       expect((await deliveriesOf(endpoint.id))[0]).toMatchObject({ status: 'delivered', lastStatusCode: 200 });
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(hooks.hugeBytesWritten).toBeLessThan(10 * 1024 * 1024);
     });
 
     it('per user, a later event waits while an earlier one is pending; a receiver that comes back gets the rest in creation order per user', async () => {
-      const hooks = await receiver();
-      hooks.mode = 'error';
-      const endpoint = await create(hooks.url, ['user.updated', 'user.created']);
+      const { hooks, endpoint } = await endpointFor('error', ['user.updated', 'user.created']);
       const [alice, bob] = [await signedInUser(t), await signedInUser(t)];
       for (let i = 0; i < 3; i++) {
         await t.http.patch('/api/v1/users/me').set(alice.auth).send({ intro: `alice ${i}` }).expect(200);
@@ -361,11 +355,8 @@ describe('Webhooks (contract §12)', () => {
     });
 
     it('a manual retry burst (20 at once) makes one attempt; a pending delivery is brought forward; unknown 404, disabled endpoint 409', async () => {
-      const hooks = await receiver();
-      hooks.mode = 'error';
-      const endpoint = await create(hooks.url);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      const { hooks, endpoint } = await endpointFor('error');
+      await sendTest(endpoint.id);
       const [delivery] = await deliveriesOf(endpoint.id);
       await t.http.patch(`${API}/${endpoint.id}`).set(admin.auth).send({ enabled: false }).expect(200);
       expect((await deliveriesOf(endpoint.id))[0]).toMatchObject({ status: 'failed', lastError: 'endpoint disabled' });
@@ -381,8 +372,7 @@ describe('Webhooks (contract §12)', () => {
       await t.http.post('/api/v1/admin/webhook-deliveries/00000000-0000-4000-8000-000000000000/retry').set(admin.auth).expect(404);
 
       hooks.mode = 'error';
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      await sendTest(endpoint.id);
       const [pending] = await deliveriesOf(endpoint.id, { status: 'pending' });
       expect(await worker.drain()).toBe(0);
       await t.http.post(`/api/v1/admin/webhook-deliveries/${pending.id}/retry`).set(admin.auth).expect(202);
@@ -391,20 +381,15 @@ describe('Webhooks (contract §12)', () => {
     });
 
     it(`an endpoint failing for WEBHOOK_DISABLE_AFTER_HOURS (72) is disabled, audited, its pending deliveries failed and the admins emailed`, async () => {
-      const hooks = await receiver();
-      hooks.mode = 'error';
-      const endpoint = await create(hooks.url);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
-      expect((await t.http.get(`${API}/${endpoint.id}`).set(admin.auth).expect(200)).body.data).toMatchObject({ enabled: true, failingSince: expect.any(String) });
+      const { hooks, endpoint } = await endpointFor('error');
+      await sendTest(endpoint.id);
+      expect(await viewOf(endpoint.id)).toMatchObject({ enabled: true, failingSince: expect.any(String) });
       await passTime(71 * HOUR);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
-      expect((await t.http.get(`${API}/${endpoint.id}`).set(admin.auth).expect(200)).body.data.enabled).toBe(true);
+      await sendTest(endpoint.id);
+      expect((await viewOf(endpoint.id)).enabled).toBe(true);
       await passTime(HOUR + 1000);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
-      const view = (await t.http.get(`${API}/${endpoint.id}`).set(admin.auth).expect(200)).body.data;
+      await sendTest(endpoint.id);
+      const view = await viewOf(endpoint.id);
       expect(view).toMatchObject({ enabled: false, disabledReason: 'failing' });
       expect((await deliveriesOf(endpoint.id)).map((delivery) => delivery.status)).toEqual(['failed', 'failed', 'failed']);
       expect((await auditEvents(t, admin.auth, { type: 'webhook_disabled' })).filter((event) => event.detail?.endpointId === endpoint.id)).toHaveLength(1);
@@ -414,19 +399,15 @@ describe('Webhooks (contract §12)', () => {
       // A success resets the clock: enabled again, it answers, and failingSince is cleared.
       await t.http.patch(`${API}/${endpoint.id}`).set(admin.auth).send({ enabled: true }).expect(200);
       hooks.mode = 'ok';
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
-      expect((await t.http.get(`${API}/${endpoint.id}`).set(admin.auth).expect(200)).body.data).toMatchObject({ enabled: true, failingSince: null });
+      await sendTest(endpoint.id);
+      expect(await viewOf(endpoint.id)).toMatchObject({ enabled: true, failingSince: null });
     });
   });
 
   describe('retention and metrics', () => {
     it('an old event is kept while a delivery of it is pending, and purged with its delivery log once it is delivered or failed', async () => {
-      const hooks = await receiver();
-      hooks.mode = 'error';
-      const endpoint = await create(hooks.url);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      const { hooks, endpoint } = await endpointFor('error');
+      await sendTest(endpoint.id);
       const [delivery] = await deliveriesOf(endpoint.id);
       await passTime(31 * 24 * HOUR);
       const retention = t.app.get(RetentionService);
@@ -441,11 +422,8 @@ describe('Webhooks (contract §12)', () => {
     });
 
     it('GET /metrics counts deliveries by outcome and shows the queue depth and the oldest pending age', async () => {
-      const hooks = await receiver();
-      hooks.mode = 'error';
-      const endpoint = await create(hooks.url);
-      await t.http.post(`${API}/${endpoint.id}/test`).set(admin.auth).expect(202);
-      await worker.drain();
+      const { endpoint } = await endpointFor('error');
+      await sendTest(endpoint.id);
       await passTime(60_000);
       const metrics = (await t.http.get('/metrics').expect(200)).text;
       expect(metrics).toMatch(/user_centre_webhook_deliveries_total\{outcome="delivered"\} [1-9]/);
