@@ -36,6 +36,8 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
         '',
         'Every answer carries `Cache-Control: no-store` (tokens, keys, codes and personal data must never be cached), except the deliberately public ones: the JWKS (`public, max-age=…`) and avatar images (`public, max-age=31536000, immutable`).',
         '',
+        'Limits per client address (429 `TOO_MANY_REQUESTS` with `Retry-After`: the general rate limit, sign-in, sign-up, code requests, pending captchas) count an IPv4 client by its address and an IPv6 client by its /64: every address of one /64 shares one budget.',
+        '',
         AUTHENTICATION_GUIDE,
       ].join('\n'),
     )

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
+import { clientNetworkKey } from '@/common/http/client-network';
 import { AttemptReservation, AttemptSlot, KvStore } from '@/common/kv/kv-store';
 import { classifyIdentifier, IdentifierKind } from '@/modules/users/identity';
 import { HumanCheckErrors } from '@/modules/human-check/human-check.errors';
@@ -142,7 +143,7 @@ export class LoginThrottle {
   }
 
   private async ipAttempts(ip: string): Promise<number | null> {
-    const key = `login-ip:${ip}`;
+    const key = `login-ip:${clientNetworkKey(ip)}`;
     const attempts = await this.kv.increment(key, MINUTE_MS);
     return attempts > this.config.login.perIpPerMinute ? await this.kv.ttl(key) : null;
   }

@@ -2,6 +2,7 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerStorage } from '@nestjs/throttler';
 import { AppException, CommonErrors } from '@/common/errors';
 import { clientIp } from '@/common/http/decorators';
+import { clientNetworkKey } from '@/common/http/client-network';
 import { KvStore } from '@/common/kv/kv-store';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -28,9 +29,9 @@ export class KvThrottlerStorage implements ThrottlerStorage {
 /** The throttler with our error envelope: 429 TOO_MANY_REQUESTS and Retry-After. */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  /** One bucket per real address: a forged forwarded value does not open a fresh one. */
+  /** One bucket per real client (an IPv6 client is its /64): a forged forwarded value does not open a fresh one. */
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
-    return clientIp(request as unknown as Parameters<typeof clientIp>[0]);
+    return clientNetworkKey(clientIp(request as unknown as Parameters<typeof clientIp>[0]));
   }
 
   protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
+import { clientNetworkKey } from '@/common/http/client-network';
 import { ClientInfo } from '@/common/http/decorators';
 import { KvStore } from '@/common/kv/kv-store';
 import { AuditService } from '@/modules/audit/audit.service';
@@ -58,7 +59,7 @@ export class RegistrationService {
    * from a client IP counts (wrong captchas and conflicts too), REGISTRATION_PER_IP_PER_HOUR at most.
    */
   private async countAttempt(ip: string): Promise<void> {
-    const key = `signup-hour-ip:${ip}`;
+    const key = `signup-hour-ip:${clientNetworkKey(ip)}`;
     if ((await this.kv.increment(key, 3600_000)) > this.config.registration.perIpPerHour) {
       throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: (await this.kv.ttl(key)) / 1000 });
     }

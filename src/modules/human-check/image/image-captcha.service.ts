@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
+import { clientNetworkKey } from '@/common/http/client-network';
 import { KvStore } from '@/common/kv/kv-store';
 import { HumanCheck, HumanCheckAnswer, HumanCheckOutcome } from '../human-check.port';
 import { RasterCaptchaRenderer } from './raster-captcha.renderer';
@@ -14,9 +15,10 @@ function digest(answer: string): string {
  * Image captchas bound to a client-chosen id. Only a hash of the answer is kept (64 hex characters
  * under `captcha:<id>`, never the image or the text), in the shared store, so any instance can
  * check it; any attempt that names the id takes it (right, wrong or no answer), so every captcha is
- * single-use and cannot be probed. One client IP holds at most CAPTCHA_PER_IP pending captchas: a
- * list of its ids (`captcha-ip:<ip>`) in issue order, and the oldest is forgotten when a new one
- * would pass the cap, so a client asking for thousands only ever costs the store that many.
+ * single-use and cannot be probed. One client (an IPv4 address or an IPv6 /64, see clientNetworkKey)
+ * holds at most CAPTCHA_PER_IP pending captchas: a list of its ids (`captcha-ip:<client>`) in issue
+ * order, and the oldest is forgotten when a new one would pass the cap, so a client asking for
+ * thousands only ever costs the store that many.
  */
 @Injectable()
 export class ImageCaptchaService implements HumanCheck {
@@ -39,7 +41,7 @@ export class ImageCaptchaService implements HumanCheck {
     const { ttlSeconds, perIp } = this.config.captcha;
     // Stored before it is listed: a parallel issue that pushes this id out deletes it after, never before.
     await this.kv.set(this.key(captchaId), digest(answer), ttlSeconds * 1000);
-    const dropped = await this.kv.pushCapped(`captcha-ip:${ip}`, captchaId.toLowerCase(), perIp, ttlSeconds * 1000);
+    const dropped = await this.kv.pushCapped(`captcha-ip:${clientNetworkKey(ip)}`, captchaId.toLowerCase(), perIp, ttlSeconds * 1000);
     if (dropped.length) await this.kv.delete(...dropped.map((id) => this.key(id)));
     return png;
   }

@@ -4,6 +4,7 @@ import { MetricsService } from '@/modules/operations/metrics.service';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
+import { clientNetworkKey } from '@/common/http/client-network';
 import type { Language } from '@/common/i18n';
 import { KvStore } from '@/common/kv/kv-store';
 import { Channel, CodePurpose, DeliveryError, MailSender, maskDestination, OutgoingMessage, SmsSender } from '../senders/message';
@@ -71,10 +72,11 @@ export class VerificationCodesService {
     if (!(await this.kv.setIfAbsent(cooldownKey, '1', codes.resendSeconds * 1000))) {
       throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: (await this.kv.ttl(cooldownKey)) / 1000 });
     }
+    const network = clientNetworkKey(request.ip);
     const counters: { key: string; limit: number; windowMs: number }[] = [
       { key: `code-day-destination:${request.channel}:${request.destination}`, limit: codes.perDestinationPerDay, windowMs: DAY_MS },
-      { key: `code-day-ip:${request.ip}`, limit: codes.perIpPerDay, windowMs: DAY_MS },
-      { key: `code-hour-ip:${request.ip}`, limit: codes.perIpPerHour, windowMs: HOUR_MS },
+      { key: `code-day-ip:${network}`, limit: codes.perIpPerDay, windowMs: DAY_MS },
+      { key: `code-hour-ip:${network}`, limit: codes.perIpPerHour, windowMs: HOUR_MS },
       ...(request.channel === 'sms' ? [{ key: `sms-budget:${new Date(this.clock.now()).toISOString().slice(0, 10)}`, limit: codes.smsDailyBudget, windowMs: DAY_MS }] : []),
     ];
     const counted: string[] = [];
