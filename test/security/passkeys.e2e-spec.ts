@@ -117,6 +117,36 @@ describe('SECURITY: Passkeys (WebAuthn)', () => {
     });
   });
 
+  describe('The fields a registration and an assertion share (one definition, checked on both)', () => {
+    const broken: [string, (json: Record<string, unknown>) => void][] = [
+      ['id', (json) => (json.id = 'not base64url!')],
+      ['rawId', (json) => (json.rawId = 'x'.repeat(1401))],
+      ['type', (json) => (json.type = 'password')],
+      ['authenticatorAttachment', (json) => (json.authenticatorAttachment = 'usb')],
+      ['clientExtensionResults', (json) => delete json.clientExtensionResults],
+    ];
+
+    it.each(broken)('refuses a registration whose %s is wrong (400 VALIDATION_FAILED naming it)', async (field, breakIt) => {
+      const user = await signedInUser(t);
+      const options = (await t.http.post('/api/v1/users/me/passkeys/options').set(bearer(user)).expect(200)).body.data;
+      const json = { ...new SoftAuthenticator(TEST_ORIGIN).register(options).json } as Record<string, unknown>;
+      breakIt(json);
+      const answer = await t.http.post('/api/v1/users/me/passkeys').set(bearer(user)).send({ response: json }).expect(400);
+      expect(answer.body.error).toBe('VALIDATION_FAILED');
+      expect(answer.body.details.map((detail: { field: string }) => detail.field)).toEqual([`response.${field}`]);
+    });
+
+    it.each(broken)('refuses an assertion whose %s is wrong (400 VALIDATION_FAILED naming it)', async (field, breakIt) => {
+      const user = await passkeyUser(t);
+      const { challengeId, options } = await loginOptions(t);
+      const json = { ...user.authenticator.assert(options) } as Record<string, unknown>;
+      breakIt(json);
+      const answer = await t.http.post('/api/v1/auth/login/passkey').send({ challengeId, response: json }).expect(400);
+      expect(answer.body.error).toBe('VALIDATION_FAILED');
+      expect(answer.body.details.map((detail: { field: string }) => detail.field)).toEqual([`response.${field}`]);
+    });
+  });
+
   describe('Username-less sign-in (POST /auth/passkeys/options, /auth/login/passkey)', () => {
     it('signs in without a username: empty allowCredentials, user verification required; the pair carries amr hwk+mfa', async () => {
       const user = await passkeyUser(t);

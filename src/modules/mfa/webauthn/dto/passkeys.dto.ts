@@ -7,9 +7,48 @@ const base64url = (field: string) => ({ message: `${field} must be base64url` })
 /** Credential ids are at most 1023 bytes (WebAuthn L3): 1364 base64url characters. */
 const CREDENTIAL_ID_MAX = 1400;
 const TRANSPORTS = ['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'] as const;
-const EXTENSION_RESULTS_DESCRIPTION = 'The client extension results (getClientExtensionResults()); read, not trusted';
 
 // ---- What the browser sends: PublicKeyCredential.toJSON() (WebAuthn Level 3), as @simplewebauthn/browser gives it too ----
+
+/**
+ * What PublicKeyCredential.toJSON() holds, the same at registration and at sign-in but for the
+ * authenticator's `response` (an attestation or an assertion): one definition of the shared fields,
+ * made per response type so that each schema keeps its own field order and examples.
+ */
+function PublicKeyCredentialJsonDto<R extends object>(responseType: new () => R, about: { response: string; extensionsExample: Record<string, unknown> }) {
+  abstract class PublicKeyCredentialJson {
+    @ApiProperty({ description: 'The credential id (base64url)', example: 'kR5PBz4Qh3YQ8m6VZ0nH3w' })
+    @IsString()
+    @Matches(BASE64URL, base64url('id'))
+    @MaxLength(CREDENTIAL_ID_MAX)
+    id: string;
+
+    @ApiProperty({ description: 'The credential id again (base64url); must equal id', example: 'kR5PBz4Qh3YQ8m6VZ0nH3w' })
+    @IsString()
+    @Matches(BASE64URL, base64url('rawId'))
+    @MaxLength(CREDENTIAL_ID_MAX)
+    rawId: string;
+
+    @ApiProperty({ description: 'Always public-key', enum: ['public-key'], example: 'public-key' })
+    @IsIn(['public-key'])
+    type: 'public-key';
+
+    @ApiProperty({ type: responseType, description: about.response })
+    @ValidateNested()
+    @Type(() => responseType)
+    response: R;
+
+    @ApiPropertyOptional({ description: 'platform (built in) or cross-platform (a security key, a phone)', enum: ['platform', 'cross-platform'], example: 'platform' })
+    @IsOptional()
+    @IsIn(['platform', 'cross-platform'])
+    authenticatorAttachment?: 'platform' | 'cross-platform';
+
+    @ApiProperty({ description: 'The client extension results (getClientExtensionResults()); read, not trusted', type: 'object', additionalProperties: true, example: about.extensionsExample })
+    @IsObject()
+    clientExtensionResults: Record<string, unknown>;
+  }
+  return PublicKeyCredentialJson;
+}
 
 export class AttestationResponseDto {
   @ApiProperty({ description: 'The client data (base64url JSON: type, challenge, origin)', example: 'eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwi...' })
@@ -51,37 +90,11 @@ export class AttestationResponseDto {
   publicKey?: string;
 }
 
-export class RegistrationResponseDto {
-  @ApiProperty({ description: 'The credential id (base64url)', example: 'kR5PBz4Qh3YQ8m6VZ0nH3w' })
-  @IsString()
-  @Matches(BASE64URL, base64url('id'))
-  @MaxLength(CREDENTIAL_ID_MAX)
-  id: string;
-
-  @ApiProperty({ description: 'The credential id again (base64url); must equal id', example: 'kR5PBz4Qh3YQ8m6VZ0nH3w' })
-  @IsString()
-  @Matches(BASE64URL, base64url('rawId'))
-  @MaxLength(CREDENTIAL_ID_MAX)
-  rawId: string;
-
-  @ApiProperty({ description: 'Always public-key', enum: ['public-key'], example: 'public-key' })
-  @IsIn(['public-key'])
-  type: 'public-key';
-
-  @ApiProperty({ type: AttestationResponseDto, description: 'The authenticator attestation response' })
-  @ValidateNested()
-  @Type(() => AttestationResponseDto)
-  response: AttestationResponseDto;
-
-  @ApiPropertyOptional({ description: 'platform (built in) or cross-platform (a security key, a phone)', enum: ['platform', 'cross-platform'], example: 'platform' })
-  @IsOptional()
-  @IsIn(['platform', 'cross-platform'])
-  authenticatorAttachment?: 'platform' | 'cross-platform';
-
-  @ApiProperty({ description: EXTENSION_RESULTS_DESCRIPTION, type: 'object', additionalProperties: true, example: { credProps: { rk: true } } })
-  @IsObject()
-  clientExtensionResults: Record<string, unknown>;
-}
+export class RegistrationResponseDto extends PublicKeyCredentialJsonDto(AttestationResponseDto, {
+  response: 'The authenticator attestation response',
+  // A registration reports credProps: whether the new key is discoverable.
+  extensionsExample: { credProps: { rk: true } },
+}) {}
 
 export class AssertionResponseDto {
   @ApiProperty({ description: 'The client data (base64url JSON: type, challenge, origin)', example: 'eyJ0eXBlIjoid2ViYXV0aG4uZ2V0Iiwi...' })
@@ -110,37 +123,7 @@ export class AssertionResponseDto {
   userHandle?: string | null;
 }
 
-export class AuthenticationResponseDto {
-  @ApiProperty({ description: 'The credential id (base64url)', example: 'kR5PBz4Qh3YQ8m6VZ0nH3w' })
-  @IsString()
-  @Matches(BASE64URL, base64url('id'))
-  @MaxLength(CREDENTIAL_ID_MAX)
-  id: string;
-
-  @ApiProperty({ description: 'The credential id again (base64url); must equal id', example: 'kR5PBz4Qh3YQ8m6VZ0nH3w' })
-  @IsString()
-  @Matches(BASE64URL, base64url('rawId'))
-  @MaxLength(CREDENTIAL_ID_MAX)
-  rawId: string;
-
-  @ApiProperty({ description: 'Always public-key', enum: ['public-key'], example: 'public-key' })
-  @IsIn(['public-key'])
-  type: 'public-key';
-
-  @ApiProperty({ type: AssertionResponseDto, description: 'The authenticator assertion response' })
-  @ValidateNested()
-  @Type(() => AssertionResponseDto)
-  response: AssertionResponseDto;
-
-  @ApiPropertyOptional({ description: 'platform (built in) or cross-platform (a security key, a phone)', enum: ['platform', 'cross-platform'], example: 'platform' })
-  @IsOptional()
-  @IsIn(['platform', 'cross-platform'])
-  authenticatorAttachment?: 'platform' | 'cross-platform';
-
-  @ApiProperty({ description: EXTENSION_RESULTS_DESCRIPTION, type: 'object', additionalProperties: true, example: {} })
-  @IsObject()
-  clientExtensionResults: Record<string, unknown>;
-}
+export class AuthenticationResponseDto extends PublicKeyCredentialJsonDto(AssertionResponseDto, { response: 'The authenticator assertion response', extensionsExample: {} }) {}
 
 // ---- Request bodies ----
 
