@@ -562,7 +562,7 @@ export interface paths {
         post?: never;
         /**
          * Sign out this session
-         * @description This session's access and refresh tokens stop working at once. With REFRESH_TOKEN_COOKIE=true the answer also clears the `__Secure-uc_refresh` cookie (Max-Age=0); a request that carries the cookie must come from an origin in CORS_ORIGINS and send `X-Requested-With: XMLHttpRequest` (403 otherwise, and nothing is revoked).
+         * @description This session's access and refresh tokens stop working at once. With REFRESH_TOKEN_COOKIE=true the answer also clears the `__Secure-uc_refresh` cookie (Max-Age=0); a request that carries the cookie must come from an origin in CORS_ORIGINS and send `X-Requested-With: XMLHttpRequest` (403 otherwise, and nothing is revoked). The cookie is the browser's, and a later sign-in in another tab may have replaced it with another session's: when that session is this account's, it ends too (nothing could use or end it once the cookie is gone); another account's session is left alone, though the cookie is cleared all the same. Each ended session is audited as sign_out and announced as session.revoked.
          */
         delete: operations["logout"];
         options?: never;

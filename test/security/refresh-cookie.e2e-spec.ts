@@ -172,6 +172,49 @@ describe('REFRESH_TOKEN_COOKIE: the refresh token as an HttpOnly cookie (contrac
     expect([after.status, after.body.error]).toEqual([401, 'REFRESH_TOKEN_INVALID']);
   });
 
+  // One browser profile holds one cookie: a second sign-in (another tab, another account) replaces it, while
+  // the first tab still sends its own bearer token. Signing out there must not strand the cookie's session.
+  it("sign-out with one session's bearer and another session's cookie, both the same account's: both sessions end and the cookie is cleared", async () => {
+    const account = await signUp(t);
+    const first = await signInByPassword(account.username);
+    const second = await signInByPassword(account.username);
+    const third = await signInByPassword(account.username);
+    const done = await t.http.delete('/api/v1/auth/session').set({ ...bearer(first), ...cookieHeader(second.refreshToken), ...FROM_SPA });
+    expect(done.status).toBe(200);
+    expectCleared(done);
+    for (const pair of [first, second]) expect((await t.http.get('/api/v1/users/me').set(bearer(pair))).status).toBe(401);
+    const stranded = await refreshWithCookie(second.refreshToken);
+    expect([stranded.status, stranded.body.error]).toEqual([401, 'REFRESH_TOKEN_INVALID']);
+    // Each ended session is a sign-out of its own, audited and announced; the account's other sessions stay.
+    const sessions = (await t.http.get('/api/v1/auth/sessions').set(bearer(third)).expect(200)).body.data.items as { current: boolean }[];
+    expect(sessions.map(({ current }) => current)).toEqual([true]);
+    const signOuts = (await t.db.query(`SELECT actor_id FROM audit_events WHERE user_id = ? AND type = 'sign_out'`, [account.user.id])) as unknown[];
+    expect(signOuts).toHaveLength(2);
+  });
+
+  it("sign-out with one account's bearer and another account's cookie: the bearer's session ends and the cookie is cleared; the other account's session is not the caller's to end", async () => {
+    const caller = await signUp(t);
+    const other = await signUp(t);
+    const callerPair = await signInByPassword(caller.username);
+    const otherPair = await signInByPassword(other.username);
+    const done = await t.http.delete('/api/v1/auth/session').set({ ...bearer(callerPair), ...cookieHeader(otherPair.refreshToken), ...FROM_SPA });
+    expect(done.status).toBe(200);
+    expectCleared(done);
+    expect((await t.http.get('/api/v1/users/me').set(bearer(callerPair))).status).toBe(401);
+    expect((await t.http.get('/api/v1/users/me').set(bearer(otherPair))).status).toBe(200);
+    expect(await t.db.query(`SELECT id FROM audit_events WHERE user_id = ? AND type = 'sign_out'`, [other.user.id])).toEqual([]);
+    cookieSetBy(await refreshWithCookie(otherPair.refreshToken).expect(200), ttl);
+  });
+
+  it('sign-out with a cookie that names no live session (spent, revoked or made up) ends the bearer session and clears the cookie', async () => {
+    const account = await signUp(t);
+    const pair = await signInByPassword(account.username);
+    const done = await t.http.delete('/api/v1/auth/session').set({ ...bearer(pair), ...cookieHeader('rt_not-a-token-anyone-was-given'), ...FROM_SPA });
+    expect(done.status).toBe(200);
+    expectCleared(done);
+    expect((await t.http.get('/api/v1/users/me').set(bearer(pair))).status).toBe(401);
+  });
+
   it('of 10 parallel refreshes with one cookie exactly one wins (then the session is revoked as a replay)', async () => {
     const account = await signUp(t);
     const pair = await signInByPassword(account.username);

@@ -114,14 +114,14 @@ export class AuthController {
     operationId: 'logout',
     summary: 'Sign out this session',
     description:
-      "This session's access and refresh tokens stop working at once. With REFRESH_TOKEN_COOKIE=true the answer also clears the `__Secure-uc_refresh` cookie (Max-Age=0); a request that carries the cookie must come from an origin in CORS_ORIGINS and send `X-Requested-With: XMLHttpRequest` (403 otherwise, and nothing is revoked).",
+      "This session's access and refresh tokens stop working at once. With REFRESH_TOKEN_COOKIE=true the answer also clears the `__Secure-uc_refresh` cookie (Max-Age=0); a request that carries the cookie must come from an origin in CORS_ORIGINS and send `X-Requested-With: XMLHttpRequest` (403 otherwise, and nothing is revoked). The cookie is the browser's, and a later sign-in in another tab may have replaced it with another session's: when that session is this account's, it ends too (nothing could use or end it once the cookie is gone); another account's session is left alone, though the cookie is cleared all the same. Each ended session is audited as sign_out and announced as session.revoked.",
   })
   @ApiSecurity({ bearer: [], 'refresh-cookie': [] })
   @ApiEnvelope(null, { description: 'Signed out' })
   @ApiErrors(AuthErrors.SESSION_REQUIRED, AuthErrors.COOKIE_ORIGIN_NOT_ALLOWED, AuthErrors.COOKIE_REQUESTED_WITH_REQUIRED)
   async logout(@CurrentUser() principal: Principal, @Client() client: ClientInfo, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
-    this.cookie.take(request); // checks the Origin and X-Requested-With of a request that carries the cookie
-    await this.auth.logout(principal, client);
+    // take() checks the Origin and X-Requested-With of a request that carries the cookie (403 before anything is revoked).
+    await this.auth.logout(principal, client, this.cookie.take(request));
     this.cookie.clear(reply);
   }
 

@@ -159,11 +159,25 @@ export class AuthService {
     return this.tokens.pair(user, result.session, result.refreshToken);
   }
 
-  async logout(principal: Principal, client: ClientInfo): Promise<void> {
+  /**
+   * Ends the caller's session. `cookieRefreshToken` is the refresh cookie the request carried, which
+   * the answer clears: a browser holds one cookie, so a later sign-in in another tab may have put
+   * another session's token there. Once cleared nothing could use or end that session, so when it is
+   * the caller's account's it ends too; another account's session is not the caller's to end.
+   */
+  async logout(principal: Principal, client: ClientInfo, cookieRefreshToken?: string): Promise<void> {
     const sessionId = this.requireSession(principal);
+    await this.signOut(principal.userId, sessionId, client);
+    const cookieSession = cookieRefreshToken === undefined ? null : await this.sessions.findByRefreshToken(cookieRefreshToken);
+    if (cookieSession && cookieSession.id !== sessionId && cookieSession.userId === principal.userId && !cookieSession.revokedAt) {
+      await this.signOut(principal.userId, cookieSession.id, client);
+    }
+  }
+
+  private async signOut(userId: string, sessionId: string, client: ClientInfo): Promise<void> {
     await this.sessions.revoke(sessionId, 'logout', async (tx) => {
-      await this.audit.record({ type: 'sign_out', outcome: 'success', userId: principal.userId, actorId: principal.userId, client, detail: { sessionId } }, tx);
-      await this.events.emit(tx, 'session.revoked', { userId: principal.userId, sessionId, reason: 'logout' });
+      await this.audit.record({ type: 'sign_out', outcome: 'success', userId, actorId: userId, client, detail: { sessionId } }, tx);
+      await this.events.emit(tx, 'session.revoked', { userId, sessionId, reason: 'logout' });
     });
   }
 

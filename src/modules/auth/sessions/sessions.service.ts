@@ -142,6 +142,12 @@ export class SessionsService implements OnApplicationBootstrap {
     return { session: renewed, refreshToken };
   }
 
+  /** The session a refresh token belongs to, spent or not (sign-out ends the session a cookie names), or null. */
+  async findByRefreshToken(refreshToken: string): Promise<Session | null> {
+    const stored = await this.refreshTokens.findOneBy({ tokenHash: hashToken(refreshToken) });
+    return stored ? this.sessions.findOneBy({ id: stored.sessionId }) : null;
+  }
+
   /** Adds methods to a live session's record (the caller just proved another factor in it). */
   async addMethods(sessionId: string, methods: string[]): Promise<void> {
     const session = await this.sessions.findOneBy({ id: sessionId });
