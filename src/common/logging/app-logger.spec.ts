@@ -1,4 +1,8 @@
-import { AppLogger, createLogDestination, createRootLogger, formatAsText, LogLevelSetting } from './app-logger';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppLogger, boundedLogStream, createLogDestination, createRootLogger, formatAsText, LOG_BUFFER_MAX_BYTES, logLinesDropped, LogLevelSetting } from './app-logger';
 
 /** The logger on a destination that keeps its lines (pino writes one JSON line per call). */
 function capture(level: LogLevelSetting = 'info') {
@@ -71,6 +75,82 @@ describe('AppLogger (pino)', () => {
       [2, false],
     ]);
   });
+});
+
+/** Linux's default pipe capacity: what the writer hands to the kernel before its next write blocks. */
+const PIPE_CAPACITY = 64 * 1024;
+
+/**
+ * The log buffer's bound, on a disk that takes nothing: a named pipe nobody reads, opened blocking, so
+ * sonic-boom's write on the libuv pool fills the pipe and then blocks, as a saturated disk or a stuck
+ * log collector would. 12 MB of lines are logged over many event-loop turns (the pool could drain
+ * between them if it could).
+ */
+describe('The log buffer (LOG_BUFFER_MAX_BYTES, 4 MB a stream)', () => {
+  let dir: string;
+  let readEnd: number;
+  let writeEnd: number;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'uc-log-'));
+    const fifo = join(dir, 'stuck-disk');
+    execFileSync('mkfifo', [fifo]);
+    readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    writeEnd = openSync(fifo, constants.O_WRONLY);
+  });
+  afterAll(() => {
+    closeSync(readEnd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Everything in the pipe now, read until it stays empty for `quietMs`. */
+  async function drain(quietMs: number): Promise<string> {
+    const chunks: Buffer[] = [];
+    const buffer = Buffer.alloc(1024 * 1024);
+    for (let quietSince = Date.now(); Date.now() - quietSince < quietMs; ) {
+      try {
+        const read = readSync(readEnd, buffer);
+        if (read > 0) {
+          chunks.push(Buffer.from(buffer.subarray(0, read)));
+          quietSince = Date.now();
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  it('past the bound drops whole lines and counts each one, holding no more than the bound while the disk takes nothing', async () => {
+    const stream = boundedLogStream(writeEnd);
+    const drops: string[] = [];
+    stream.on('drop', (line: string) => drops.push(line));
+    const logger = createRootLogger('info', stream);
+    const droppedBefore = logLinesDropped();
+    const LINES = 12_000;
+    for (let n = 0; n < LINES; n++) {
+      logger.info({ n, pad: 'x'.repeat(1000) }, 'a line of about 1.1 kB');
+      if (n % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const dropped = logLinesDropped() - droppedBefore;
+    expect(dropped).toBe(drops.length);
+    expect(dropped).toBeGreaterThan(LINES / 2);
+
+    // Now the disk takes everything: what arrives is exactly what was not dropped, every line whole.
+    const arrived = await drain(500);
+    const lines = arrived.split('\n').filter(Boolean);
+    expect(lines.length + dropped).toBe(LINES);
+    const numbers = lines.map((line) => (JSON.parse(line) as { n: number }).n);
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    expect(new Set(drops.map((line) => (JSON.parse(line) as { n: number }).n)).size).toBe(dropped);
+    // All that was kept had to wait in memory or in the pipe while nothing was read: at most the bound
+    // and the pipe's capacity — and the bound was used, not a smaller one.
+    const kept = Buffer.byteLength(arrived);
+    expect(kept).toBeLessThanOrEqual(LOG_BUFFER_MAX_BYTES + PIPE_CAPACITY);
+    expect(kept).toBeGreaterThan(LOG_BUFFER_MAX_BYTES - 2 * 1024);
+    stream.destroy();
+  }, 30_000);
 });
 
 describe('The per-request logger (Fastify, request.log)', () => {

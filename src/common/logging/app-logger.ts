@@ -44,11 +44,7 @@ export function logLinesDropped(): number {
  */
 export function createLogDestination(json: boolean): DestinationStream {
   const stream = (fd: 1 | 2) => {
-    // Bounded: the writes run on the libuv pool, whose threads yield to the event loop
-    // (THREADPOOL_NICENESS), so on a saturated machine lines can arrive faster than they leave; the
-    // soak (issue 21) saw 11 MB waiting after 25 s and growing. Past LOG_BUFFER_MAX_BYTES a line is dropped.
-    const sonic = pino.destination({ dest: fd, sync: false, maxLength: LOG_BUFFER_MAX_BYTES });
-    sonic.on('drop', () => (droppedLogLines += 1));
+    const sonic = boundedLogStream(fd);
     return json ? sonic : { write: (line: string) => sonic.write(formatAsText(line)) };
   };
   return pino.multistream(
@@ -58,6 +54,18 @@ export function createLogDestination(json: boolean): DestinationStream {
     ],
     { dedupe: true },
   );
+}
+
+/**
+ * An asynchronous writer to `fd` that holds at most `maxBytes` waiting for the disk. Bounded: the
+ * writes run on the libuv pool, whose threads yield to the event loop (THREADPOOL_NICENESS), so on a
+ * saturated machine lines can arrive faster than they leave; the soak (issue 21) saw 11 MB waiting
+ * after 25 s and growing. Past the bound a line is dropped, whole, and counted (logLinesDropped).
+ */
+export function boundedLogStream(fd: number, maxBytes: number = LOG_BUFFER_MAX_BYTES): ReturnType<typeof pino.destination> {
+  const sonic = pino.destination({ dest: fd, sync: false, maxLength: maxBytes });
+  sonic.on('drop', () => (droppedLogLines += 1));
+  return sonic;
 }
 
 /** A root logger: JSON lines with level names, the pid and redaction paths (the app's: REDACT_PATHS; Fastify's per-request one: REQUEST_REDACT_PATHS). */
