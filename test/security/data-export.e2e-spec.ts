@@ -196,31 +196,68 @@ describe('SECURITY: the data export and the internal user read (contract §12)',
   });
 });
 
-/** The export's size does not grow with the account's history: sessions and audit events stop at EXPORT_MAX_ITEMS. */
+/**
+ * The export's size does not grow with the account's history: sessions and audit events stop at
+ * EXPORT_MAX_ITEMS, newest first (what is cut is the oldest), with `total` and `truncated` saying so;
+ * a burst of exports at once changes none of it.
+ */
 describe('SECURITY: the export is bounded (EXPORT_MAX_ITEMS)', () => {
+  const CAP = 5;
+  /** Per item at most ~1.5 kB (a 255-character agent, a 1,000-character detail): 10 items and the fixed sections stay under 24 kB, where the 60 bulky events alone would be over 70 kB. */
+  const MAX_BYTES = 24_000;
   let t: TestApp;
-  beforeAll(async () => (t = await createTestApp({ EXPORT_MAX_ITEMS: '5', LOGIN_CAPTCHA_AFTER: '100' })));
+  beforeAll(async () => (t = await createTestApp({ EXPORT_MAX_ITEMS: String(CAP), LOGIN_CAPTCHA_AFTER: '100' })));
   afterAll(() => t.close());
 
-  it('holds the newest 5 sessions and 5 audit events of many, says how many there are, and stays under a size fixed by the cap', async () => {
+  /** A user with 9 live sessions and 60 bulky audit events, signed in afresh (the export's ⏱). */
+  async function longHistory() {
     const user = await signedInUser(t);
     for (let i = 0; i < 7; i++) await signIn(t, user.username);
     const audit = t.app.get(AuditService);
     const longAgent = 'A'.repeat(255);
     const bulky = { note: 'x'.repeat(900) };
     for (let i = 0; i < 60; i++) await audit.record({ type: 'access_denied', outcome: 'denied', userId: user.user.id, actorId: user.user.id, client: { ip: '203.0.113.9', userAgent: longAgent, requestId: 'r' }, detail: bulky });
-    const fresh = await signIn(t, user.username);
+    return { user, fresh: await signIn(t, user.username), audit };
+  }
+
+  it('holds the newest 5 sessions and 5 audit events of many, says how many there are, and stays under a size fixed by the cap', async () => {
+    const { fresh } = await longHistory();
     const response = await exportOf(t, bearer(fresh)).expect(200);
     const doc = response.body;
-    expect(doc.sessions.items).toHaveLength(5);
+    expect(doc.sessions.items).toHaveLength(CAP);
     expect(doc.sessions).toMatchObject({ total: 9, truncated: true });
     expect(doc.sessions.items[0].current).toBe(true);
-    expect(doc.auditEvents.items).toHaveLength(5);
+    expect(doc.auditEvents.items).toHaveLength(CAP);
     expect(doc.auditEvents.total).toBeGreaterThan(60);
     expect(doc.auditEvents.truncated).toBe(true);
-    // Per item at most ~1.5 kB (a 255-character agent, a 1,000-character detail): 10 items and the fixed sections stay under 24 kB,
-    // where the 60 bulky events alone would be over 70 kB.
-    expect(Buffer.byteLength(response.text)).toBeLessThan(24_000);
+    expect(Buffer.byteLength(response.text)).toBeLessThan(MAX_BYTES);
+  });
+
+  it('20 parallel exports: each holds at most 5 sessions and 5 audit events, the newest (the oldest are cut), with totals that add up, under the same size; each is audited once', async () => {
+    const { user, fresh, audit } = await longHistory();
+    const before = await audit.list({ userId: user.user.id, page: 1, pageSize: 1000 });
+    const sessionsBefore = (await t.http.get('/api/v1/auth/sessions').set(bearer(fresh)).expect(200)).body.data.items as { id: string }[];
+    const responses = await Promise.all(Array.from({ length: 20 }, () => exportOf(t, bearer(fresh))));
+    expect(responses.map((response) => response.status)).toEqual(Array(20).fill(200));
+    // Events only ever arrive newer (each export audits itself), so the newest 5 at any moment of the burst are no older than the 5th newest before it.
+    const oldestKeptBefore = new Date(before.items[CAP - 1].createdAt).getTime();
+    const cutBefore = new Set(before.items.slice(CAP).map((event) => event.id));
+    for (const response of responses) {
+      const { sessions, auditEvents } = response.body;
+      expect(Buffer.byteLength(response.text)).toBeLessThan(MAX_BYTES);
+      expect(sessions).toMatchObject({ total: 9, truncated: true });
+      expect(sessions.items.map((session: { id: string }) => session.id)).toEqual(sessionsBefore.slice(0, CAP).map((session) => session.id));
+      expect(auditEvents.items).toHaveLength(CAP);
+      expect(auditEvents.truncated).toBe(true);
+      expect(auditEvents.total).toBeGreaterThanOrEqual(before.total);
+      expect(auditEvents.total).toBeLessThanOrEqual(before.total + 20);
+      const times = auditEvents.items.map((event: { createdAt: string }) => new Date(event.createdAt).getTime());
+      expect(times).toEqual([...times].sort((a, b) => b - a));
+      expect(Math.min(...times)).toBeGreaterThanOrEqual(oldestKeptBefore);
+      expect(auditEvents.items.filter((event: { id: string }) => cutBefore.has(event.id))).toEqual([]);
+    }
+    const after = await audit.list({ userId: user.user.id, type: 'data_exported', page: 1, pageSize: 100 });
+    expect(after.total).toBe(20);
   });
 });
 
