@@ -208,12 +208,13 @@ describe('VerificationCodesService: the rules one by one', () => {
 
   it('counts an email code on exactly three counters, and an SMS code on the daily SMS budget too', async () => {
     const { codes, kv } = setup();
-    const increment = jest.spyOn(kv, 'increment');
+    const reserve = jest.spyOn(kv, 'reserveAttempts');
     await codes.send(request(email));
-    expect(increment.mock.calls.map(([key]) => key)).toStrictEqual(['code-day-destination:email:ann@example.com', `code-day-ip:${ip}`, `code-hour-ip:${ip}`]);
-    increment.mockClear();
+    // all in one atomic step, so a burst cannot pass one cap between another's check and count
+    expect(reserve.mock.calls.map(([slots]) => slots.map(({ key }) => key))).toStrictEqual([['code-day-destination:email:ann@example.com', `code-day-ip:${ip}`, `code-hour-ip:${ip}`]]);
+    reserve.mockClear();
     await codes.send(request(phone));
-    expect(increment.mock.calls.map(([key]) => key)).toStrictEqual([`code-day-destination:sms:${phone.destination}`, `code-day-ip:${ip}`, `code-hour-ip:${ip}`, 'sms-budget:2026-01-01']);
+    expect(reserve.mock.calls.map(([slots]) => slots.map(({ key }) => key))).toStrictEqual([[`code-day-destination:sms:${phone.destination}`, `code-day-ip:${ip}`, `code-hour-ip:${ip}`, 'sms-budget:2026-01-01']]);
   });
 
   it('one code per destination and purpose each CODE_RESEND_SECONDS: 429 with the seconds left', async () => {
@@ -259,19 +260,30 @@ describe('VerificationCodesService: the rules one by one', () => {
     const { codes, clock, kv } = setup({ CODE_PER_IP_PER_DAY: '2' });
     await codes.send(request(email));
     await codes.send(request({ ...email, destination: 'bob@example.com' }));
-    const increment = jest.spyOn(kv, 'increment');
+    const release = jest.spyOn(kv, 'releaseAttempt');
     expect(await outcome(codes.send(request({ ...email, destination: 'cat@example.com' })))).toEqual({ code: 'TOO_MANY_REQUESTS', retryAfterSeconds: 86_400 });
-    // counted: destination, IP day (refused); given back: IP day, then destination; nothing else touched
-    expect(increment.mock.calls.map(([key, , by]) => `${key} ${by ?? 1}`)).toStrictEqual([
-      'code-day-destination:email:cat@example.com 1',
-      `code-day-ip:${ip} 1`,
-      `code-day-ip:${ip} -1`,
-      'code-day-destination:email:cat@example.com -1',
-    ]);
+    // the IP day cap refused: the destination and IP hour slots granted in the same step are given back
+    expect(release.mock.calls.map(([key]) => key)).toStrictEqual(['code-day-destination:email:cat@example.com', `code-hour-ip:${ip}`]);
     expect(await kv.get('code-day-destination:email:cat@example.com')).toBe('0');
+    expect(await kv.get(`code-hour-ip:${ip}`)).toBe('2');
     expect(await kv.get(`code-day-ip:${ip}`)).toBe('2');
     clock.advance(86_400_000);
     expect(await code(codes.send(request({ ...email, destination: 'cat@example.com' })))).toBe('OK');
+  });
+
+  it('a give-back keeps each window: an hourly count that ran out meanwhile stays gone, not a day-long -1', async () => {
+    const { codes, clock, kv } = setup({ CODE_PER_IP_PER_DAY: '1' });
+    await codes.send(request(email));
+    const reserve = kv.reserveAttempts.bind(kv);
+    // the hour ends between the step that counts and the give-back
+    jest.spyOn(kv, 'reserveAttempts').mockImplementationOnce(async (slots) => {
+      const reservations = await reserve(slots);
+      clock.advance(3_600_000);
+      return reservations;
+    });
+    expect(await code(codes.send(request({ ...email, destination: 'bob@example.com' })))).toBe('TOO_MANY_REQUESTS');
+    expect(await kv.get(`code-hour-ip:${ip}`)).toBeNull();
+    expect(await kv.ttl('code-day-destination:email:bob@example.com')).toBe(86_400_000 - 3_600_000);
   });
 
   it('sends SMS only to SMS_ALLOWED_COUNTRY_CODES', async () => {

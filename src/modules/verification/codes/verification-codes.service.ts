@@ -79,18 +79,14 @@ export class VerificationCodesService {
       { key: `code-hour-ip:${network}`, limit: codes.perIpPerHour, windowMs: HOUR_MS },
       ...(request.channel === 'sms' ? [{ key: `sms-budget:${new Date(this.clock.now()).toISOString().slice(0, 10)}`, limit: codes.smsDailyBudget, windowMs: DAY_MS }] : []),
     ];
-    const counted: string[] = [];
-    for (const counter of counters) {
-      const value = await this.kv.increment(counter.key, counter.windowMs);
-      counted.push(counter.key);
-      if (value > counter.limit) {
-        const retryAfterSeconds = (await this.kv.ttl(counter.key)) / 1000;
-        await this.kv.increment(counter.key, counter.windowMs, -1);
-        counted.pop();
-        // The cooldown stays: a refused request is still a request for this destination.
-        for (const key of counted) await this.kv.increment(key, DAY_MS, -1);
-        throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds });
-      }
+    // Every cap in one atomic step (a burst cannot pass one between another's check and count). When
+    // one refuses, the slots the others granted are given back with their own windows kept: a refused
+    // request spends no cap (the cooldown stays: it is still a request for this destination).
+    const reservations = await this.kv.reserveAttempts(counters.map(({ key, limit, windowMs }) => ({ key, limit, ttlMs: windowMs })));
+    const refused = reservations.find((reservation) => !reservation.granted);
+    if (refused) {
+      for (const [i, reservation] of reservations.entries()) if (reservation.granted) await this.kv.releaseAttempt(counters[i].key);
+      throw new AppException(CommonErrors.TOO_MANY_REQUESTS, { retryAfterSeconds: refused.ttlMs / 1000 });
     }
 
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
