@@ -1006,7 +1006,7 @@ export interface paths {
         put?: never;
         /**
          * Register a passkey
-         * @description Verifies the answer to the challenge of POST /users/me/passkeys/options (origin in WEBAUTHN_ORIGINS, RP ID, user verification) and stores the passkey. It is a second factor from now on (password sign-ins answer the MFA challenge) and signs in alone without a username (POST /auth/login/passkey). When it is the first second factor of the account, the answer carries 10 recovery codes, shown only now. The owner is notified.
+         * @description Verifies the answer to the challenge of POST /users/me/passkeys/options (origin in WEBAUTHN_ORIGINS, RP ID, user verification) and stores the passkey. It is a second factor from now on (password sign-ins answer the MFA challenge) and signs in alone without a username (POST /auth/login/passkey). When it is the first second factor of the account, the answer carries 10 recovery codes, shown only now. The owner is notified. The PASSKEYS_PER_USER cap is counted again here, with the account row locked: of several options answered at once only as many as there is room for are stored, the others are 409 PASSKEY_LIMIT_REACHED.
          */
         post: operations["addPasskey"];
         delete?: never;
@@ -1026,7 +1026,7 @@ export interface paths {
         put?: never;
         /**
          * Start registering a passkey (⏱)
-         * @description WebAuthn creation options (JSON form, for PublicKeyCredential.parseCreationOptionsFromJSON or @simplewebauthn/browser): a discoverable credential (residentKey required) with user verification required, no attestation, the account's passkeys excluded. The challenge is single-use and lives 5 minutes. Send the browser's answer to POST /users/me/passkeys.
+         * @description WebAuthn creation options (JSON form, for PublicKeyCredential.parseCreationOptionsFromJSON or @simplewebauthn/browser): a discoverable credential (residentKey required) with user verification required, no attestation, the account's passkeys excluded. The challenge is single-use and lives 5 minutes. Send the browser's answer to POST /users/me/passkeys. An account holds at most PASSKEYS_PER_USER passkeys (10 by default): at that number no challenge is issued (409 PASSKEY_LIMIT_REACHED); remove one first.
          */
         post: operations["startPasskeyRegistration"];
         delete?: never;
@@ -2074,6 +2074,7 @@ export interface components {
          *     | `LAST_ADMIN` | 409 | The last active admin cannot be demoted or disabled |
          *     | `LAST_SIGN_IN_METHOD` | 409 | This is the only way left to sign in to your account; add a password or another sign-in first |
          *     | `MFA_ALREADY_ENABLED` | 409 | This second factor is already set up |
+         *     | `PASSKEY_LIMIT_REACHED` | 409 | This account has as many passkeys as it may hold; remove one first |
          *     | `PHONE_TAKEN` | 409 | Phone number is already registered |
          *     | `REAL_NAME_ALREADY_VERIFIED` | 409 | Your real name is already verified and cannot be changed |
          *     | `USERNAME_TAKEN` | 409 | Username is already taken |
@@ -2106,7 +2107,7 @@ export interface components {
              * @example USERNAME_TAKEN
              * @enum {string}
              */
-            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "WEBHOOK_TARGET_NOT_ALLOWED" | "WEBHOOK_URL_INVALID" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "COOKIE_ORIGIN_NOT_ALLOWED" | "COOKIE_REQUESTED_WITH_REQUIRED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "PASSKEY_NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "EMAIL_VERIFICATION_NOT_NEEDED" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "WEBHOOK_DISABLED" | "WEBHOOK_LIMIT_REACHED" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
+            error: "AVATAR_FILE_REQUIRED" | "AVATAR_IMAGE_INVALID" | "AVATAR_TOO_MANY_PIXELS" | "AVATAR_TOO_SMALL" | "AVATAR_UPLOAD_MALFORMED" | "CAPTCHA_INVALID" | "CAPTCHA_REQUIRED" | "CODE_EXPIRED" | "CODE_INVALID" | "ID_CARD_INVALID" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "MFA_INVALID" | "OAUTH_STATE_INVALID" | "PASSKEY_INVALID" | "PASSWORD_CONTAINS_IDENTITY" | "PASSWORD_INCORRECT" | "PASSWORD_INVALID_CHARACTERS" | "PASSWORD_TOO_COMMON" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_UNCHANGED" | "PAYLOAD_TOO_COMPLEX" | "PHONE_NOT_ALLOWED" | "REAL_NAME_INVALID" | "REDIRECT_URI_NOT_ALLOWED" | "REVOKE_BEFORE_IN_FUTURE" | "USERNAME_INVALID" | "VALIDATION_FAILED" | "WEBHOOK_TARGET_NOT_ALLOWED" | "WEBHOOK_URL_INVALID" | "API_KEY_INVALID" | "INVALID_CREDENTIALS" | "MFA_TOKEN_INVALID" | "REFRESH_TOKEN_INVALID" | "UNAUTHENTICATED" | "API_KEY_SCOPE" | "COOKIE_ORIGIN_NOT_ALLOWED" | "COOKIE_REQUESTED_WITH_REQUIRED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "MFA_NOT_ENROLLED" | "PASSWORD_RESET_DISABLED" | "RECENT_AUTH_REQUIRED" | "REGISTRATION_DISABLED" | "REGISTRATION_KEY_INVALID" | "SESSION_REQUIRED" | "API_KEY_NOT_FOUND" | "AVATAR_NOT_FOUND" | "IDENTITY_NOT_FOUND" | "NOT_FOUND" | "OAUTH_PROVIDER_UNKNOWN" | "PASSKEY_NOT_FOUND" | "REAL_NAME_NOT_SUBMITTED" | "SESSION_NOT_FOUND" | "USER_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_EXISTS_LINK_REQUIRED" | "API_KEY_LIMIT_REACHED" | "EMAIL_TAKEN" | "EMAIL_VERIFICATION_NOT_NEEDED" | "ID_CARD_ALREADY_BOUND" | "IDENTITY_ALREADY_LINKED" | "LAST_ADMIN" | "LAST_SIGN_IN_METHOD" | "MFA_ALREADY_ENABLED" | "PASSKEY_LIMIT_REACHED" | "PHONE_TAKEN" | "REAL_NAME_ALREADY_VERIFIED" | "USERNAME_TAKEN" | "WEBHOOK_DISABLED" | "WEBHOOK_LIMIT_REACHED" | "AVATAR_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "AVATAR_MULTIPART_REQUIRED" | "AVATAR_UNSUPPORTED_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "DELIVERY_FAILED" | "OAUTH_PROVIDER_ERROR" | "REAL_NAME_PROVIDER_UNAVAILABLE" | "SERVICE_UNAVAILABLE";
             /**
              * @description Human-readable message, localised by Accept-Language (en, zh-CN)
              * @example Username is already taken
@@ -13040,7 +13041,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `MFA_ALREADY_ENABLED`: This second factor is already set up */
+            /** @description `MFA_ALREADY_ENABLED`: This second factor is already set up; `PASSKEY_LIMIT_REACHED`: This account has as many passkeys as it may hold; remove one first */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13050,7 +13051,7 @@ export interface operations {
                         /** @enum {integer} */
                         code?: 409;
                         /** @enum {string} */
-                        error?: "MFA_ALREADY_ENABLED";
+                        error?: "MFA_ALREADY_ENABLED" | "PASSKEY_LIMIT_REACHED";
                     };
                 };
             };
@@ -13216,6 +13217,20 @@ export interface operations {
                         code?: 403;
                         /** @enum {string} */
                         error?: "EMAIL_NOT_VERIFIED" | "RECENT_AUTH_REQUIRED" | "API_KEY_SCOPE" | "MFA_NOT_ENROLLED";
+                    };
+                };
+            };
+            /** @description `PASSKEY_LIMIT_REACHED`: This account has as many passkeys as it may hold; remove one first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"] & {
+                        /** @enum {integer} */
+                        code?: 409;
+                        /** @enum {string} */
+                        error?: "PASSKEY_LIMIT_REACHED";
                     };
                 };
             };

@@ -22,6 +22,10 @@ export const MfaErrors = defineErrors({
     status: HttpStatus.BAD_REQUEST,
     message: { en: 'The passkey answer is not valid', 'zh-CN': '通行密钥验证失败' },
   },
+  PASSKEY_LIMIT_REACHED: {
+    status: HttpStatus.CONFLICT,
+    message: { en: 'This account has as many passkeys as it may hold; remove one first', 'zh-CN': '通行密钥数量已达上限，请先删除一个' },
+  },
   PASSKEY_NOT_FOUND: {
     status: HttpStatus.NOT_FOUND,
     message: { en: 'No such passkey on your account', 'zh-CN': '您的账号没有这个通行密钥' },

@@ -37,10 +37,10 @@ export class PasskeysController {
     operationId: 'startPasskeyRegistration',
     summary: 'Start registering a passkey (⏱)',
     description:
-      'WebAuthn creation options (JSON form, for PublicKeyCredential.parseCreationOptionsFromJSON or @simplewebauthn/browser): a discoverable credential (residentKey required) with user verification required, no attestation, the account\'s passkeys excluded. The challenge is single-use and lives 5 minutes. Send the browser\'s answer to POST /users/me/passkeys.',
+      'WebAuthn creation options (JSON form, for PublicKeyCredential.parseCreationOptionsFromJSON or @simplewebauthn/browser): a discoverable credential (residentKey required) with user verification required, no attestation, the account\'s passkeys excluded. The challenge is single-use and lives 5 minutes. Send the browser\'s answer to POST /users/me/passkeys. An account holds at most PASSKEYS_PER_USER passkeys (10 by default): at that number no challenge is issued (409 PASSKEY_LIMIT_REACHED); remove one first.',
   })
   @ApiEnvelope(CreationOptionsDto, { description: 'The creation options' })
-  @ApiErrors(AccountErrors.EMAIL_NOT_VERIFIED)
+  @ApiErrors(AccountErrors.EMAIL_NOT_VERIFIED, MfaErrors.PASSKEY_LIMIT_REACHED)
   async options(@CurrentUser() principal: Principal): Promise<CreationOptionsDto> {
     return this.passkeys.registrationOptions(await this.users.getById(principal.userId));
   }
@@ -52,10 +52,10 @@ export class PasskeysController {
     operationId: 'addPasskey',
     summary: 'Register a passkey',
     description:
-      'Verifies the answer to the challenge of POST /users/me/passkeys/options (origin in WEBAUTHN_ORIGINS, RP ID, user verification) and stores the passkey. It is a second factor from now on (password sign-ins answer the MFA challenge) and signs in alone without a username (POST /auth/login/passkey). When it is the first second factor of the account, the answer carries 10 recovery codes, shown only now. The owner is notified.',
+      'Verifies the answer to the challenge of POST /users/me/passkeys/options (origin in WEBAUTHN_ORIGINS, RP ID, user verification) and stores the passkey. It is a second factor from now on (password sign-ins answer the MFA challenge) and signs in alone without a username (POST /auth/login/passkey). When it is the first second factor of the account, the answer carries 10 recovery codes, shown only now. The owner is notified. The PASSKEYS_PER_USER cap is counted again here, with the account row locked: of several options answered at once only as many as there is room for are stored, the others are 409 PASSKEY_LIMIT_REACHED.',
   })
   @ApiEnvelope(NewPasskeyDto, { status: 201, description: 'The new passkey' })
-  @ApiErrors(CommonErrors.VALIDATION_FAILED, MfaErrors.PASSKEY_INVALID, MfaErrors.MFA_ALREADY_ENABLED, AccountErrors.EMAIL_NOT_VERIFIED)
+  @ApiErrors(CommonErrors.VALIDATION_FAILED, MfaErrors.PASSKEY_INVALID, MfaErrors.MFA_ALREADY_ENABLED, MfaErrors.PASSKEY_LIMIT_REACHED, AccountErrors.EMAIL_NOT_VERIFIED)
   async add(@CurrentUser() principal: Principal, @Body() dto: AddPasskeyDto, @Client() client: ClientInfo, @RequestLanguage() language: Language): Promise<NewPasskeyDto> {
     return this.passkeys.register(await this.users.getById(principal.userId), dto, principal.sessionId, client, language);
   }

@@ -51,11 +51,11 @@ function userHandleOf(userId: string): string {
 }
 
 /**
- * Passkeys (WebAuthn, @simplewebauthn/server): registration, list/rename/delete, and every assertion
- * — a username-less sign-in, the second factor after a first one, step-up. Each ceremony takes its
- * single-use challenge from the shared store before it verifies anything; the origin (WEBAUTHN_ORIGINS),
- * RP ID, challenge, user verification and signature counter are checked by verification, the
- * counter moved forward by one conditional update.
+ * Passkeys (WebAuthn, @simplewebauthn/server): registration (at most PASSKEYS_PER_USER per account),
+ * list/rename/delete, and every assertion — a username-less sign-in, the second factor after a first
+ * one, step-up. Each ceremony takes its single-use challenge from the shared store before it verifies
+ * anything; the origin (WEBAUTHN_ORIGINS), RP ID, challenge, user verification and signature counter
+ * are checked by verification, the counter moved forward by one conditional update.
  */
 @Injectable()
 export class PasskeysService {
@@ -84,11 +84,16 @@ export class PasskeysService {
 
   // ---- Registration ----
 
-  /** Creation options for the caller: discoverable (resident key) and user-verified, excluding the passkeys already registered. */
+  /**
+   * Creation options for the caller: discoverable (resident key) and user-verified, excluding the
+   * passkeys already registered. An account at PASSKEYS_PER_USER gets no challenge: the browser would
+   * make a credential on the authenticator that registration then has to refuse.
+   */
   async registrationOptions(user: User): Promise<CreationOptionsDto> {
     this.ownership.assertMayAddSignInMethod(user);
     const { rpId, rpName } = this.config.mfa.webauthn;
     const existing = await this.passkeys.find({ where: { userId: user.id } });
+    if (existing.length >= this.config.mfa.passkeysPerUser) throw new AppException(MfaErrors.PASSKEY_LIMIT_REACHED);
     const { challenge } = await this.challenges.issue('registration', { userId: user.id });
     const options = await webauthn().generateRegistrationOptions({
       rpName,
@@ -109,7 +114,8 @@ export class PasskeysService {
   /**
    * Verifies the browser's answer to the caller's registration challenge and stores the passkey. The
    * first second factor of an account also gets its recovery codes; this session has just proven a
-   * user-verified key, so it counts as a fresh second factor (as a confirmed TOTP does).
+   * user-verified key, so it counts as a fresh second factor (as a confirmed TOTP does). The cap is
+   * counted again when writing: options issued while there was room may be answered later, or many at once.
    */
   async register(user: User, dto: AddPasskeyDto, sessionId: string | null, client: ClientInfo, language: Language): Promise<NewPasskeyDto> {
     this.ownership.assertMayAddSignInMethod(user);
@@ -146,6 +152,9 @@ export class PasskeysService {
     try {
       await this.users.update(user.id, {}, async (tx) => {
         await this.ownership.assertStillHeldIn(tx, { userId: user.id, sessionId });
+        // users.update wrote the account row first (locked on MySQL; SQLite runs one transaction at a
+        // time), so parallel registrations count one after another and only the room left gets in.
+        if ((await tx.countBy(Passkey, { userId: user.id })) >= this.config.mfa.passkeysPerUser) throw new AppException(MfaErrors.PASSKEY_LIMIT_REACHED);
         const methods = await this.users.mfaMethodsIn(user.id, tx);
         await tx.insert(Passkey, row);
         await this.users.setMfaMethodsIn(user.id, this.mfa.methodsWith(methods, 'passkey'), tx);
