@@ -17,7 +17,7 @@ const [current, previous, stranger] = [0, 1, 2].map(() => generateKeyPairSync('r
 // Half a second past a whole second, so every seconds claim shows whether it was rounded down.
 const NOW_MS = 1_800_000_000_500;
 
-function setup(env: Record<string, string> = {}) {
+function setup(env: Record<string, string> = {}, moduleWidePublicKey?: KeyObject) {
   const config = loadConfig({
     NODE_ENV: 'test',
     JWT_PRIVATE_KEYS: JSON.stringify([
@@ -33,6 +33,7 @@ function setup(env: Record<string, string> = {}) {
   // As auth.module.ts registers it: the signing key only, no module-wide public key.
   const jwt = new JwtService({
     privateKey: keys.signing.privateKey as unknown as string,
+    ...(moduleWidePublicKey ? { publicKey: moduleWidePublicKey as unknown as string } : {}),
     signOptions: { algorithm: 'RS256', keyid: keys.signing.kid },
     verifyOptions: { algorithms: ['RS256'], issuer: config.tokens.issuer, audience: config.tokens.audience },
   });
@@ -176,6 +177,13 @@ describe('TokensService', () => {
       expect(await tokens.verify(forge({}, { kid: 'unknown' }))).toBeNull();
       expect(await tokens.verify(forge({}, { key: previous.privateKey, kid: 'current' }))).toBeNull();
       expect(await tokens.verify(forge({}, { key: stranger.privateKey, kid: 'current' }))).toBeNull();
+    });
+
+    it('never tries a token whose kid names no key against a default key, even if the JwtModule were given one', async () => {
+      const { tokens } = setup({}, current.publicKey);
+      expect(await tokens.verify(forge({}))).toMatchObject({ sub: 'user-1' });
+      expect(await tokens.verify(forge({}, { kid: null }))).toBeNull();
+      expect(await tokens.verify(forge({}, { kid: 'unknown' }))).toBeNull();
     });
 
     it('refuses another issuer or audience, an expired token and text that is no token', async () => {
