@@ -4,6 +4,8 @@ describe('clientNetworkKey: what per-client limits count under', () => {
   it('keeps an IPv4 address as it is', () => {
     expect(clientNetworkKey('203.0.113.7')).toBe('203.0.113.7');
     expect(clientNetworkKey('203.0.113.8')).toBe('203.0.113.8');
+    // a dotted quad with leading zeros is no address to Node (so never an alias of another's key)
+    expect(clientNetworkKey('203.0.113.007')).toBe('203.0.113.007');
   });
 
   it('takes an IPv4-mapped IPv6 address as its IPv4 address (dotted or hex spelling)', () => {

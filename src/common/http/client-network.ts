@@ -12,7 +12,11 @@ const IPV6_CLIENT_PREFIX = 64;
  * keep the full address. Anything but an address (clientIp's "unknown") is its own key.
  */
 export function clientNetworkKey(ip: string): string {
-  if (!isIP(ip)) return ip;
+  const family = isIP(ip);
+  // Node's isIP admits only canonical dotted quads (no leading zeros), so an IPv4 address is its own
+  // key as written: no parse on the hot path (every request passes the general rate limit).
+  if (family === 4) return ip;
+  if (!family) return ip;
   const address = ipaddr.process(ip);
   if (address.kind() === 'ipv4') return address.toString();
   const words = (address as ipaddr.IPv6).parts;
