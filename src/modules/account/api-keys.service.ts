@@ -5,6 +5,7 @@ import { EntityManager, MoreThan, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { AppException } from '@/common/errors';
+import { lockAccountRow } from '@/database/account-lock';
 import { AlsoWrite, inTransaction } from '@/database/transaction';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
@@ -67,7 +68,7 @@ export class ApiKeysService {
       createdAt: now,
     });
     await inTransaction(this.keys.manager, async (tx) => {
-      if (tx.connection.options.type === 'mysql') await tx.query('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]);
+      await lockAccountRow(tx, userId);
       if (replacing) await tx.delete(ApiKey, { userId, name: replacing.name });
       const live = await tx.count(ApiKey, { where: { userId, expiresAt: MoreThan(now) } });
       if (live >= this.config.apiKeys.maxPerUser) throw new AppException(AccountErrors.API_KEY_LIMIT_REACHED);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, QueryFailedError, Repository } from 'typeorm';
+import { lockAccountRow } from '@/database/account-lock';
 import { AlsoWrite, inTransaction } from '@/database/transaction';
 import { AppException } from '@/common/errors';
 import { emailKey, IdentifierKind, usernameKey } from './identity';
@@ -89,6 +90,8 @@ export class UsersRepository {
   /** Deletes the row (its sessions and records go with it); `beforeDelete` runs first, in the same transaction. */
   async delete(id: string, beforeDelete?: AlsoWrite): Promise<void> {
     await inTransaction(this.users.manager, async (tx) => {
+      // The account row before its sessions (beforeDelete revokes them), in the order sign-in takes them.
+      await lockAccountRow(tx, id);
       await beforeDelete?.(tx);
       await tx.delete(User, { id });
     });
