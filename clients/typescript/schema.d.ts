@@ -577,7 +577,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the caller's live sessions */
+        /**
+         * List the caller's live sessions
+         * @description An account holds at most SESSIONS_PER_USER live sessions (100 by default). Every sign-in opens one (password, SMS code, second factor, passkey, another identity provider); one that would pass the cap signs out the session idle the longest (least recently refreshed, then the oldest) in the same step, however many sign-ins arrive at once: its tokens stop at once, it is audited as session_revoked and announced as session.revoked with reason session_limit.
+         */
         get: operations["listSessions"];
         put?: never;
         post?: never;
@@ -6408,7 +6411,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A token pair (`mfaRequired: false`), or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify */
+            /** @description A token pair (`mfaRequired: false`) for a new session — when the account already holds SESSIONS_PER_USER live sessions (100 by default), the one idle the longest is signed out (see GET /auth/sessions) — or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6692,7 +6695,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A token pair (`mfaRequired: false`), or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify */
+            /** @description A token pair (`mfaRequired: false`) for a new session — when the account already holds SESSIONS_PER_USER live sessions (100 by default), the one idle the longest is signed out (see GET /auth/sessions) — or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7153,7 +7156,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A token pair (`mfaRequired: false`), or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify */
+            /** @description A token pair (`mfaRequired: false`) for a new session — when the account already holds SESSIONS_PER_USER live sessions (100 by default), the one idle the longest is signed out (see GET /auth/sessions) — or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify */
             200: {
                 headers: {
                     [name: string]: unknown;

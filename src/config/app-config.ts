@@ -172,6 +172,8 @@ export interface AppConfig {
     recentAuthSeconds: number;
     /** REFRESH_TOKEN_COOKIE: the refresh token travels in an HttpOnly cookie instead of the JSON (refresh-cookie.ts). */
     refreshTokenCookie: boolean;
+    /** Most live sessions one account holds: a sign-in past it signs out the ones idle the longest. */
+    maxPerUser: number;
   };
   apiKeys: { maxPerUser: number };
   export: { maxItems: number };
@@ -796,7 +798,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       perIp: read.int('CAPTCHA_PER_IP', 20, 1, 1_000_000),
     },
     humanCheck: readHumanCheck(read, production),
-    sessions: { recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400), refreshTokenCookie: read.bool('REFRESH_TOKEN_COOKIE', false) },
+    sessions: {
+      recentAuthSeconds: read.int('RECENT_AUTH_SECONDS', 3600, 60, 86400),
+      refreshTokenCookie: read.bool('REFRESH_TOKEN_COOKIE', false),
+      maxPerUser: read.int('SESSIONS_PER_USER', 100, 1, 1000),
+    },
     apiKeys: { maxPerUser: read.int('API_KEYS_PER_USER', 10, 1, 100) },
     export: { maxItems: read.int('EXPORT_MAX_ITEMS', 1000, 1, 10_000) },
     mfa: readMfa(read),

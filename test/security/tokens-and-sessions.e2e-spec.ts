@@ -1,5 +1,6 @@
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { adminUpdate, firstAdminEnv, signedInAdmin } from '../factories/admin';
+import { outboxEvents } from '../factories/events';
 import { lastCode, requestEmailCode, requestSmsCode, uniquePhone } from '../factories/codes';
 import { idCardNumber } from '../factories/id-cards';
 import { bearer, LIVE, meStatus, refresh, REVOKED, sessionAnswers, signInFrom, TokenPair } from '../factories/sessions';
@@ -296,5 +297,65 @@ describe('SECURITY: Tokens and sessions', () => {
       expect((await t.http.get(route).set('X-API-Key', apiKey).expect(403)).body.error).toBe('API_KEY_SCOPE');
       await t.http.get(route).set(bearer(fresh)).expect(200);
     });
+  });
+});
+
+describe('SECURITY: at most SESSIONS_PER_USER live sessions per account (oldest idle signed out)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Parallel right passwords are still counted before they are compared: lift the captcha and lock so only the session cap speaks.
+    t = await createTestApp({ SESSIONS_PER_USER: '3', LOGIN_CAPTCHA_AFTER: '1000', LOGIN_LOCK_AFTER: '1000' });
+  });
+  afterAll(() => t.close());
+
+  const sid = (pair: { accessToken: string }) => String(decodePart(pair.accessToken, 1).sid);
+  const liveSessionIds = async (userId: string) =>
+    ((await t.db.query('SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL', [userId])) as { id: string }[]).map(({ id }) => id).sort();
+  const limitRevocations = async (userId: string) => ({
+    audited: ((await t.db.query("SELECT detail FROM audit_events WHERE user_id = ? AND type = 'session_revoked'", [userId])) as { detail: string }[]).map((row) => JSON.parse(row.detail) as { sessionId: string; reason: string }),
+    announced: (await outboxEvents(t, userId)).filter((event) => event.type === 'session.revoked').map((event) => event.data as { sessionId: string; reason: string }),
+  });
+
+  it('a fourth sign-in signs out the session idle the longest: its tokens stop at once, audited and announced as session.revoked (session_limit)', async () => {
+    const account = await signUp(t);
+    const first = await signInFrom(t, account.username, 'First');
+    await t.passTime(1000);
+    const second = await signInFrom(t, account.username, 'Second');
+    await t.passTime(1000);
+    const third = await signInFrom(t, account.username, 'Third');
+    await t.passTime(1000);
+    // The first session is the oldest but in use (refreshed just now): the second is the one idle the longest.
+    const firstNow = (await t.http.post('/api/v1/auth/refresh').set('User-Agent', 'First').send({ refreshToken: first.refreshToken }).expect(200)).body.data as TokenPair;
+    await t.passTime(1000);
+    const fourth = await signInFrom(t, account.username, 'Fourth');
+    expect(await sessionAnswers(t, second)).toEqual(REVOKED);
+    for (const pair of [firstNow, third, fourth]) expect(await meStatus(t, pair)).toBe(200);
+    expect((await t.http.get('/api/v1/auth/sessions').set(bearer(fourth)).expect(200)).body.data.items.map((item: { userAgent: string }) => item.userAgent).sort()).toEqual(['First', 'Fourth', 'Third']);
+    expect(await limitRevocations(account.user.id)).toEqual({
+      audited: [{ sessionId: sid(second), reason: 'session_limit' }],
+      announced: [{ userId: account.user.id, sessionId: sid(second), reason: 'session_limit' }],
+    });
+    const [row] = await t.db.query('SELECT revoked_reason FROM sessions WHERE id = ?', [sid(second)]);
+    expect(row.revoked_reason).toBe('session_limit');
+  });
+
+  it('12 parallel sign-ins at the cap leave exactly 3 live sessions, all from the burst; each of the 12 signed out one session, audited and announced once', async () => {
+    const account = await signUp(t);
+    const before = [await signIn(t, account.username, account.password), await signIn(t, account.username, account.password), await signIn(t, account.username, account.password)];
+    await t.passTime(1000);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => t.http.post('/api/v1/auth/login').send({ identifier: account.username, password: account.password })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(12).fill(200));
+    const burst = answers.map((answer) => answer.body.data as TokenPair);
+    const live = await liveSessionIds(account.user.id);
+    expect(live).toHaveLength(3);
+    expect(burst.map(sid)).toEqual(expect.arrayContaining(live));
+    for (const pair of before) expect(await meStatus(t, pair)).toBe(401);
+    for (const pair of burst) expect(await meStatus(t, pair)).toBe(live.includes(sid(pair)) ? 200 : 401);
+    const { audited, announced } = await limitRevocations(account.user.id);
+    const evicted = [...before, ...burst].map(sid).filter((id) => !live.includes(id)).sort();
+    expect(evicted).toHaveLength(12);
+    expect(audited.map((detail) => detail.sessionId).sort()).toEqual(evicted);
+    expect(announced.map((data) => data.sessionId).sort()).toEqual(evicted);
+    expect(new Set([...audited, ...announced].map((entry) => entry.reason))).toEqual(new Set(['session_limit']));
   });
 });

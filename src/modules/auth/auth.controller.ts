@@ -127,7 +127,12 @@ export class AuthController {
 
   @Auth()
   @Get('sessions')
-  @ApiOperation({ operationId: 'listSessions', summary: "List the caller's live sessions" })
+  @ApiOperation({
+    operationId: 'listSessions',
+    summary: "List the caller's live sessions",
+    description:
+      'An account holds at most SESSIONS_PER_USER live sessions (100 by default). Every sign-in opens one (password, SMS code, second factor, passkey, another identity provider); one that would pass the cap signs out the session idle the longest (least recently refreshed, then the oldest) in the same step, however many sign-ins arrive at once: its tokens stop at once, it is audited as session_revoked and announced as session.revoked with reason session_limit.',
+  })
   @ApiEnvelope(SessionListDto, { description: 'Live sessions' })
   async listSessions(@CurrentUser() principal: Principal): Promise<SessionListDto> {
     return { items: (await this.auth.listSessions(principal)).items };

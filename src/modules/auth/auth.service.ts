@@ -113,9 +113,18 @@ export class AuthService {
     return this.completeSignIn(user, client, method, amr);
   }
 
-  /** Opens a session for a user who has proven who they are (`amr`: how, RFC 8176). */
+  /**
+   * Opens a session for a user who has proven who they are (`amr`: how, RFC 8176). Sessions it signs
+   * out to stay within SESSIONS_PER_USER are audited and announced as any revocation is, in its transaction.
+   */
   async completeSignIn(user: User, client: ClientInfo, method: string, amr: string[]): Promise<TokenPairDto> {
-    const pair = await this.tokens.signIn(user, client, amr, (tx) => this.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method } }, tx));
+    const pair = await this.tokens.signIn(user, client, amr, async (tx, evicted) => {
+      await this.audit.record({ type: 'sign_in', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { method } }, tx);
+      for (const sessionId of evicted) {
+        await this.audit.record({ type: 'session_revoked', outcome: 'success', userId: user.id, actorId: user.id, client, detail: { sessionId, reason: 'session_limit' } }, tx);
+        await this.events.emit(tx, 'session.revoked', { userId: user.id, sessionId, reason: 'session_limit' });
+      }
+    });
     this.metrics.signIn('success', method);
     return pair;
   }

@@ -4,7 +4,6 @@ import { JwtService } from '@nestjs/jwt';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { ClientInfo } from '@/common/http/decorators';
-import { AlsoWrite } from '@/database/transaction';
 import { User } from '@/modules/users/user.entity';
 import { UsersService } from '@/modules/users/users.service';
 import { TokenPairDto } from './dto/auth.dto';
@@ -12,7 +11,7 @@ import { SigningKeys } from './keys/signing-keys.service';
 import { REFRESH_MAX_AGE } from './refresh-cookie';
 import { AccessTokenClaims } from './principal';
 import { Session } from './sessions/session.entity';
-import { SessionsService } from './sessions/sessions.service';
+import { SessionOpenWrites, SessionsService } from './sessions/sessions.service';
 
 /** Mints token pairs: an RS256 access token carrying the session id, plus the session's refresh token. */
 @Injectable()
@@ -27,7 +26,7 @@ export class TokensService {
   ) {}
 
   /** Opens a new session for a user who just proved who they are (`amr`: how; `alsoWrite` commits with it). */
-  async signIn(user: User, client: ClientInfo, amr: string[], alsoWrite?: AlsoWrite): Promise<TokenPairDto> {
+  async signIn(user: User, client: ClientInfo, amr: string[], alsoWrite?: SessionOpenWrites): Promise<TokenPairDto> {
     const { session, refreshToken } = await this.sessions.open(user.id, client, alsoWrite, amr);
     return this.pair(user, session, refreshToken);
   }

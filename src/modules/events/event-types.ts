@@ -25,8 +25,11 @@ export interface EventDataByType {
    * `added`, `removed`, `regenerated` (recovery codes) or `reset`. Never a secret, code or credential id.
    */
   'user.mfa_changed': { userId: string; factor: MfaFactor; change: MfaChange };
-  /** `reason`: the user signed out of it (logout) or revoked it from the session list (revoked). */
-  'session.revoked': { userId: string; sessionId: string; reason: 'logout' | 'revoked' };
+  /**
+   * `reason`: the user signed out of it (logout), revoked it from the session list (revoked), or a new
+   * sign-in passed SESSIONS_PER_USER and it was the one idle the longest (session_limit).
+   */
+  'session.revoked': { userId: string; sessionId: string; reason: 'logout' | 'revoked' | 'session_limit' };
 }
 
 export type EventType = keyof EventDataByType;

@@ -95,7 +95,7 @@ export type SignInResult = TokenPairDto | MfaChallengeDto;
 /** Every first factor answers one of these, told apart by `mfaRequired` (ApiEnvelopeOneOf). */
 export const SIGN_IN_RESULTS = { false: TokenPairDto, true: MfaChallengeDto };
 export const SIGN_IN_RESULT_DESCRIPTION =
-  'A token pair (`mfaRequired: false`), or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify';
+  'A token pair (`mfaRequired: false`) for a new session — when the account already holds SESSIONS_PER_USER live sessions (100 by default), the one idle the longest is signed out (see GET /auth/sessions) — or, when the account has a second factor, an MFA challenge (`mfaRequired: true`) to answer with POST /auth/mfa/verify';
 
 export class SessionDto {
   @ApiProperty({ description: 'Session id (the sid claim)', example: '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d' })

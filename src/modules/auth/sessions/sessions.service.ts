@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, FindOptionsOrder, FindOptionsWhere, In, IsNull, LessThan, MoreThan, MoreThanOrEqual, Repository } from 'typeorm';
+import { lockAccountRow } from '@/database/account-lock';
 import { AlsoWrite, inTransaction } from '@/database/transaction';
 import { APP_CONFIG, AppConfig, MAX_REFRESH_TOKEN_TTL_SECONDS } from '@/config/app-config';
 import { Clock } from '@/common/clock';
@@ -17,7 +18,10 @@ const REVOKE_ALL = 'sessions-started-before';
 /** How long start-up waits for the shared store's connection: 50 × 100 ms. */
 const STORE_WAIT_ATTEMPTS = 50;
 
-export type RevokeReason = 'logout' | 'revoked' | 'refresh_reuse' | 'password_changed' | 'password_reset' | 'disabled' | 'deleted';
+export type RevokeReason = 'logout' | 'revoked' | 'refresh_reuse' | 'password_changed' | 'password_reset' | 'disabled' | 'deleted' | 'session_limit';
+
+/** What a sign-in writes with its session: its audit event, and a record of each session it signed out (SESSIONS_PER_USER). */
+export type SessionOpenWrites = (tx: EntityManager, evictedSessionIds: string[]) => Promise<void>;
 
 export type RotationResult =
   | { outcome: 'rotated'; session: Session; refreshToken: string }
@@ -74,9 +78,16 @@ export class SessionsService implements OnApplicationBootstrap {
     }
   }
 
-  /** Opens a session with its first refresh token; `alsoWrite` (the sign-in's audit event) commits with them. */
-  async open(userId: string, client: ClientInfo, alsoWrite?: AlsoWrite, amr: string[] = []): Promise<{ session: Session; refreshToken: string }> {
+  /**
+   * Opens a session with its first refresh token; `alsoWrite` (the sign-in's audit event) commits with
+   * them. An account holds at most SESSIONS_PER_USER live sessions: when this one would pass that, the
+   * sessions idle the longest are signed out in the same transaction, after the account row is locked,
+   * so a burst of parallel sign-ins (on any number of instances) still leaves exactly the cap.
+   */
+  async open(userId: string, client: ClientInfo, alsoWrite?: SessionOpenWrites, amr: string[] = []): Promise<{ session: Session; refreshToken: string; evicted: string[] }> {
     const now = new Date(this.clock.now());
+    // Read before the transaction: on SQLite a store round trip inside it would hold every other writer.
+    const revokedAllBefore = new Date(await this.revokedAllBefore());
     const session = Object.assign(new Session(), {
       id: randomUUID(),
       userId,
@@ -91,13 +102,34 @@ export class SessionsService implements OnApplicationBootstrap {
       revokedReason: null,
     });
     // One transaction: a failure between the inserts leaves no session without a refresh token (or its event).
+    let evicted: string[] = [];
     const refreshToken = await inTransaction(this.sessions.manager, async (tx) => {
+      await lockAccountRow(tx, userId);
+      evicted = await this.evictOverCap(tx, userId, now, revokedAllBefore);
       await tx.insert(Session, session);
       const token = await this.issueRefreshToken(session.id, now, tx);
-      await alsoWrite?.(tx);
+      await alsoWrite?.(tx, evicted);
       return token;
     });
-    return { session, refreshToken };
+    await this.markRevoked(evicted);
+    return { session, refreshToken, evicted };
+  }
+
+  /**
+   * Makes room for one more session under SESSIONS_PER_USER: revokes the account's live sessions idle
+   * the longest (last refreshed or opened earliest) — the ones a forgotten browser or a script that
+   * never signs out leaves behind, rather than the phone in daily use. Sessions already ended by the
+   * revoke-all cut-off are not live and make no room. Answers the ids revoked (markers after the commit).
+   */
+  private async evictOverCap(tx: EntityManager, userId: string, now: Date, revokedAllBefore: Date): Promise<string[]> {
+    const live = await tx.find(Session, {
+      select: { id: true },
+      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(now), createdAt: MoreThanOrEqual(revokedAllBefore) },
+      order: { lastUsedAt: 'ASC', createdAt: 'ASC', id: 'ASC' },
+    });
+    const ids = live.slice(0, Math.max(0, live.length - this.config.sessions.maxPerUser + 1)).map(({ id }) => id);
+    if (ids.length) await tx.update(Session, { id: In(ids), revokedAt: IsNull() }, { revokedAt: now, revokedReason: 'session_limit' });
+    return ids;
   }
 
   /**
