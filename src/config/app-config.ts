@@ -152,6 +152,8 @@ export interface AppConfig {
     audience: string;
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
+    /** Spent refresh tokens kept per session (the newest): a replay of one of them revokes the session. */
+    spentRefreshTokensKept: number;
     /** The per-process cache of verified access tokens (JwtStrategy): most tokens, most bytes; 0 tokens turns it off. */
     verifiedCache: { maxEntries: number; maxBytes: number };
   };
@@ -766,6 +768,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       audience: read.string('JWT_AUDIENCE', 'user-centre'),
       accessTtlSeconds: read.int('ACCESS_TOKEN_TTL', 900, 30, 24 * 3600),
       refreshTtlSeconds: read.int('REFRESH_TOKEN_TTL', 30 * 24 * 3600, 300, MAX_REFRESH_TOKEN_TTL_SECONDS),
+      spentRefreshTokensKept: read.int('SPENT_REFRESH_TOKENS_KEPT', 100, 1, 10_000),
       verifiedCache: {
         maxEntries: read.int('TOKEN_CACHE_MAX_ENTRIES', 10_000, 0, 1_000_000),
         maxBytes: read.int('TOKEN_CACHE_MAX_MB', 24, 1, 1024) * 1024 * 1024,

@@ -14,3 +14,17 @@ describe('SESSIONS_PER_USER configuration', () => {
     expect(() => loadConfig(env)).toThrow(`Invalid configuration: ${message}`);
   });
 });
+
+describe('SPENT_REFRESH_TOKENS_KEPT configuration', () => {
+  it('keeps the newest 100 spent refresh tokens per session by default', () => {
+    expect(loadConfig({}).tokens.spentRefreshTokensKept).toBe(100);
+    expect(loadConfig({ SPENT_REFRESH_TOKENS_KEPT: '5' }).tokens.spentRefreshTokensKept).toBe(5);
+  });
+
+  it.each([
+    [{ SPENT_REFRESH_TOKENS_KEPT: '0' }, 'SPENT_REFRESH_TOKENS_KEPT must be between 1 and 10000 (got 0)'],
+    [{ SPENT_REFRESH_TOKENS_KEPT: 'all' }, 'SPENT_REFRESH_TOKENS_KEPT must be a whole number (got "all")'],
+  ])('refuses %j at start-up, naming the setting', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(`Invalid configuration: ${message}`);
+  });
+});

@@ -359,3 +359,49 @@ describe('SECURITY: at most SESSIONS_PER_USER live sessions per account (oldest 
     expect(new Set([...audited, ...announced].map((entry) => entry.reason))).toEqual(new Set(['session_limit']));
   });
 });
+
+describe('SECURITY: a session keeps its newest SPENT_REFRESH_TOKENS_KEPT spent refresh tokens', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ SPENT_REFRESH_TOKENS_KEPT: '5' });
+  });
+  afterAll(() => t.close());
+
+  const tokenRows = async (pair: { accessToken: string }) => Number((await t.db.query('SELECT COUNT(*) AS n FROM refresh_tokens WHERE session_id = ?', [decodePart(pair.accessToken, 1).sid]))[0].n);
+
+  /** Signs in and refreshes `count` times, a second apart: every pair of the chain, oldest first. */
+  async function refreshedChain(count: number): Promise<{ accessToken: string; refreshToken: string }[]> {
+    const account = await signUp(t);
+    const chain = [await signIn(t, account.username, account.password)];
+    for (let i = 0; i < count; i++) {
+      await t.passTime(1000);
+      chain.push((await refresh(t, chain[chain.length - 1].refreshToken).expect(200)).body.data as TokenPair);
+    }
+    return chain;
+  }
+
+  it('30 refreshes in a row leave 5 spent tokens and the live one, and a replay of the oldest kept one still revokes the session', async () => {
+    const chain = await refreshedChain(30);
+    expect(await tokenRows(chain[30])).toBe(6);
+    // Kept: the 5 spent last (chain[25] to chain[29]); the oldest of them is still recognised as a replay.
+    expect((await refresh(t, chain[25].refreshToken).expect(401)).body.error).toBe('REFRESH_TOKEN_INVALID');
+    expect(await meStatus(t, chain[30])).toBe(401);
+    expect((await refresh(t, chain[30].refreshToken).expect(401)).body.error).toBe('REFRESH_TOKEN_INVALID');
+  });
+
+  it('10 parallel refreshes with the live token at the bound add no row past it: one wins, 5 spent tokens and the live one stay', async () => {
+    const chain = await refreshedChain(10);
+    expect(await tokenRows(chain[10])).toBe(6);
+    const burst = await Promise.all(Array.from({ length: 10 }, () => refresh(t, chain[10].refreshToken)));
+    expect(burst.map((answer) => answer.status).sort()).toEqual([200, ...Array(9).fill(401)]);
+    expect(await tokenRows(chain[10])).toBe(6);
+  });
+
+  it('a replay of a token older than those is refused as unknown, and the session lives on', async () => {
+    const chain = await refreshedChain(10);
+    expect((await refresh(t, chain[0].refreshToken).expect(401)).body.error).toBe('REFRESH_TOKEN_INVALID');
+    expect(await meStatus(t, chain[10])).toBe(200);
+    const next = (await refresh(t, chain[10].refreshToken).expect(200)).body.data as TokenPair;
+    expect(await meStatus(t, next)).toBe(200);
+  });
+});

@@ -81,6 +81,7 @@ export class AuthController {
     summary: 'Exchange a refresh token for a new pair',
     description:
       'The refresh token is spent. Presenting a spent token again revokes its whole session (of parallel refreshes with one token, one wins and the session is then revoked as a replay). ' +
+      'A session keeps its newest SPENT_REFRESH_TOKENS_KEPT (100) spent tokens for that; an older one is refused as unknown (401) and the session lives on. ' +
       'With REFRESH_TOKEN_COOKIE=true the token is read from the `__Secure-uc_refresh` cookie; such a request must come from an origin in CORS_ORIGINS and send `X-Requested-With: XMLHttpRequest` (403 `COOKIE_ORIGIN_NOT_ALLOWED` / `COOKIE_REQUESTED_WITH_REQUIRED`). ' +
       'The answer sets the successor as the cookie and leaves `refreshToken` out of the JSON; a refused cookie is cleared (Max-Age=0). ' +
       'A `refreshToken` in the body still works when the request carries no cookie (a session opened before the setting was turned on, or a client that is not a browser); its answer moves the session into the cookie too. ' +

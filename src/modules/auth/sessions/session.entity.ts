@@ -39,7 +39,7 @@ export class Session {
   revokedReason: string | null;
 }
 
-/** A refresh token, by its hash. Spent rows stay so that a replay is recognised and kills the family. */
+/** A refresh token, by its hash. The newest spent rows (SPENT_REFRESH_TOKENS_KEPT) stay so that a replay is recognised and kills the family. */
 @Entity('refresh_tokens')
 export class RefreshToken {
   @PrimaryColumn({ name: 'token_hash', type: 'varchar', length: 64 })

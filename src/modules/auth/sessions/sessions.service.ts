@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, FindOptionsOrder, FindOptionsWhere, In, IsNull, LessThan, MoreThan, MoreThanOrEqual, Repository } from 'typeorm';
+import { EntityManager, FindOptionsOrder, FindOptionsWhere, In, IsNull, LessThan, MoreThan, MoreThanOrEqual, Not, Repository } from 'typeorm';
 import { lockAccountRow } from '@/database/account-lock';
 import { AlsoWrite, inTransaction } from '@/database/transaction';
 import { APP_CONFIG, AppConfig, MAX_REFRESH_TOKEN_TTL_SECONDS } from '@/config/app-config';
@@ -14,6 +14,9 @@ import { RefreshToken, Session } from './session.entity';
 
 /** The revoke-all marker: one key in the shared store, one row in revocation_markers. */
 const REVOKE_ALL = 'sessions-started-before';
+
+/** Most old spent refresh tokens one rotation deletes: a session from before the bound is trimmed over its next refreshes. */
+const PRUNE_BATCH = 500;
 
 /** How long start-up waits for the shared store's connection: 50 × 100 ms. */
 const STORE_WAIT_ATTEMPTS = 50;
@@ -150,7 +153,9 @@ export class SessionsService implements OnApplicationBootstrap {
       const spent = await tx.update(RefreshToken, { tokenHash, spentAt: IsNull() }, { spentAt: now });
       if (!spent.affected) return null;
       await tx.update(Session, { id: session.id }, { lastUsedAt: now, ip: client.ip, userAgent: client.userAgent });
-      return this.issueRefreshToken(session.id, now, tx);
+      const token = await this.issueRefreshToken(session.id, now, tx);
+      await this.forgetOldSpentTokens(session.id, tx);
+      return token;
     });
     if (!successor) {
       await this.revoke(session.id, 'refresh_reuse');
@@ -169,7 +174,9 @@ export class SessionsService implements OnApplicationBootstrap {
     const refreshToken = await inTransaction(this.sessions.manager, async (tx) => {
       await tx.update(Session, { id: session.id }, { authenticatedAt: now, amr: renewed.amr, lastUsedAt: now });
       await tx.update(RefreshToken, { sessionId: session.id, spentAt: IsNull() }, { spentAt: now });
-      return this.issueRefreshToken(session.id, now, tx);
+      const token = await this.issueRefreshToken(session.id, now, tx);
+      await this.forgetOldSpentTokens(session.id, tx);
+      return token;
     });
     return { session: renewed, refreshToken };
   }
@@ -313,6 +320,23 @@ export class SessionsService implements OnApplicationBootstrap {
       sessions += await deleteInBatches(this.sessions, 'id', batchSize, nextIds, deleteTokens);
     }
     return { sessions, refreshTokens };
+  }
+
+  /**
+   * Keeps a session's newest SPENT_REFRESH_TOKENS_KEPT spent tokens — what recognises a replay — and
+   * deletes older ones, so a session refreshed in a loop for its whole life holds a bounded number of
+   * rows. A replay of a token older than that is refused as unknown, without ending the session. Runs
+   * after the session row was written in `tx`, so one session's rotations prune one after another.
+   */
+  private async forgetOldSpentTokens(sessionId: string, tx: EntityManager): Promise<void> {
+    const old = await tx.find(RefreshToken, {
+      select: { tokenHash: true },
+      where: { sessionId, spentAt: Not(IsNull()) },
+      order: { spentAt: 'DESC', tokenHash: 'ASC' },
+      skip: this.config.tokens.spentRefreshTokensKept,
+      take: PRUNE_BATCH,
+    });
+    if (old.length) await tx.delete(RefreshToken, { tokenHash: In(old.map(({ tokenHash }) => tokenHash)) });
   }
 
   private async issueRefreshToken(sessionId: string, now: Date, tx: EntityManager): Promise<string> {
