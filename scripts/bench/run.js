@@ -14,6 +14,7 @@ const { openSeeder, seededName } = require('./lib/seed');
 const { startCountingProxy } = require('./lib/mysql-counter');
 const { writeReport } = require('./lib/report');
 const { runSoak } = require('./lib/soak');
+const { fromSomeClient } = require('./lib/clients');
 const { writeSoakReport } = require('./lib/soak-report');
 
 const HELP = `Usage: npm run bench -- [flags]
@@ -201,7 +202,8 @@ async function startServer(options, tmp, label, resources, nodeArgs = []) {
       LOGIN_PER_IP_PER_MINUTE: '100000',
       RATE_LIMIT_PER_MINUTE: '1000000',
       REGISTRATION_PER_IP_PER_HOUR: '1000000',
-      CAPTCHA_PER_IP: '1000000',
+      // Captchas come from many clients (lib/clients.js) through a trusted proxy: CAPTCHA_PER_IP stays at its default.
+      TRUSTED_PROXIES: '127.0.0.1',
       // The production log format: one JSON access line per request.
       LOG_FORMAT: 'json',
       ADMIN_USERNAME: BENCH_ADMIN.username,
@@ -221,7 +223,7 @@ async function seed(server, resources, from, to, passwordHash) {
   const viaApi = [];
   for (let i = 0; i < 3; i += 1) {
     const captchaId = randomUUID();
-    await api(server, 'GET', `/verification/captcha/${captchaId}`);
+    await api(server, 'GET', `/verification/captcha/${captchaId}`, undefined, fromSomeClient());
     const username = `api_user_${i}_${randomBytes(3).toString('hex')}`;
     viaApi.push(await api(server, 'POST', '/users', { username, email: `${username}@bench.example`, password: PASSWORD, captchaId, captchaText: CAPTCHA_TEXT }));
   }
@@ -483,7 +485,7 @@ async function main() {
         const poolSize = Math.min(20_000, Math.ceil(rate * options.duration * 1.5) + 50);
         const captchas = await inParallel(poolSize, 8, async () => {
           const id = randomUUID();
-          await api(server, 'GET', `/verification/captcha/${id}`);
+          await api(server, 'GET', `/verification/captcha/${id}`, undefined, fromSomeClient());
           return id;
         });
         push(await profiled('signup', () => measure({
@@ -501,8 +503,8 @@ async function main() {
       if (wants('captcha')) {
         push(await profiled('captcha', () => measure({
           name: 'captcha', pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup,
-          requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${API}/verification/captcha/${randomUUID()}` }) }],
-          extra: { target: 'GET /verification/captcha/:id (a fresh PNG each time)' },
+          requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${API}/verification/captcha/${randomUUID()}`, headers: fromSomeClient(request.headers) }) }],
+          extra: { target: 'GET /verification/captcha/:id (a fresh PNG each time, from 5,000 clients)' },
         })));
       }
 

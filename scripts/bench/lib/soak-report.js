@@ -171,8 +171,10 @@ The rates in a row are those of the ${soak.sampleSeconds} s window that ended at
 
 - A server of its own (\`node dist/main.js\`, \`NODE_ENV=development\`, \`LOG_FORMAT=json\`, \`BCRYPT_COST=${soak.cost}\`), with a fresh
   \`DATA_DIR\` (and with \`--mysql\`/\`--redis\` a fresh database and key prefix), ${fmt(soak.users, 0)} seeded users and ${soak.sessions} signed-in
-  sessions. Every request comes from 127.0.0.1, so the per-IP limits are raised as in the short scenarios, \`CAPTCHA_PER_IP\`
-  included: the store's own bound, not the per-IP cap, is what holds the pending captchas here.
+  sessions. Every request comes from 127.0.0.1, so the per-IP limits on sign-in, sign-up and the general rate are raised as in
+  the short scenarios. The captchas come from 5,000 clients through a trusted proxy (\`X-Forwarded-For\`, \`TRUSTED_PROXIES=127.0.0.1\`),
+  each holding at most \`CAPTCHA_PER_IP\` (its default, 20) pending: what all of them hold together is bounded by the store's own
+  limits (\`KV_MEMORY_MAX_KEYS\` / \`KV_MEMORY_MAX_MB\`), and by the captchas' 300 s lifetime.
 - The mix, all at once: ${c.me} connections on \`GET /users/me\` cycling over the sessions' access tokens; ${c.captcha} connections each
   fetching \`GET /verification/captcha/<fresh UUID>\` (a new pending captcha every time); ${c.auth} closed loops of \`POST /auth/login\`
   (a random seeded user) → \`POST /auth/refresh\` → \`DELETE /auth/session\` (a revocation marker per cycle).

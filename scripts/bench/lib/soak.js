@@ -5,6 +5,7 @@
 const { randomUUID } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { fire, loop, settle, round } = require('./load');
+const { fromSomeClient } = require('./clients');
 
 const SAMPLE_MS = 10_000;
 /** Samples before this many seconds are the warm-up: the targets look at the rest. */
@@ -45,7 +46,7 @@ function startMix({ url, api, sessions, seconds, userCount, seededName, password
   });
   const captcha = fire({
     url, connections: connections.captcha, duration: seconds,
-    requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${api}/verification/captcha/${randomUUID()}` }) }],
+    requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `${api}/verification/captcha/${randomUUID()}`, headers: fromSomeClient(request.headers) }) }],
   });
   const json = { 'content-type': 'application/json' };
   const auth = loop({
