@@ -268,6 +268,8 @@ export interface MfaConfig {
   webauthn: WebAuthnConfig;
   /** Most passkeys one account may hold: each is listed in every export, GET /users/me/mfa and every allowCredentials. */
   passkeysPerUser: number;
+  /** Most pending passkey challenges per account (per client network for username-less sign-in); a newer one drops the oldest. */
+  pendingPasskeyChallenges: number;
 }
 
 /** Passkeys (WebAuthn): the relying party browsers bind credentials to, and the page origins allowed to use them. */
@@ -684,7 +686,13 @@ function readMfa(read: Reader): MfaConfig {
   const requiredRoles = read.list('MFA_REQUIRED_ROLES');
   const unknown = requiredRoles.find((role) => !MFA_ROLES.includes(role));
   if (unknown) throw new ConfigError('MFA_REQUIRED_ROLES', `must list roles among ${MFA_ROLES.join(', ')} (got "${unknown}")`);
-  return { requiredRoles, totpIssuer: read.string('TOTP_ISSUER', 'User Centre'), webauthn: readWebAuthn(read), passkeysPerUser: read.int('PASSKEYS_PER_USER', 10, 1, 100) };
+  return {
+    requiredRoles,
+    totpIssuer: read.string('TOTP_ISSUER', 'User Centre'),
+    webauthn: readWebAuthn(read),
+    passkeysPerUser: read.int('PASSKEYS_PER_USER', 10, 1, 100),
+    pendingPasskeyChallenges: read.int('WEBAUTHN_PENDING_CHALLENGES', 10, 1, 100),
+  };
 }
 
 const RP_ID = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;

@@ -402,6 +402,31 @@ describe('SECURITY: at most PASSKEYS_PER_USER passkeys per account', () => {
   });
 });
 
+describe('SECURITY: at most WEBAUTHN_PENDING_CHALLENGES pending passkey challenges per account, and per client network for sign-in', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ WEBAUTHN_PENDING_CHALLENGES: '3' });
+  });
+  afterAll(() => t.close());
+
+  it('of 8 registration options fetched at once by one account, exactly 3 can still be answered (a newer challenge drops the oldest)', async () => {
+    const user = await signedInUser(t);
+    const options = await Promise.all(Array.from({ length: 8 }, () => t.http.post('/api/v1/users/me/passkeys/options').set(bearer(user)).expect(200)));
+    const answers = await Promise.all(options.map((answer) => t.http.post('/api/v1/users/me/passkeys').set(bearer(user)).send({ response: new SoftAuthenticator(TEST_ORIGIN).register(answer.body.data).json })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, 201, 400, 400, 400, 400, 400]);
+    for (const answer of answers.filter((a) => a.status === 400)) expect(answer.body.error).toBe('PASSKEY_INVALID');
+  });
+
+  it('of 8 username-less sign-in challenges fetched at once from one address, exactly 3 still sign in', async () => {
+    const user = await passkeyUser(t);
+    const fetched = await Promise.all(Array.from({ length: 8 }, () => loginOptions(t)));
+    const statuses: number[] = [];
+    // Answered one by one: each assertion moves the authenticator's counter, which must reach the server in order.
+    for (const { challengeId, options } of fetched) statuses.push((await t.http.post('/api/v1/auth/login/passkey').send({ challengeId, response: user.authenticator.assert(options) })).status);
+    expect(statuses.sort()).toEqual([200, 200, 200, 400, 400, 400, 400, 400]);
+  });
+});
+
 describe('SECURITY: Passkeys under MFA_REQUIRED_ROLES', () => {
   let t: TestApp;
   beforeAll(async () => {

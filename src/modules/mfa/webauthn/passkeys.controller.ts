@@ -37,7 +37,7 @@ export class PasskeysController {
     operationId: 'startPasskeyRegistration',
     summary: 'Start registering a passkey (⏱)',
     description:
-      'WebAuthn creation options (JSON form, for PublicKeyCredential.parseCreationOptionsFromJSON or @simplewebauthn/browser): a discoverable credential (residentKey required) with user verification required, no attestation, the account\'s passkeys excluded. The challenge is single-use and lives 5 minutes. Send the browser\'s answer to POST /users/me/passkeys. An account holds at most PASSKEYS_PER_USER passkeys (10 by default): at that number no challenge is issued (409 PASSKEY_LIMIT_REACHED); remove one first.',
+      'WebAuthn creation options (JSON form, for PublicKeyCredential.parseCreationOptionsFromJSON or @simplewebauthn/browser): a discoverable credential (residentKey required) with user verification required, no attestation, the account\'s passkeys excluded. The challenge is single-use and lives 5 minutes; an account holds at most WEBAUTHN_PENDING_CHALLENGES (10) pending passkey challenges, a newer one making the oldest unanswerable. Send the browser\'s answer to POST /users/me/passkeys. An account holds at most PASSKEYS_PER_USER passkeys (10 by default): at that number no challenge is issued (409 PASSKEY_LIMIT_REACHED); remove one first.',
   })
   @ApiEnvelope(CreationOptionsDto, { description: 'The creation options' })
   @ApiErrors(AccountErrors.EMAIL_NOT_VERIFIED, MfaErrors.PASSKEY_LIMIT_REACHED)
@@ -100,7 +100,7 @@ export class PasskeyAuthController {
     operationId: 'startPasskeySignIn',
     summary: 'Start a sign-in with a passkey (no username)',
     description:
-      'Request options with no allowCredentials, so the browser offers the passkeys it holds for this site, and a challengeId to send back with the answer to POST /auth/login/passkey. Single-use, 5 minutes. Counts against the client address\'s sign-in budget (LOGIN_PER_IP_PER_MINUTE, 429).',
+      'Request options with no allowCredentials, so the browser offers the passkeys it holds for this site, and a challengeId to send back with the answer to POST /auth/login/passkey. Single-use, 5 minutes; one client address holds at most WEBAUTHN_PENDING_CHALLENGES (10) pending, a newer one making the oldest unanswerable. Counts against the client address\'s sign-in budget (LOGIN_PER_IP_PER_MINUTE, 429).',
   })
   @ApiEnvelope(PasskeyLoginOptionsDto, { description: 'The challenge and its options' })
   @ApiErrors(CommonErrors.TOO_MANY_REQUESTS)

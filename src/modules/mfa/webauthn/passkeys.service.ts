@@ -94,7 +94,7 @@ export class PasskeysService {
     const { rpId, rpName } = this.config.mfa.webauthn;
     const existing = await this.passkeys.find({ where: { userId: user.id } });
     if (existing.length >= this.config.mfa.passkeysPerUser) throw new AppException(MfaErrors.PASSKEY_LIMIT_REACHED);
-    const { challenge } = await this.challenges.issue('registration', { userId: user.id });
+    const { challenge } = await this.challenges.issue('registration', { userId: user.id }, { account: user.id });
     const options = await webauthn().generateRegistrationOptions({
       rpName,
       rpID: rpId,
@@ -220,7 +220,7 @@ export class PasskeysService {
   /** Options for a username-less sign-in: no allowCredentials, so the browser offers the site's discoverable passkeys. */
   async loginOptions(client: ClientInfo): Promise<PasskeyLoginOptionsDto> {
     await this.throttle.requireIpAllowance(client.ip);
-    const { challenge, id } = await this.challenges.issue('login', {});
+    const { challenge, id } = await this.challenges.issue('login', {}, { clientIp: client.ip });
     const options = await webauthn().generateAuthenticationOptions({ rpID: this.config.mfa.webauthn.rpId, challenge: new Uint8Array(Buffer.from(challenge, 'base64url')), timeout: CHALLENGE_TTL_MS, userVerification: 'required' });
     return { challengeId: id, options: { ...options, allowCredentials: [] } as unknown as RequestOptionsDto };
   }
@@ -268,7 +268,7 @@ export class PasskeysService {
   private async requestOptionsFor(userId: string, purpose: ChallengePurpose, binding: { userId: string; mfaTokenHash?: string }, userVerification: 'required' | 'preferred'): Promise<RequestOptionsDto> {
     const rows = await this.passkeys.find({ where: { userId } });
     if (!rows.length) throw new AppException(MfaErrors.MFA_NOT_ENROLLED);
-    const { challenge } = await this.challenges.issue(purpose, binding);
+    const { challenge } = await this.challenges.issue(purpose, binding, { account: userId });
     const options = await webauthn().generateAuthenticationOptions({
       rpID: this.config.mfa.webauthn.rpId,
       allowCredentials: rows.map((row) => ({ id: row.credentialId, transports: transportsOf(row) })),

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@/config/app-config';
+import { clientNetworkKey } from '@/common/http/client-network';
 import { KvStore } from '@/common/kv/kv-store';
 
 /** A challenge lives as long as the mfaToken it may serve: 5 minutes. */
@@ -19,21 +21,33 @@ interface Stored extends ChallengeBinding {
   challenge: string;
 }
 
+/** Who holds a pending challenge (WEBAUTHN_PENDING_CHALLENGES): the account it is bound to, or for a username-less sign-in the client's address. */
+export type ChallengeHolder = { account: string } | { clientIp: string };
+
 /**
  * WebAuthn challenges in the shared store (Redis when set, so any instance can finish a ceremony
  * another began): random, 5 minutes, single-use — taken atomically before the answer is verified,
  * so of two parallel uses of one challenge exactly one is verified, and a failed answer spends it
- * too. The key names the purpose, so a challenge of one ceremony never serves another.
+ * too. The key names the purpose, so a challenge of one ceremony never serves another. Each holder
+ * keeps at most WEBAUTHN_PENDING_CHALLENGES pending (a newer one makes the oldest unanswerable): they
+ * are never evicted from the in-process store, so unbounded they could fill it for everyone.
  */
 @Injectable()
 export class WebAuthnChallenges {
-  constructor(private readonly kv: KvStore) {}
+  constructor(
+    private readonly kv: KvStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** A new challenge for `purpose`; `id` is what the client sends back to name it (login: a challengeId; else the challenge itself, read from clientDataJSON). */
-  async issue(purpose: ChallengePurpose, binding: ChallengeBinding): Promise<{ challenge: string; id: string }> {
+  async issue(purpose: ChallengePurpose, binding: ChallengeBinding, holder: ChallengeHolder): Promise<{ challenge: string; id: string }> {
     const challenge = randomBytes(32).toString('base64url');
     const id = purpose === 'login' ? randomUUID() : challenge;
-    await this.kv.set(this.key(purpose, id), JSON.stringify({ challenge, ...binding } satisfies Stored), CHALLENGE_TTL_MS);
+    const key = this.key(purpose, id);
+    // Stored before it is listed: a parallel issue that pushes this one out deletes it after, never before.
+    await this.kv.set(key, JSON.stringify({ challenge, ...binding } satisfies Stored), CHALLENGE_TTL_MS);
+    const dropped = await this.kv.pushCapped(this.pendingKey(holder), key, this.config.mfa.pendingPasskeyChallenges, CHALLENGE_TTL_MS);
+    if (dropped.length) await this.kv.delete(...dropped);
     return { challenge, id };
   }
 
@@ -45,6 +59,11 @@ export class WebAuthnChallenges {
 
   private key(purpose: ChallengePurpose, id: string): string {
     return `webauthn:${purpose}:${createHash('sha256').update(id).digest('hex')}`;
+  }
+
+  /** An IPv6 client by its /64, as every per-address limit counts it. */
+  private pendingKey(holder: ChallengeHolder): string {
+    return 'account' in holder ? `webauthn-pending:account:${holder.account}` : `webauthn-pending:network:${clientNetworkKey(holder.clientIp)}`;
   }
 }
 
