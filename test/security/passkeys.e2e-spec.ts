@@ -417,6 +417,14 @@ describe('SECURITY: at most WEBAUTHN_PENDING_CHALLENGES pending passkey challeng
     for (const answer of answers.filter((a) => a.status === 400)) expect(answer.body.error).toBe('PASSKEY_INVALID');
   });
 
+  it("second-factor challenges are held by their mfaToken: 20 fetched with the password alone leave the owner's pending registration answerable", async () => {
+    const owner = await passkeyUser(t);
+    const pending = (await t.http.post('/api/v1/users/me/passkeys/options').set(bearer(owner)).expect(200)).body.data;
+    const mfaToken = await passwordChallenge(t, owner.username);
+    await Promise.all(Array.from({ length: 20 }, () => mfaPasskeyOptions(t, mfaToken)));
+    await t.http.post('/api/v1/users/me/passkeys').set(bearer(owner)).send({ response: new SoftAuthenticator(TEST_ORIGIN).register(pending).json }).expect(201);
+  });
+
   it('of 8 username-less sign-in challenges fetched at once from one address, exactly 3 still sign in', async () => {
     const user = await passkeyUser(t);
     const fetched = await Promise.all(Array.from({ length: 8 }, () => loginOptions(t)));

@@ -37,7 +37,7 @@ export class PasskeysController {
     operationId: 'startPasskeyRegistration',
     summary: 'Start registering a passkey (⏱)',
     description:
-      'WebAuthn creation options (JSON form, for PublicKeyCredential.parseCreationOptionsFromJSON or @simplewebauthn/browser): a discoverable credential (residentKey required) with user verification required, no attestation, the account\'s passkeys excluded. The challenge is single-use and lives 5 minutes; an account holds at most WEBAUTHN_PENDING_CHALLENGES (10) pending passkey challenges, a newer one making the oldest unanswerable. Send the browser\'s answer to POST /users/me/passkeys. An account holds at most PASSKEYS_PER_USER passkeys (10 by default): at that number no challenge is issued (409 PASSKEY_LIMIT_REACHED); remove one first.',
+      'WebAuthn creation options (JSON form, for PublicKeyCredential.parseCreationOptionsFromJSON or @simplewebauthn/browser): a discoverable credential (residentKey required) with user verification required, no attestation, the account\'s passkeys excluded. The challenge is single-use and lives 5 minutes; an account holds at most WEBAUTHN_PENDING_CHALLENGES (10) pending registration and step-up challenges, a newer one making the oldest unanswerable. Send the browser\'s answer to POST /users/me/passkeys. An account holds at most PASSKEYS_PER_USER passkeys (10 by default): at that number no challenge is issued (409 PASSKEY_LIMIT_REACHED); remove one first.',
   })
   @ApiEnvelope(CreationOptionsDto, { description: 'The creation options' })
   @ApiErrors(AccountErrors.EMAIL_NOT_VERIFIED, MfaErrors.PASSKEY_LIMIT_REACHED)
@@ -131,7 +131,7 @@ export class PasskeyAuthController {
     operationId: 'startPasskeySecondFactor',
     summary: 'Request options for answering an MFA challenge with a passkey',
     description:
-      "Options restricted to the account's passkeys, bound to this mfaToken; answer with POST /auth/mfa/verify (method passkey, response). Each challenge is single-use (a wrong answer spends it: ask again) and lives 5 minutes; asking does not use one of the mfaToken's 5 tries. Counts against the client address's sign-in budget.",
+      "Options restricted to the account's passkeys, bound to this mfaToken; answer with POST /auth/mfa/verify (method passkey, response). Each challenge is single-use (a wrong answer spends it: ask again) and lives 5 minutes, and an mfaToken holds at most WEBAUTHN_PENDING_CHALLENGES (10) pending (a newer one makes the oldest unanswerable); asking does not use one of the mfaToken's 5 tries. Counts against the client address's sign-in budget.",
   })
   @ApiEnvelope(RequestOptionsDto, { description: 'The request options' })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, MfaErrors.MFA_TOKEN_INVALID, MfaErrors.MFA_NOT_ENROLLED, CommonErrors.TOO_MANY_REQUESTS)

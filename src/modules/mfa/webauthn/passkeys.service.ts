@@ -268,7 +268,10 @@ export class PasskeysService {
   private async requestOptionsFor(userId: string, purpose: ChallengePurpose, binding: { userId: string; mfaTokenHash?: string }, userVerification: 'required' | 'preferred'): Promise<RequestOptionsDto> {
     const rows = await this.passkeys.find({ where: { userId } });
     if (!rows.length) throw new AppException(MfaErrors.MFA_NOT_ENROLLED);
-    const { challenge } = await this.challenges.issue(purpose, binding, { account: userId });
+    // A second factor's challenges are held by its mfaToken, not the account: whoever knows only the
+    // password must not push out the owner's pending step-up or registration.
+    const holder = binding.mfaTokenHash ? { pendingSignIn: binding.mfaTokenHash } : { account: userId };
+    const { challenge } = await this.challenges.issue(purpose, binding, holder);
     const options = await webauthn().generateAuthenticationOptions({
       rpID: this.config.mfa.webauthn.rpId,
       allowCredentials: rows.map((row) => ({ id: row.credentialId, transports: transportsOf(row) })),

@@ -21,8 +21,12 @@ interface Stored extends ChallengeBinding {
   challenge: string;
 }
 
-/** Who holds a pending challenge (WEBAUTHN_PENDING_CHALLENGES): the account it is bound to, or for a username-less sign-in the client's address. */
-export type ChallengeHolder = { account: string } | { clientIp: string };
+/**
+ * Who holds a pending challenge (WEBAUTHN_PENDING_CHALLENGES): the signed-in account (registration,
+ * step-up), the half-finished sign-in by its mfaToken hash (second factor), or for a username-less
+ * sign-in the client's address.
+ */
+export type ChallengeHolder = { account: string } | { pendingSignIn: string } | { clientIp: string };
 
 /**
  * WebAuthn challenges in the shared store (Redis when set, so any instance can finish a ceremony
@@ -63,7 +67,9 @@ export class WebAuthnChallenges {
 
   /** An IPv6 client by its /64, as every per-address limit counts it. */
   private pendingKey(holder: ChallengeHolder): string {
-    return 'account' in holder ? `webauthn-pending:account:${holder.account}` : `webauthn-pending:network:${clientNetworkKey(holder.clientIp)}`;
+    if ('account' in holder) return `webauthn-pending:account:${holder.account}`;
+    if ('pendingSignIn' in holder) return `webauthn-pending:mfa:${holder.pendingSignIn}`;
+    return `webauthn-pending:network:${clientNetworkKey(holder.clientIp)}`;
   }
 }
 
