@@ -63,6 +63,17 @@ describe('JwtStrategy', () => {
     expect(await strategy.authenticate(bearer(access))).toBeNull();
   });
 
+  it('refuses a remembered token from the second of its exp on, as jsonwebtoken does', async () => {
+    const { strategy } = setup();
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const access = token({ exp });
+    expect(await strategy.authenticate(bearer(access))).not.toBeNull();
+    jest.spyOn(Date, 'now').mockReturnValue(exp * 1000 - 1);
+    expect(await strategy.authenticate(bearer(access))).not.toBeNull();
+    jest.spyOn(Date, 'now').mockReturnValue(exp * 1000);
+    expect(await strategy.authenticate(bearer(access))).toBeNull();
+  });
+
   it('never remembers a token that failed verification', async () => {
     const { strategy, verify } = setup();
     const [header, payload] = token().split('.');
@@ -77,6 +88,60 @@ describe('JwtStrategy', () => {
     expect(await strategy.authenticate(undefined)).toBeNull();
     expect(await strategy.authenticate('Basic abc')).toBeNull();
     expect(verify).not.toHaveBeenCalled();
+  });
+
+  it('reads exactly "Bearer <token>": any case, one or more spaces, surrounding white space; nothing before or after', async () => {
+    const { strategy, verify } = setup();
+    const access = token();
+    for (const header of [`Bearer ${access}`, `bearer ${access}`, `BEARER   ${access}`, `  Bearer ${access} \t`]) {
+      expect((await strategy.authenticate(header))?.userId).toBe('user-1');
+    }
+    verify.mockClear();
+    for (const header of [`Basic Bearer ${access}`, `XBearer ${access}`, `Bearer ${access} extra`, `Bearer ${access},${access}`, `Bearer${access}`, 'Bearer ']) {
+      expect(await strategy.authenticate(header)).toBeNull();
+    }
+    // `Bearer a,b` reaches verification as one (invalid) token; no header here hands over the valid one.
+    expect(verify.mock.calls.every(([value]) => value !== access)).toBe(true);
+  });
+
+  it('answers the principal the token claims, and safe defaults for claims it lacks or mistypes', async () => {
+    const { strategy } = setup();
+    const full = token({ jti: 'token-1', auth_time: 1_800_000_000, amr: ['pwd', 'mfa'], mfa_enabled: true, mfa_enrolment: true, role: 'admin' });
+    expect(await strategy.authenticate(bearer(full))).toStrictEqual({
+      userId: 'user-1',
+      role: 'admin',
+      sessionId: 'session-1',
+      tokenId: 'token-1',
+      authTime: 1_800_000_000,
+      via: 'bearer',
+      amr: ['pwd', 'mfa'],
+      mfaEnabled: true,
+      enrolmentOnly: true,
+    });
+    const bare = token();
+    expect(await strategy.authenticate(bearer(bare))).toStrictEqual({
+      userId: 'user-1',
+      role: 'normal_user',
+      sessionId: 'session-1',
+      tokenId: null,
+      authTime: null,
+      via: 'bearer',
+      amr: [],
+      mfaEnabled: false,
+      enrolmentOnly: false,
+    });
+    const mistyped = token({ jti: 'token-2', auth_time: '1800000000', amr: 'pwd', mfa_enabled: 'true', mfa_enrolment: 1 });
+    expect(await strategy.authenticate(bearer(mistyped))).toMatchObject({ authTime: null, amr: [], mfaEnabled: false, enrolmentOnly: false });
+  });
+
+  it('asks about revocation with the session id and the session start the token claims (0 without one)', async () => {
+    const { strategy, sessions } = setup();
+    await strategy.authenticate(bearer(token({ session_start_ms: 1_799_000_000_123 })));
+    await strategy.authenticate(bearer(token({ sid: 'session-2' })));
+    expect(sessions.isRevoked.mock.calls).toStrictEqual([
+      ['session-1', 1_799_000_000_123],
+      ['session-2', 0],
+    ]);
   });
 
   it('keeps at most TOKEN_CACHE_MAX_ENTRIES tokens, dropping the oldest', async () => {
@@ -105,6 +170,34 @@ describe('JwtStrategy', () => {
     await strategy.authenticate(bearer(tokens[5]));
     await strategy.authenticate(bearer(tokens[0]));
     expect(verify).toHaveBeenCalledTimes(1);
+  });
+
+  it('fills TOKEN_CACHE_MAX_MB to the byte: exactly three entries fit a bound of exactly three', async () => {
+    const tokens = Array.from({ length: 4 }, (_, i) => token({ jti: `exact${i}` }));
+    const perEntry = VERIFIED_ENTRY_OVERHEAD_BYTES + tokens[0].length;
+    expect(new Set(tokens.map((t) => t.length))).toStrictEqual(new Set([perEntry - VERIFIED_ENTRY_OVERHEAD_BYTES]));
+    const { strategy, verify } = setup({ maxEntries: 10_000, maxBytes: perEntry * 3 });
+    for (const t of tokens.slice(0, 3)) await strategy.authenticate(bearer(t));
+    expect(strategy.cacheUsage()).toStrictEqual({ entries: 3, bytes: perEntry * 3 });
+    await strategy.authenticate(bearer(tokens[3]));
+    expect(strategy.cacheUsage()).toStrictEqual({ entries: 3, bytes: perEntry * 3 });
+    verify.mockClear();
+    await strategy.authenticate(bearer(tokens[1]));
+    expect(verify).not.toHaveBeenCalled();
+  });
+
+  it('remembers a token exactly as large as TOKEN_CACHE_MAX_MB, and never one larger (it still authenticates)', async () => {
+    const access = token({ jti: 'big' });
+    const perEntry = VERIFIED_ENTRY_OVERHEAD_BYTES + access.length;
+    const exact = setup({ maxEntries: 10, maxBytes: perEntry });
+    await exact.strategy.authenticate(bearer(access));
+    expect(exact.strategy.cacheUsage()).toStrictEqual({ entries: 1, bytes: perEntry });
+
+    const small = setup({ maxEntries: 10, maxBytes: perEntry - 1 });
+    expect((await small.strategy.authenticate(bearer(access)))?.userId).toBe('user-1');
+    expect((await small.strategy.authenticate(bearer(access)))?.userId).toBe('user-1');
+    expect(small.verify).toHaveBeenCalledTimes(2);
+    expect(small.strategy.cacheUsage()).toStrictEqual({ entries: 0, bytes: 0 });
   });
 
   it('remembers nothing with TOKEN_CACHE_MAX_ENTRIES=0', async () => {

@@ -1,7 +1,8 @@
 import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@/config/app-config';
 import { keyThumbprint, SigningKeys } from './signing-keys.service';
 
@@ -61,6 +62,41 @@ describe('SigningKeys (JWT_PRIVATE_KEY, JWT_PRIVATE_KEYS, JWT_NEXT_PUBLIC_KEY)',
         const again = keysFrom({ DATA_DIR: dataDir, JWT_NEXT_PUBLIC_KEY: next('c', c.publicKey) });
         expect(again.signing.kid).toBe(first.signing.kid);
         expect(again.jwks.keys.map((key) => key.kid)).toEqual([first.signing.kid, 'c']);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('the development key file', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it('is DATA_DIR/keys/jwt-private.pem, owner-only (0600 in a 0700 folder, made with its parents), and the warning names it and the settings', () => {
+      const root = mkdtempSync(join(tmpdir(), 'uc-keys-'));
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      try {
+        const dataDir = join(root, 'not', 'yet');
+        const keys = keysFrom({ DATA_DIR: dataDir });
+        const file = join(dataDir, 'keys', 'jwt-private.pem');
+        expect(keyThumbprint(createPublicKey(readFileSync(file, 'utf8')))).toBe(keys.signing.kid);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+        expect(statSync(join(dataDir, 'keys')).mode & 0o777).toBe(0o700);
+        expect(warn).toHaveBeenCalledTimes(1);
+        expect(warn.mock.calls[0][0]).toBe(`Generated a development signing key in ${file}; set JWT_PRIVATE_KEY (or JWT_PRIVATE_KEYS) in production`);
+        expect((warn.mock.contexts[0] as { context?: string }).context).toBe('SigningKeys');
+        keysFrom({ DATA_DIR: dataDir });
+        expect(warn).toHaveBeenCalledTimes(1); // read back, not generated again
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+
+    it('is never written when JWT_PRIVATE_KEY or JWT_PRIVATE_KEYS is set', () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'uc-keys-'));
+      try {
+        keysFrom({ DATA_DIR: dataDir, JWT_PRIVATE_KEY: pemOf(a.privateKey) });
+        keysFrom({ DATA_DIR: dataDir, JWT_PRIVATE_KEYS: JSON.stringify([entry('a', a.privateKey)]) });
+        expect(existsSync(join(dataDir, 'keys'))).toBe(false);
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
       }
