@@ -175,6 +175,27 @@ describe('SECURITY: Personal API keys (least privilege)', () => {
     expect(again.map((response) => response.status).sort()).toEqual([201, 409, 409, 409, 409]);
   });
 
+  it('holds at most API_KEYS_PER_USER keys in all: expired ones stay listed until a new key needs their room (longest expired first), also under 30 parallel creations', async () => {
+    const user = await signedInUser(t);
+    for (let i = 0; i < 10; i++) {
+      await newApiKey(t, user.auth, { name: `daily ${i}`, expiresInDays: 1 });
+      await t.passTime(1000);
+    }
+    await t.passTime(2 * 86_400_000);
+    const auth = bearer(await signIn(t, user.username, user.password));
+    const listed = async () => (await t.http.get('/api/v1/users/me/api-keys').set(auth).expect(200)).body.data.items as { name: string; expiresAt: string }[];
+    expect(await listed()).toHaveLength(10);
+    for (let i = 0; i < 3; i++) await newApiKey(t, auth, { name: `fresh ${i}` });
+    const names = (await listed()).map((item) => item.name);
+    expect(names).toHaveLength(10);
+    expect(names.sort()).toEqual(['daily 3', 'daily 4', 'daily 5', 'daily 6', 'daily 7', 'daily 8', 'daily 9', 'fresh 0', 'fresh 1', 'fresh 2']);
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => createApiKey(t, auth, { name: `burst ${i}` })));
+    expect(burst.map((answer) => answer.status).sort()).toEqual([...Array(7).fill(201), ...Array(23).fill(409)]);
+    const rows = await t.db.query('SELECT expires_at FROM api_keys WHERE user_id = ?', [user.user.id]);
+    expect(rows).toHaveLength(10);
+    for (const row of rows) expect(new Date(row.expires_at).getTime()).toBeGreaterThan(t.clock.now());
+  });
+
   it('a password change deletes every key of the account, and so does deleting the account', async () => {
     const user = await signedInUser(t);
     const keys = [await newApiKey(t, user.auth, { name: 'a' }), await newApiKey(t, user.auth, { name: 'b', scopes: ['profile:read'] }), await newApiKey(t, user.auth, { name: 'c' })];

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, MoreThan, Repository } from 'typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { Clock } from '@/common/clock';
 import { AppException } from '@/common/errors';
@@ -37,7 +37,8 @@ export interface ApiKeyHolder {
 }
 
 /**
- * Personal API keys: named, scoped, expiring, at most API_KEYS_PER_USER unexpired ones per account.
+ * Personal API keys: named, scoped, expiring, at most API_KEYS_PER_USER per account (expired ones
+ * included: they give way, oldest first, when a new key needs the room).
  * The secret (`ucp_` + 32 random bytes) is shown once; only its SHA-256 is stored.
  */
 @Injectable()
@@ -70,8 +71,13 @@ export class ApiKeysService {
     await inTransaction(this.keys.manager, async (tx) => {
       await lockAccountRow(tx, userId);
       if (replacing) await tx.delete(ApiKey, { userId, name: replacing.name });
-      const live = await tx.count(ApiKey, { where: { userId, expiresAt: MoreThan(now) } });
-      if (live >= this.config.apiKeys.maxPerUser) throw new AppException(AccountErrors.API_KEY_LIMIT_REACHED);
+      const held = await tx.find(ApiKey, { select: { id: true, expiresAt: true }, where: { userId }, order: { expiresAt: 'ASC', id: 'ASC' } });
+      const expired = held.filter((row) => row.expiresAt.getTime() <= now.getTime());
+      if (held.length - expired.length >= this.config.apiKeys.maxPerUser) throw new AppException(AccountErrors.API_KEY_LIMIT_REACHED);
+      // Expired keys stay listed so their owner sees them lapse, until a new key needs their room
+      // (the longest expired first): a new key every day must not grow the list without end.
+      const surplus = held.length + 1 - this.config.apiKeys.maxPerUser;
+      if (surplus > 0) await tx.delete(ApiKey, { id: In(expired.slice(0, surplus).map(({ id }) => id)) });
       await tx.insert(ApiKey, key);
       await alsoWrite?.(tx, key);
     });

@@ -121,7 +121,7 @@ export class AccountController {
     operationId: 'createApiKey',
     summary: 'Create a personal API key',
     description:
-      'Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED). A password change or reset deletes every key. An account whose email is not verified cannot make keys (403 EMAIL_NOT_VERIFIED).',
+      'Needs a sign-in within the last hour (⏱; a personal API key can never create one). The key is shown once; only its SHA-256 is stored. Send it as X-API-Key: it acts as you on GET /users/me (profile:read), PATCH /users/me and the avatar upload (profile:write), and nowhere else (403 API_KEY_SCOPE). At most API_KEYS_PER_USER (10) unexpired keys per account (409 API_KEY_LIMIT_REACHED), and at most that many in all: expired keys stay listed until a new key needs their room, the longest expired first. A password change or reset deletes every key. An account whose email is not verified cannot make keys (403 EMAIL_NOT_VERIFIED).',
   })
   @ApiEnvelope(CreatedApiKeyDto, { status: 201, description: 'The new key, with its secret shown this once' })
   @ApiErrors(CommonErrors.VALIDATION_FAILED, AuthErrors.RECENT_AUTH_REQUIRED, AccountErrors.API_KEY_LIMIT_REACHED, AccountErrors.EMAIL_NOT_VERIFIED)

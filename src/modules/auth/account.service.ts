@@ -238,7 +238,7 @@ export class AccountService {
     return true;
   }
 
-  /** A named, scoped, expiring key (⏱); at most API_KEYS_PER_USER unexpired ones. */
+  /** A named, scoped, expiring key (⏱); at most API_KEYS_PER_USER unexpired ones, and as many in all (expired ones give way). */
   async createApiKey(principal: Principal, dto: CreateApiKeyDto, client: ClientInfo): Promise<CreatedApiKeyDto> {
     this.ownership.assertMayAddSignInMethod(await this.assertSensitiveActionAllowed(principal, undefined, client));
     return this.issueApiKey(principal, { name: dto.name, scopes: dto.scopes, expiresInDays: dto.expiresInDays ?? DEFAULT_KEY_DAYS }, client);
