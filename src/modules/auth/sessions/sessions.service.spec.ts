@@ -44,9 +44,10 @@ describe('SessionsService', () => {
     await source.query('PRAGMA foreign_keys = OFF');
     clock = new ManualClock();
     kv = new MemoryKvStore(clock);
-    const config = loadConfig({ NODE_ENV: 'test', ACCESS_TOKEN_TTL: String(ACCESS_TTL_S), REFRESH_TOKEN_TTL: String(REFRESH_TTL_S) });
-    service = new SessionsService(sessionsRepo(), tokensRepo(), markersRepo(), kv, clock, config);
+    service = serviceWith({});
   });
+  const serviceWith = (env: Record<string, string>) =>
+    new SessionsService(sessionsRepo(), tokensRepo(), markersRepo(), kv, clock, loadConfig({ NODE_ENV: 'test', ACCESS_TOKEN_TTL: String(ACCESS_TTL_S), REFRESH_TOKEN_TTL: String(REFRESH_TTL_S), ...env }));
   afterEach(async () => {
     await kv.close();
     await source.destroy();
@@ -117,6 +118,64 @@ describe('SessionsService', () => {
       expect(await sessionsRepo().countBy({ userId: 'user-2' })).toBe(0);
       expect(await tokensRepo().count()).toBe(1);
     });
+
+    describe('SESSIONS_PER_USER', () => {
+      it('past the cap, signs out the sessions idle the longest (last used, then opened, then id), in the same transaction, and tells the guard', async () => {
+        const capped = serviceWith({ SESSIONS_PER_USER: '3' });
+        const t = clock.now();
+        // Inserted in another order than their idleness, so only the ordering can pick the right ones.
+        const busy = await insertSession({ id: 'a-busy', createdAt: new Date(t - 9000), lastUsedAt: new Date(t - 1000) });
+        const idleNewer = await insertSession({ id: 'b-idle-newer', createdAt: new Date(t - 5000), lastUsedAt: new Date(t - 5000) });
+        const idleOlder = await insertSession({ id: 'c-idle-older', createdAt: new Date(t - 6000), lastUsedAt: new Date(t - 5000) });
+        await insertSession({ id: 'other-user', userId: 'user-2', lastUsedAt: new Date(t - 99_000) });
+        clock.advance(10);
+        const seen: string[][] = [];
+        const opened = await capped.open('user-1', client(), async (_tx, evicted) => {
+          seen.push(evicted);
+        });
+        expect(opened.evicted).toStrictEqual([idleOlder.id]);
+        expect(seen).toStrictEqual([[idleOlder.id]]);
+        expect(await row(idleOlder.id)).toMatchObject({ revokedAt: new Date(clock.now()), revokedReason: 'session_limit' });
+        expect(await kv.get(`revoked-session:${idleOlder.id}`)).toBe('1');
+        expect((await capped.listActive('user-1')).total).toBe(3);
+        expect((await capped.listActive('user-2')).total).toBe(1);
+
+        const again = await capped.open('user-1', client());
+        expect(again.evicted).toStrictEqual([idleNewer.id]);
+        expect(await row(busy.id)).toMatchObject({ revokedAt: null });
+      });
+
+      it('among sessions idle alike, the one opened first goes, then the lower id', async () => {
+        const capped = serviceWith({ SESSIONS_PER_USER: '2' });
+        const t = clock.now() - 1000;
+        await insertSession({ id: 'z', createdAt: new Date(t), lastUsedAt: new Date(t) });
+        await insertSession({ id: 'y', createdAt: new Date(t), lastUsedAt: new Date(t) });
+        await insertSession({ id: 'x', createdAt: new Date(t + 1), lastUsedAt: new Date(t) });
+        // Three live, cap two: two go to make room for the new one.
+        expect((await capped.open('user-1', client())).evicted).toStrictEqual(['y', 'z']);
+      });
+
+      it('only live sessions count: revoked, expired (at the millisecond) and started before revoke-all ones make no room', async () => {
+        const capped = serviceWith({ SESSIONS_PER_USER: '2' });
+        const t = clock.now();
+        await insertSession({ id: 'revoked', revokedAt: new Date(t - 1), revokedReason: 'logout', lastUsedAt: new Date(t - 9000) });
+        await insertSession({ id: 'expired', expiresAt: new Date(t), lastUsedAt: new Date(t - 9000) });
+        await insertSession({ id: 'before-cut', createdAt: new Date(t - 2), lastUsedAt: new Date(t - 9000) });
+        const atCut = await insertSession({ id: 'at-cut', createdAt: new Date(t - 1), lastUsedAt: new Date(t - 8000) });
+        await capped.revokeAllStartedBefore(new Date(t - 1));
+        expect((await capped.open('user-1', client())).evicted).toStrictEqual([]);
+        expect((await capped.open('user-1', client())).evicted).toStrictEqual([atCut.id]);
+      });
+
+      it('under the cap, signs nobody out', async () => {
+        const roomy = serviceWith({ SESSIONS_PER_USER: '5' });
+        for (const id of ['p', 'q', 'r']) await insertSession({ id });
+        const update = jest.spyOn(EntityManager.prototype, 'update');
+        expect((await roomy.open('user-1', client())).evicted).toStrictEqual([]);
+        expect(update).not.toHaveBeenCalled();
+        expect((await roomy.listActive('user-1')).total).toBe(4);
+      });
+    });
   });
 
   describe('rotate', () => {
@@ -174,6 +233,40 @@ describe('SessionsService', () => {
       expect(await tokensRepo().findOneByOrFail({ tokenHash: hash(live.refreshToken) })).toMatchObject({ spentAt: null });
     });
 
+    it('keeps the newest SPENT_REFRESH_TOKENS_KEPT spent tokens of the session: an older one is unknown and ends nothing', async () => {
+      const kept = serviceWith({ SPENT_REFRESH_TOKENS_KEPT: '2' });
+      const other = await kept.open('user-2', client());
+      await kept.rotate(other.refreshToken, client()); // another session's spent token, never pruned by this one's rotations
+      const { session, refreshToken } = await kept.open('user-1', client());
+      const tokens = [refreshToken];
+      for (let i = 0; i < 4; i += 1) {
+        clock.advance(1000);
+        tokens.push(((await kept.rotate(tokens[tokens.length - 1], client())) as { refreshToken: string }).refreshToken);
+      }
+      const rows = await tokensRepo().findBy({ sessionId: session.id });
+      expect(rows.map((token) => token.tokenHash).sort()).toStrictEqual([tokens[2], tokens[3], tokens[4]].map(hash).sort());
+      expect(await tokensRepo().findOneBy({ tokenHash: hash(other.refreshToken) })).not.toBeNull();
+      expect(await kept.rotate(tokens[1], client())).toStrictEqual({ outcome: 'invalid' });
+      expect(await row(session.id)).toMatchObject({ revokedAt: null });
+      expect((await kept.rotate(tokens[2], client())).outcome).toBe('reused');
+    });
+
+    it('prunes on step-up too; of tokens spent in the same millisecond it keeps the lowest hashes', async () => {
+      const kept = serviceWith({ SPENT_REFRESH_TOKENS_KEPT: '2' });
+      const { session } = await kept.open('user-1', client());
+      const spentAt = new Date(clock.now());
+      const names = ['d', 'b', 'a', 'c'];
+      for (const name of names) await tokensRepo().insert({ tokenHash: hash(`rt_${name}`), sessionId: session.id, createdAt: spentAt, spentAt });
+      const lowest = names.map((name) => hash(`rt_${name}`)).sort();
+      clock.advance(1000);
+      const renewed = await kept.reauthenticate(session, ['pwd']);
+      // The step-up spent the open's token a second later: it is the newest, then the lowest hash of the older four.
+      const rows = (await tokensRepo().findBy({ sessionId: session.id })).filter((token) => token.tokenHash !== hash(renewed.refreshToken));
+      expect(rows).toHaveLength(2);
+      expect(rows.map((token) => token.tokenHash)).toContain(lowest[0]);
+      expect(rows.some((token) => token.spentAt!.getTime() === clock.now())).toBe(true);
+    });
+
     it('refuses a token whose session row is gone', async () => {
       const { session, refreshToken } = await service.open('user-1', client());
       await sessionsRepo().delete({ id: session.id });
@@ -201,6 +294,7 @@ describe('SessionsService', () => {
 
   describe('findByRefreshToken', () => {
     it('finds the session of a live or spent token; null for an unknown one', async () => {
+      await service.open('user-1', client());
       const { session, refreshToken } = await service.open('user-1', client());
       expect((await service.findByRefreshToken(refreshToken))?.id).toBe(session.id);
       await service.rotate(refreshToken, client());
@@ -354,7 +448,9 @@ describe('SessionsService', () => {
     it('with a limit: only that many, the total counts all, ties ordered by id', async () => {
       for (const id of ['c', 'a', 'b']) await insertSession({ id });
       expect(await service.listActive('user-1', 2)).toMatchObject({ items: [{ id: 'a' }, { id: 'b' }], total: 3 });
-      expect(await service.listActive('user-1', 0)).toMatchObject({ total: 3 });
+      await insertSession({ id: 'newest', createdAt: new Date(clock.now() + 1) });
+      expect(await service.listActive('user-1', 2)).toMatchObject({ items: [{ id: 'newest' }, { id: 'a' }], total: 4 });
+      expect(await service.listActive('user-1', 0)).toMatchObject({ total: 4 });
     });
   });
 
@@ -376,8 +472,11 @@ describe('SessionsService', () => {
     it('isLiveIn locks the row on MySQL/MariaDB (a reclaim committing meanwhile is seen), and not on SQLite', async () => {
       const query = { where: jest.fn(), setLock: jest.fn(), getOne: jest.fn(async () => null) };
       query.where.mockReturnValue(query);
-      const fakeTx = (type: string) => ({ connection: { options: { type } }, getRepository: () => ({ createQueryBuilder: () => query }) }) as unknown as EntityManager;
+      const createQueryBuilder = jest.fn(() => query);
+      const fakeTx = (type: string) => ({ connection: { options: { type } }, getRepository: () => ({ createQueryBuilder }) }) as unknown as EntityManager;
       await service.isLiveIn(fakeTx('mysql'), 'user-1', 's');
+      // The alias the condition names (SQLite would also match TypeORM's default alias "Session"; MariaDB's aliases are case-sensitive).
+      expect(createQueryBuilder).toHaveBeenCalledWith('session');
       expect(query.where).toHaveBeenCalledWith('session.id = :sessionId AND session.user_id = :userId', { sessionId: 's', userId: 'user-1' });
       expect(query.setLock).toHaveBeenCalledWith('pessimistic_write');
       query.setLock.mockClear();
@@ -445,8 +544,10 @@ describe('SessionsService', () => {
     it('leaves a marker out of the store once nothing it covers can be alive', async () => {
       const keptFor = MAX_REFRESH_TOKEN_TTL_SECONDS * 1000 + MARKER_TTL_MS;
       await markersRepo().insert({ name: REVOKE_ALL, beforeAt: new Date(clock.now() - keptFor) });
+      const setMax = jest.spyOn(kv, 'setMax');
       await service.onApplicationBootstrap();
       expect(await service.revokedAllBefore()).toBe(0);
+      expect(setMax).not.toHaveBeenCalled(); // no marker with no life left (Redis refuses an expiry of 0)
       await markersRepo().update({ name: REVOKE_ALL }, { beforeAt: new Date(clock.now() - keptFor + 1) });
       await service.onApplicationBootstrap();
       expect(await kv.ttl(REVOKE_ALL)).toBe(1);
