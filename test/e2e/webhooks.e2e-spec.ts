@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
+import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
+import { EventsService } from '@/modules/events/events.service';
 import { EVENT_TYPES } from '@/modules/events/event-types';
 import { WebhookResolver } from '@/modules/events/webhooks/target-guard';
-import { MAX_ATTEMPTS, RETRY_JITTER, RETRY_SCHEDULE_MS } from '@/modules/events/webhooks/webhook-deliveries.service';
+import { MAX_ATTEMPTS, RETRY_JITTER, RETRY_SCHEDULE_MS, WebhookDeliveriesService } from '@/modules/events/webhooks/webhook-deliveries.service';
 import { WebhookWorker } from '@/modules/events/webhooks/webhook-worker';
 import { RetentionService } from '@/modules/retention/retention.service';
 import { adminUpdate, auditEvents, createAppWithAdmin, signedInAdmin, SignedInAdmin } from '../factories/admin';
@@ -239,6 +241,38 @@ describe('Webhooks (contract §12)', () => {
       expect(target.received.map((hook) => [hook.body.type, hook.body.data, hook.verifiedWith.length])).toEqual([['webhook.test', { endpointId: endpoint.id }, 1]]);
       expect(bystander.received).toEqual([]);
       expect((await deliveriesOf(endpoint.id)).map((delivery) => [delivery.type, delivery.status])).toEqual([['webhook.test', 'delivered']]);
+    });
+
+    it('a round of 20 due deliveries costs 6 statements, not 5 per delivery: claimed, read, sent and recorded in bulk', async () => {
+      const { hooks, endpoint } = await endpointFor('ok', ['user.updated']);
+      // 20 users, one event each: 20 deliveries due at once (a user's later events would wait in order).
+      const userIds = Array.from({ length: 20 }, () => randomUUID());
+      await t.db.transaction(async (tx) => {
+        for (const userId of userIds) await t.app.get(EventsService).emit(tx, 'user.updated', { userId, fields: ['intro'] });
+      });
+      const deliveries = t.app.get(WebhookDeliveriesService);
+      await deliveries.dispatch();
+      const statements: string[] = [];
+      const logger = t.db.logger;
+      const counting: TypeOrmLogger = Object.create(logger);
+      counting.logQuery = (query, parameters, runner) => {
+        statements.push(query);
+        return logger.logQuery(query, parameters, runner);
+      };
+      Object.assign(t.db, { logger: counting });
+      try {
+        const round = await deliveries.claim(20);
+        await deliveries.deliver(round);
+        expect(round.deliveries).toHaveLength(20);
+      } finally {
+        Object.assign(t.db, { logger });
+      }
+      // The candidates, the claim UPDATE, the claimed rows, their endpoints, their events, the successes' UPDATE (was 1 + 5 x 20 = 101).
+      expect(statements).toHaveLength(6);
+      expect(hooks.received.map((hook) => hook.body.data.userId).sort()).toEqual([...userIds].sort());
+      expect((await deliveriesOf(endpoint.id)).map((delivery) => [delivery.status, delivery.attempts, delivery.lastStatusCode])).toEqual(Array(20).fill(['delivered', 1, 204]));
+      const [held] = await t.db.query('SELECT COUNT(*) AS n FROM webhook_deliveries WHERE endpoint_id = ? AND (leased_by IS NOT NULL OR lease_until IS NOT NULL)', [endpoint.id]);
+      expect(Number(held.n)).toBe(0);
     });
 
     it('rotation: for 24 h every delivery verifies with the old and the new secret; after that only with the new one', async () => {

@@ -97,8 +97,9 @@ export class MetricsService {
     this.webhookBacklog = source;
   }
 
-  webhookDelivery(outcome: 'delivered' | 'retry' | 'failed'): void {
-    this.webhookDeliveries.inc({ outcome });
+  /** `count` deliveries recorded with this outcome (a round records its successes in one UPDATE). */
+  webhookDelivery(outcome: 'delivered' | 'retry' | 'failed', count = 1): void {
+    if (count > 0) this.webhookDeliveries.inc({ outcome }, count);
   }
 
   /** `route` is the route template (e.g. /api/v1/users/:id), or "unmatched" for a 404 on no route. */

@@ -28,6 +28,12 @@ export const RETRY_JITTER = 0.1;
 const DISPATCH_BATCH = 500;
 const DISPATCH_LOCK = 'webhook-dispatch-lock';
 
+/** A round of deliveries claimed together: every row carries the round's token in leased_by while it holds. */
+export interface ClaimedRound {
+  token: string;
+  deliveries: WebhookDelivery[];
+}
+
 /** The test event's type: sent to one endpoint only, never fanned out. */
 export const TEST_EVENT_TYPE = 'webhook.test';
 
@@ -45,9 +51,11 @@ export function retryDelayMs(attempts: number, random: number = Math.random()): 
  * order, and marks the event dispatched — in one transaction, with a unique (event, endpoint) index,
  * so a dispatch repeated by another instance adds nothing.
  *
- * Claiming: a due delivery is claimed by one conditional UPDATE (status → delivering, a lease and a
- * claim token); only one instance's UPDATE matches. An expired lease (a killed instance) is claimable
- * again. The result is written only by the claim's holder (WHERE leased_by = its token).
+ * Claiming: a round's due deliveries are claimed by one conditional UPDATE (status → delivering, a
+ * lease and the round's claim token); only one instance's UPDATE matches a given row. An expired lease
+ * (a killed instance) is claimable again. The result is written only by the claim's holder
+ * (WHERE leased_by = its token AND status = 'delivering'). A round costs a fixed number of statements
+ * (candidates, claim, read back, endpoints, events, successes) plus one or a few per failure.
  *
  * Order: a delivery waits while an earlier one (lower event seq) about the same user to the same
  * endpoint is pending or delivering; a failed one no longer holds the later ones back.
@@ -110,9 +118,15 @@ export class WebhookDeliveriesService {
     }
   }
 
-  /** Claims up to `limit` due deliveries for this instance; answers them with their claim tokens. */
-  async claim(limit: number): Promise<{ id: string; token: string }[]> {
+  /**
+   * Claims up to `limit` due deliveries for this instance in two statements whatever their number:
+   * one conditional UPDATE stamps every candidate still due (or whose lease ran out) with this
+   * round's token, one SELECT reads back the rows that carry it. A row another instance claimed
+   * between the candidates' SELECT and the UPDATE no longer matches the UPDATE's condition.
+   */
+  async claim(limit: number): Promise<ClaimedRound> {
     const now = new Date(this.clock.now());
+    const token = `${this.instanceId}:${randomBytes(6).toString('hex')}`;
     const candidates: { id: string }[] = await this.dataSource.query(
       `SELECT d.id AS id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
        WHERE e.enabled = 1
@@ -122,34 +136,46 @@ export class WebhookDeliveriesService {
        ORDER BY d.event_seq LIMIT ?`,
       [this.time(now), this.time(now), limit],
     );
-    const claimed: { id: string; token: string }[] = [];
-    for (const { id } of candidates) {
-      const token = `${this.instanceId}:${randomBytes(6).toString('hex')}`;
-      const result = await this.deliveries
-        .createQueryBuilder()
-        .update(WebhookDelivery)
-        .set({ status: 'delivering', leaseUntil: new Date(now.getTime() + this.leaseMs), leasedBy: token, attempts: () => 'attempts + 1' })
-        .where('id = :id', { id })
-        .andWhere("((status = 'pending' AND next_attempt_at <= :now) OR (status = 'delivering' AND lease_until < :now))", { now })
-        .execute();
-      if (result.affected) claimed.push({ id, token });
-    }
-    return claimed;
+    if (!candidates.length) return { token, deliveries: [] };
+    const result = await this.deliveries
+      .createQueryBuilder()
+      .update(WebhookDelivery)
+      .set({ status: 'delivering', leaseUntil: new Date(now.getTime() + this.leaseMs), leasedBy: token, attempts: () => 'attempts + 1' })
+      .where('id IN (:...ids)', { ids: candidates.map((candidate) => candidate.id) })
+      .andWhere("((status = 'pending' AND next_attempt_at <= :now) OR (status = 'delivering' AND lease_until < :now))", { now })
+      .execute();
+    if (!result.affected) return { token, deliveries: [] };
+    const deliveries = await this.deliveries.find({ where: { leasedBy: token, status: 'delivering' }, order: { eventSeq: 'ASC' } });
+    return { token, deliveries };
   }
 
-  /** Sends one claimed delivery and records the outcome (only while this claim still holds it). */
-  async attempt(claim: { id: string; token: string }): Promise<SendOutcome | null> {
-    const delivery = await this.deliveries.findOneBy({ id: claim.id, leasedBy: claim.token });
-    if (!delivery) return null;
-    const [endpoint, event] = await Promise.all([this.endpoints.findOneBy({ id: delivery.endpointId }), this.events.findOneBy({ id: delivery.eventId })]);
-    let outcome: SendOutcome;
-    if (!endpoint || !event) {
-      outcome = { ok: false, statusCode: null, error: 'endpoint or event gone' };
-    } else {
-      outcome = await this.send(endpoint, event);
+  /**
+   * Sends a claimed round in parallel and records the outcomes (only where the round's claim still
+   * holds): its endpoints and events are read with one query each, its successes recorded with one
+   * UPDATE per answer status (one in practice), each failure with its own (they differ in when to retry).
+   */
+  async deliver(round: ClaimedRound): Promise<SendOutcome[]> {
+    if (!round.deliveries.length) return [];
+    const endpointIds = [...new Set(round.deliveries.map((delivery) => delivery.endpointId))];
+    const eventIds = [...new Set(round.deliveries.map((delivery) => delivery.eventId))];
+    const [endpoints, events] = await Promise.all([this.endpoints.findBy({ id: In(endpointIds) }), this.events.findBy({ id: In(eventIds) })]);
+    const endpointById = new Map(endpoints.map((endpoint) => [endpoint.id, endpoint]));
+    const eventById = new Map(events.map((event) => [event.id, event]));
+    const outcomes = await Promise.all(
+      round.deliveries.map((delivery): Promise<SendOutcome> => {
+        const endpoint = endpointById.get(delivery.endpointId);
+        const event = eventById.get(delivery.eventId);
+        return endpoint && event ? this.send(endpoint, event) : Promise.resolve({ ok: false, statusCode: null, error: 'endpoint or event gone' });
+      }),
+    );
+    const now = new Date(this.clock.now());
+    // Successes first, so an endpoint that answered one of them is no longer failing when its failures in this round are recorded.
+    const sent = round.deliveries.map((delivery, i) => ({ delivery, outcome: outcomes[i] }));
+    await this.recordSuccesses(sent.filter(({ outcome }) => outcome.ok), round.token, endpointById, now);
+    for (const { delivery, outcome } of sent) {
+      if (!outcome.ok) await this.recordFailure(delivery, round.token, outcome, endpointById.get(delivery.endpointId) ?? null, now);
     }
-    await this.record(delivery, claim.token, outcome, endpoint);
-    return outcome;
+    return outcomes;
   }
 
   /** The signed POST of one event to one endpoint. */
@@ -183,15 +209,39 @@ export class WebhookDeliveriesService {
     return secrets;
   }
 
-  private async record(delivery: WebhookDelivery, token: string, outcome: SendOutcome, endpoint: WebhookEndpoint | null): Promise<void> {
-    const now = new Date(this.clock.now());
+  /** One UPDATE per answer status for the round's successes; the metric counts the rows it changed. */
+  private async recordSuccesses(successes: { delivery: WebhookDelivery; outcome: SendOutcome }[], token: string, endpointById: Map<string, WebhookEndpoint>, now: Date): Promise<void> {
+    const byStatusCode = new Map<number | null, string[]>();
+    for (const { delivery, outcome } of successes) byStatusCode.set(outcome.statusCode, [...(byStatusCode.get(outcome.statusCode) ?? []), delivery.id]);
+    let recorded = 0;
+    for (const [statusCode, ids] of byStatusCode) {
+      const result = await this.deliveries
+        .createQueryBuilder()
+        .update(WebhookDelivery)
+        .set({ status: 'delivered', leaseUntil: null, leasedBy: null, lastStatusCode: statusCode, lastError: null, lastAttemptAt: now })
+        .where('id IN (:...ids)', { ids })
+        .andWhere("leased_by = :token AND status = 'delivering'", { token })
+        .execute();
+      recorded += result.affected ?? 0;
+    }
+    // Rows whose lease ran out and were taken over by another instance are not counted (nor written).
+    this.metrics.webhookDelivery('delivered', recorded);
+    if (!recorded) return;
+    for (const endpointId of new Set(successes.map(({ delivery }) => delivery.endpointId))) {
+      const endpoint = endpointById.get(endpointId);
+      if (!endpoint?.failingSince) continue;
+      await this.endpoints.update({ id: endpoint.id }, { failingSince: null });
+      endpoint.failingSince = null;
+    }
+  }
+
+  private async recordFailure(delivery: WebhookDelivery, token: string, outcome: SendOutcome, endpoint: WebhookEndpoint | null, now: Date): Promise<void> {
     const attempts = delivery.attempts;
-    const retry = !outcome.ok && attempts < MAX_ATTEMPTS;
-    const status = outcome.ok ? 'delivered' : retry ? 'pending' : 'failed';
+    const retry = attempts < MAX_ATTEMPTS;
     const result = await this.deliveries.update(
       { id: delivery.id, leasedBy: token, status: 'delivering' },
       {
-        status,
+        status: retry ? 'pending' : 'failed',
         nextAttemptAt: retry ? new Date(now.getTime() + retryDelayMs(attempts)) : delivery.nextAttemptAt,
         leaseUntil: null,
         leasedBy: null,
@@ -201,12 +251,8 @@ export class WebhookDeliveriesService {
       },
     );
     if (!result.affected) return; // the lease ran out and another instance took the delivery over
-    this.metrics.webhookDelivery(outcome.ok ? 'delivered' : retry ? 'retry' : 'failed');
+    this.metrics.webhookDelivery(retry ? 'retry' : 'failed');
     if (!endpoint) return;
-    if (outcome.ok) {
-      if (endpoint.failingSince) await this.endpoints.update({ id: endpoint.id }, { failingSince: null });
-      return;
-    }
     await this.endpoints.createQueryBuilder().update(WebhookEndpoint).set({ failingSince: now }).where('id = :id AND failing_since IS NULL', { id: endpoint.id }).execute();
     const since = endpoint.failingSince?.getTime() ?? now.getTime();
     if (now.getTime() - since >= this.config.webhooks.disableAfterHours * 3600_000) await this.disableFailing(endpoint, new Date(since));

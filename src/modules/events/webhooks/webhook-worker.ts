@@ -50,9 +50,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   async runOnce(): Promise<number> {
     if (!(await this.presence.anyEnabled())) return 0;
     await this.deliveries.dispatch();
-    const claims = await this.deliveries.claim(this.config.webhooks.batchSize);
-    await Promise.all(claims.map((claim) => this.deliveries.attempt(claim)));
-    return claims.length;
+    const round = await this.deliveries.claim(this.config.webhooks.batchSize);
+    await this.deliveries.deliver(round);
+    return round.deliveries.length;
   }
 
   /** Rounds until nothing is due (tests drive the worker with this). */
