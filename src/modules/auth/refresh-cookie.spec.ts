@@ -89,6 +89,7 @@ describe('refresh cookie (REFRESH_TOKEN_COOKIE)', () => {
         [pair({ accessToken: undefined }), 200],
         [pair({ refreshToken: 7 }), 200],
         [null, 200],
+        [undefined, 200],
         ['text', 200],
         [[pair()], 200],
       ];
@@ -125,6 +126,9 @@ describe('refresh cookie (REFRESH_TOKEN_COOKIE)', () => {
     it('answers undefined without the cookie, and with cookie mode off whatever the request carries', () => {
       expect(new RefreshCookie(config(true)).take(request(allowed, {}))).toBeUndefined();
       expect(new RefreshCookie(config(true)).take(request(allowed, null))).toBeUndefined();
+      // A request without the cookie (a bearer-only client, a server) is never asked for Origin or X-Requested-With.
+      expect(new RefreshCookie(config(true)).take(request({}, {}))).toBeUndefined();
+      expect(new RefreshCookie(config(true)).take(request({ origin: 'https://evil.example' }, { other: 'x' }))).toBeUndefined();
       const off = new RefreshCookie(config(false));
       expect(off.enabled).toBe(false);
       expect(off.take(request({}))).toBeUndefined();
