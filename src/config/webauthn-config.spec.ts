@@ -29,32 +29,3 @@ describe('configuration › passkeys (WEBAUTHN_*, contract §10)', () => {
     expect(() => loadConfig(env)).toThrow(setting);
   });
 });
-
-describe('configuration › passkeys per account (PASSKEYS_PER_USER)', () => {
-  it('defaults to at most 10 passkeys per account', () => {
-    expect(loadConfig({}).mfa.passkeysPerUser).toBe(10);
-    expect(loadConfig({ PASSKEYS_PER_USER: '2' }).mfa.passkeysPerUser).toBe(2);
-  });
-
-  it.each([
-    [{ PASSKEYS_PER_USER: '0' }, 'PASSKEYS_PER_USER must be between 1 and 100 (got 0)'],
-    [{ PASSKEYS_PER_USER: '101' }, 'PASSKEYS_PER_USER must be between 1 and 100 (got 101)'],
-    [{ PASSKEYS_PER_USER: 'lots' }, 'PASSKEYS_PER_USER must be a whole number (got "lots")'],
-  ])('refuses %j at start-up, in one line naming the setting', (env, message) => {
-    expect(() => loadConfig(env)).toThrow(`Invalid configuration: ${message}`);
-  });
-});
-
-describe('configuration › pending passkey challenges (WEBAUTHN_PENDING_CHALLENGES)', () => {
-  it('defaults to at most 10 pending challenges per account (and per client network for sign-in)', () => {
-    expect(loadConfig({}).mfa.pendingPasskeyChallenges).toBe(10);
-    expect(loadConfig({ WEBAUTHN_PENDING_CHALLENGES: '3' }).mfa.pendingPasskeyChallenges).toBe(3);
-  });
-
-  it.each([
-    [{ WEBAUTHN_PENDING_CHALLENGES: '0' }, 'WEBAUTHN_PENDING_CHALLENGES must be between 1 and 100 (got 0)'],
-    [{ WEBAUTHN_PENDING_CHALLENGES: '101' }, 'WEBAUTHN_PENDING_CHALLENGES must be between 1 and 100 (got 101)'],
-  ])('refuses %j at start-up with one line naming the setting', (env, message) => {
-    expect(() => loadConfig(env)).toThrow(`Invalid configuration: ${message}`);
-  });
-});

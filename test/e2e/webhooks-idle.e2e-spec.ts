@@ -1,9 +1,9 @@
-import type { Logger as TypeOrmLogger } from 'typeorm';
 import { EndpointPresence, PRESENCE_KEY, PRESENCE_TTL_MS } from '@/modules/events/webhooks/endpoint-presence';
 import { WebhookDeliveriesService } from '@/modules/events/webhooks/webhook-deliveries.service';
 import { createAppWithAdmin, SignedInAdmin } from '../factories/admin';
 import { signedInUser } from '../factories/users';
 import { TestApp } from '../helpers/test-app';
+import { countStatements } from '../helpers/statement-counter';
 import { WebhookReceiver } from '../helpers/webhook-receiver';
 
 const API = '/api/v1/admin/webhooks';
@@ -33,20 +33,14 @@ describe('The webhook worker with no endpoint enabled', () => {
   let hooks: WebhookReceiver;
   let deliveries: WebhookDeliveriesService;
   let presence: EndpointPresence;
-  const statements: string[] = [];
+  let statements: string[] = [];
 
   beforeAll(async () => {
     ({ t, admin } = await createAppWithAdmin({ WEBHOOK_WORKER: 'true', WEBHOOK_POLL_INTERVAL_MS: String(POLL_MS), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }));
     hooks = await new WebhookReceiver(() => t.clock.now()).start();
     deliveries = t.app.get(WebhookDeliveriesService);
     presence = t.app.get(EndpointPresence);
-    const logger = t.db.logger;
-    const counting: TypeOrmLogger = Object.create(logger);
-    counting.logQuery = (query, parameters, runner) => {
-      statements.push(query);
-      return logger.logQuery(query, parameters, runner);
-    };
-    Object.assign(t.db, { logger: counting });
+    ({ statements } = countStatements(t.db));
   }, 120_000);
   afterAll(async () => {
     await hooks.stop();

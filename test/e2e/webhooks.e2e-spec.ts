@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { EventsService } from '@/modules/events/events.service';
 import { EVENT_TYPES } from '@/modules/events/event-types';
 import { WebhookResolver } from '@/modules/events/webhooks/target-guard';
@@ -16,6 +16,7 @@ import { deliverCallback, federationEnv, idpClients, idpPerson, SPA_PROFILE } fr
 import { bearer, signInFrom } from '../factories/sessions';
 import { DEFAULT_PASSWORD, signedInUser } from '../factories/users';
 import { OidcIdp } from '../helpers/oidc-idp';
+import { countStatements } from '../helpers/statement-counter';
 import { TestApp } from '../helpers/test-app';
 import { ReceivedWebhook, ReceiverMode, WebhookReceiver } from '../helpers/webhook-receiver';
 
@@ -252,20 +253,13 @@ describe('Webhooks (contract §12)', () => {
       });
       const deliveries = t.app.get(WebhookDeliveriesService);
       await deliveries.dispatch();
-      const statements: string[] = [];
-      const logger = t.db.logger;
-      const counting: TypeOrmLogger = Object.create(logger);
-      counting.logQuery = (query, parameters, runner) => {
-        statements.push(query);
-        return logger.logQuery(query, parameters, runner);
-      };
-      Object.assign(t.db, { logger: counting });
+      const { statements, stop } = countStatements(t.db);
       try {
         const round = await deliveries.claim(20);
         await deliveries.deliver(round);
         expect(round.deliveries).toHaveLength(20);
       } finally {
-        Object.assign(t.db, { logger });
+        stop();
       }
       // The candidates, the claim UPDATE, the claimed rows, their endpoints, their events, the successes' UPDATE (was 1 + 5 x 20 = 101).
       expect(statements).toHaveLength(6);
