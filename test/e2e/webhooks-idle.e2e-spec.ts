@@ -95,8 +95,9 @@ describe('The webhook worker with no endpoint enabled', () => {
 
     const active = await watch(500);
     expect(active.dispatches).toBeGreaterThan(5);
-    // Each round polls the outbox and the deliveries: what an idle round no longer does.
-    expect(active.statements.length).toBeGreaterThanOrEqual(2 * active.dispatches);
+    // Each round polls the outbox and the deliveries: what an idle round no longer does. (The round in
+    // flight when the window closes may have made its dispatch and not yet its claim: one less.)
+    expect(active.statements.length).toBeGreaterThanOrEqual(2 * active.dispatches - 1);
 
     await t.http.patch(`${API}/${endpoint.id}`).set(admin.auth).send({ enabled: false }).expect(200);
     await until(async () => (await t.kv.get(PRESENCE_KEY)) === '0', 'the check after the endpoint was disabled');
