@@ -8,8 +8,13 @@ import { WebhookReceiver } from '../helpers/webhook-receiver';
 
 const API = '/api/v1/admin/webhooks';
 const POLL_MS = 20;
-/** One idle check, on either backend: [GET_LOCK,] BEGIN, SELECT the enabled endpoint, UPDATE the outbox, COMMIT[, RELEASE_LOCK]. */
-const ONE_CHECK = 6;
+/**
+ * One idle check, on either backend: SELECT an enabled endpoint (none), then under the lock [GET_LOCK,]
+ * BEGIN, SELECT it again, UPDATE the outbox, COMMIT[, RELEASE_LOCK].
+ */
+const ONE_CHECK = 7;
+/** What taking the endpoints' lock sends: the named lock on MariaDB, a transaction on either backend. */
+const LOCKING = /GET_LOCK|RELEASE_LOCK|START TRANSACTION|BEGIN/i;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
@@ -49,9 +54,10 @@ describe('The webhook worker with no endpoint enabled', () => {
   afterEach(() => jest.restoreAllMocks());
 
   /** What the worker does in `ms` of real time, nothing else running. */
-  const watch = async (ms: number) => {
+  const watch = async (ms: number, first?: () => Promise<void>) => {
     const [rounds, dispatches, claims] = [jest.spyOn(presence, 'anyEnabled'), jest.spyOn(deliveries, 'dispatch'), jest.spyOn(deliveries, 'claim')];
     statements.length = 0;
+    await first?.();
     await sleep(ms);
     const seen = { rounds: rounds.mock.calls.length, dispatches: dispatches.mock.calls.length, claims: claims.mock.calls.length, statements: [...statements] };
     jest.restoreAllMocks();
@@ -98,6 +104,18 @@ describe('The webhook worker with no endpoint enabled', () => {
     // Each round polls the outbox and the deliveries: what an idle round no longer does. (The round in
     // flight when the window closes may have made its dispatch and not yet its claim: one less.)
     expect(active.statements.length).toBeGreaterThanOrEqual(2 * active.dispatches - 1);
+    expect(active.statements.filter((sql) => LOCKING.test(sql))).toEqual([]);
+
+    // The shared answer runs out (every PRESENCE_TTL_MS) while the endpoint is enabled: the next round
+    // finds it with a plain read and takes no lock, there being nothing to sweep.
+    const expired = await watch(500, async () => {
+      await t.passTime(PRESENCE_TTL_MS + 1000);
+      expect(await t.kv.get(PRESENCE_KEY)).toBeNull();
+    });
+    expect(await t.kv.get(PRESENCE_KEY)).toBe('1');
+    expect(expired.rounds).toBeGreaterThan(0);
+    expect(expired.statements.filter((sql) => /webhook_endpoints/.test(sql) && /EXISTS/i.test(sql))).toHaveLength(1);
+    expect(expired.statements.filter((sql) => LOCKING.test(sql))).toEqual([]);
 
     await t.http.patch(`${API}/${endpoint.id}`).set(admin.auth).send({ enabled: false }).expect(200);
     await until(async () => (await t.kv.get(PRESENCE_KEY)) === '0', 'the check after the endpoint was disabled');

@@ -26,7 +26,8 @@ export const PRESENCE_TTL_MS = 5_000;
  * The idle check also marks the events written since the last one dispatched (they have nowhere to
  * go), so a new endpoint receives events from about its creation on, not the outbox's whole history.
  * It runs under the lock that creating and enabling take: no endpoint can appear between its count
- * and its sweep, so an event written after an endpoint was enabled is never swept past it.
+ * and its sweep, so an event written after an endpoint was enabled is never swept past it. The lock is
+ * taken only when a plain read finds no endpoint enabled: with one enabled there is nothing to sweep.
  */
 @Injectable()
 export class EndpointPresence {
@@ -41,11 +42,16 @@ export class EndpointPresence {
   async anyEnabled(): Promise<boolean> {
     const known = await this.kv.get(PRESENCE_KEY);
     if (known !== null) return known === '1';
-    const enabled = await inExclusiveTransaction(this.dataSource.manager, ENDPOINTS_LOCK, async (tx) => {
-      if (await tx.exists(WebhookEndpoint, { where: { enabled: true } })) return true;
-      await tx.update(OutboxEvent, { dispatchedAt: IsNull() }, { dispatchedAt: new Date(this.clock.now()) });
-      return false;
-    });
+    // A plain read first: while an endpoint is enabled (the common case once the key runs out) there is
+    // nothing to sweep, and taking the lock for it would cost every instance a GET_LOCK transaction
+    // every PRESENCE_TTL_MS. Only when none is enabled is the lock taken, and the count made again under it.
+    const enabled =
+      (await this.dataSource.manager.exists(WebhookEndpoint, { where: { enabled: true } })) ||
+      (await inExclusiveTransaction(this.dataSource.manager, ENDPOINTS_LOCK, async (tx) => {
+        if (await tx.exists(WebhookEndpoint, { where: { enabled: true } })) return true;
+        await tx.update(OutboxEvent, { dispatchedAt: IsNull() }, { dispatchedAt: new Date(this.clock.now()) });
+        return false;
+      }));
     // If absent: an endpoint enabled since this check has set '1', which must not be overwritten.
     await this.kv.setIfAbsent(PRESENCE_KEY, enabled ? '1' : '0', PRESENCE_TTL_MS);
     return enabled;
