@@ -806,7 +806,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     captcha: {
       ttlSeconds: read.int('CAPTCHA_TTL', 300, 10, 300),
       fixedText: read.optional('CAPTCHA_FIXED_TEXT'),
-      perIp: read.int('CAPTCHA_PER_IP', 20, 1, 1_000_000),
+      // At most 1,000: each new captcha reads and rewrites its IP's list of pending ids, so a larger cap makes every captcha dearer.
+      perIp: read.int('CAPTCHA_PER_IP', 20, 1, 1000),
     },
     humanCheck: readHumanCheck(read, production),
     sessions: {

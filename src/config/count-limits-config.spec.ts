@@ -1,7 +1,7 @@
 import { AppConfig, loadConfig } from './app-config';
 
 /**
- * The caps on what one account or the whole service may hold: each is a whole number read at
+ * The caps on what one account, one client IP or the whole service may hold: each is a whole number read at
  * start-up, with a default and a range; anything else stops the start in one line naming the setting.
  */
 const COUNT_LIMITS: { setting: string; read: (config: AppConfig) => number; fallback: number; min: number; max: number }[] = [
@@ -10,6 +10,7 @@ const COUNT_LIMITS: { setting: string; read: (config: AppConfig) => number; fall
   { setting: 'PASSKEYS_PER_USER', read: (config) => config.mfa.passkeysPerUser, fallback: 10, min: 1, max: 100 },
   { setting: 'WEBAUTHN_PENDING_CHALLENGES', read: (config) => config.mfa.pendingPasskeyChallenges, fallback: 10, min: 1, max: 100 },
   { setting: 'WEBHOOK_MAX_ENDPOINTS', read: (config) => config.webhooks.maxEndpoints, fallback: 50, min: 1, max: 1000 },
+  { setting: 'CAPTCHA_PER_IP', read: (config) => config.captcha.perIp, fallback: 20, min: 1, max: 1000 },
 ];
 
 describe.each(COUNT_LIMITS)('$setting: a count limit read at start-up', ({ setting, read, fallback, min, max }) => {

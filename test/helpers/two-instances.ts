@@ -36,7 +36,7 @@ export async function startTwoInstances(env: Record<string, string> = {}, only: 
     LOG_LEVEL: 'warn',
     BCRYPT_COST: '4',
     CAPTCHA_FIXED_TEXT: TEST_CAPTCHA,
-    CAPTCHA_PER_IP: '1000000',
+    CAPTCHA_PER_IP: '1000',
     DATABASE_URL: mysql.url,
     REDIS_URL: backend.redisUrl!,
     REDIS_KEY_PREFIX: `uct:${randomBytes(6).toString('hex')}:`,
