@@ -362,19 +362,22 @@ describe('SECURITY: at most PASSKEYS_PER_USER passkeys per account', () => {
   });
   afterAll(() => t.close());
 
-  /** Creation options fetched one by one while there is room: what a burst of answers is made from. */
-  async function preparedRegistrations(user: { accessToken: string }, count: number) {
+  /**
+   * `count` registrations prepared while there is room (creation options fetched one by one, each
+   * answered by a new authenticator), then sent all at once: the answers, in order.
+   */
+  async function registerAtOnce(user: { accessToken: string }, count: number) {
     const prepared = [];
     for (let i = 0; i < count; i++) prepared.push((await t.http.post('/api/v1/users/me/passkeys/options').set(bearer(user)).expect(200)).body.data);
-    return prepared.map((options, i) => ({ response: new SoftAuthenticator(TEST_ORIGIN).register(options).json, name: `burst ${i}` }));
+    const bodies = prepared.map((options, i) => ({ response: new SoftAuthenticator(TEST_ORIGIN).register(options).json, name: `burst ${i}` }));
+    return Promise.all(bodies.map((body) => t.http.post('/api/v1/users/me/passkeys').set(bearer(user)).send(body)));
   }
 
   const passkeyRows = async (userId: string) => Number((await t.db.query('SELECT COUNT(*) AS n FROM passkeys WHERE user_id = ?', [userId]))[0].n);
 
   it('8 registrations prepared first and answered all at once store exactly the room left (2), the rest 409 PASSKEY_LIMIT_REACHED; then no more options', async () => {
     const user = await signedInUser(t);
-    const bodies = await preparedRegistrations(user, 8);
-    const answers = await Promise.all(bodies.map((body) => t.http.post('/api/v1/users/me/passkeys').set(bearer(user)).send(body)));
+    const answers = await registerAtOnce(user, 8);
     expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, 409, 409, 409, 409, 409, 409]);
     for (const answer of answers.filter((a) => a.status === 409)) expect(answer.body.error).toBe('PASSKEY_LIMIT_REACHED');
     // The first factor of the account brings recovery codes: exactly one of the two stored did.
@@ -392,11 +395,11 @@ describe('SECURITY: at most PASSKEYS_PER_USER passkeys per account', () => {
 
   it('with one passkey, 6 prepared registrations answered at once store exactly one; removing one makes room for exactly one again', async () => {
     const user = await passkeyUser(t);
-    const answers = await Promise.all((await preparedRegistrations(user, 6)).map((body) => t.http.post('/api/v1/users/me/passkeys').set(bearer(user)).send(body)));
+    const answers = await registerAtOnce(user, 6);
     expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
     expect(await passkeyRows(user.user.id)).toBe(2);
     await t.http.delete(`/api/v1/users/me/passkeys/${user.passkey.id}`).set(bearer(user)).expect(200);
-    const again = await Promise.all((await preparedRegistrations(user, 4)).map((body) => t.http.post('/api/v1/users/me/passkeys').set(bearer(user)).send(body)));
+    const again = await registerAtOnce(user, 4);
     expect(again.map((answer) => answer.status).sort()).toEqual([201, 409, 409, 409]);
     expect(await passkeyRows(user.user.id)).toBe(2);
   });

@@ -1,24 +1,13 @@
-import { Clock } from '../clock';
+import { ManualClock, storeWithClock } from '../../../test/helpers/store-with-clock';
 import { DependencyUnavailableError } from '../http/error-response';
 import { entryCost, MemoryKvStore } from './memory-kv.store';
 
 describe('MemoryKvStore', () => {
-  class ManualClock extends Clock {
-    private at = 1_000_000;
-    now() {
-      return this.at;
-    }
-    advance(ms: number) {
-      this.at += ms;
-    }
-  }
   let clock: ManualClock;
   let store: MemoryKvStore;
   beforeEach(() => {
-    clock = new ManualClock();
-    store = new MemoryKvStore(clock);
+    ({ clock, kv: store } = storeWithClock({ start: 1_000_000 }));
   });
-  afterEach(() => store.close());
 
   it('setMax keeps the larger number and its expiry; a smaller one changes nothing', async () => {
     expect(await store.setMax('cut', 500, 1000)).toBe(500);
@@ -192,15 +181,6 @@ describe('MemoryKvStore', () => {
 });
 
 describe('MemoryKvStore bounds (KV_MEMORY_MAX_KEYS, KV_MEMORY_MAX_MB)', () => {
-  class ManualClock extends Clock {
-    private at = 1_000_000;
-    now() {
-      return this.at;
-    }
-    advance(ms: number) {
-      this.at += ms;
-    }
-  }
   const evictable = (key: string) => key.startsWith('cache:') || key.startsWith('captcha:') || key.startsWith('captcha-ip:');
   let clock: ManualClock;
   let stores: MemoryKvStore[];
@@ -210,7 +190,7 @@ describe('MemoryKvStore bounds (KV_MEMORY_MAX_KEYS, KV_MEMORY_MAX_MB)', () => {
     return store;
   };
   beforeEach(() => {
-    clock = new ManualClock();
+    clock = new ManualClock(1_000_000);
     stores = [];
   });
   afterEach(async () => {

@@ -1,23 +1,12 @@
-import { Clock } from '@/common/clock';
 import { AppException } from '@/common/errors';
-import { MemoryKvStore } from '@/common/kv/memory-kv.store';
 import type { AppConfig } from '@/config/app-config';
 import { classifyIdentifier } from '@/modules/users/identity';
+import { storeWithClock } from '../../../test/helpers/store-with-clock';
 import { LoginThrottle, PasswordAttempt } from './login-throttle.service';
 
 // The rules of "count before compare", one at a time, on the in-process store with a clock moved by
 // hand. The e2e specs (test/security/sign-in, test/e2e/login) prove the same rules over HTTP, in
 // parallel and on two instances; these pin each number and each branch fast enough for mutation testing.
-
-class ManualClock extends Clock {
-  private at = 1_000_000;
-  now() {
-    return this.at;
-  }
-  advance(ms: number) {
-    this.at += ms;
-  }
-}
 
 const HOUR = 3600_000;
 const LOCK_SECONDS = 900;
@@ -25,8 +14,7 @@ const LOCK_SECONDS = 900;
 type LoginConfig = AppConfig['login'];
 
 function setup(login: Partial<LoginConfig> = {}) {
-  const clock = new ManualClock();
-  const kv = new MemoryKvStore(clock);
+  const { clock, kv } = storeWithClock({ start: 1_000_000 });
   const config = {
     login: { captchaAlways: false, captchaAfterFailures: 3, lockAfterFailures: 10, lockSeconds: LOCK_SECONDS, maxFailuresPerHour: 100, perIpPerMinute: 1000, ...login },
   } as AppConfig;
@@ -52,16 +40,6 @@ const aliceKey = alice.kind === 'username' ? alice.key : '';
 const userId = 'user-1';
 const ip = '203.0.113.7';
 
-let stores: MemoryKvStore[] = [];
-function track<T extends { kv: MemoryKvStore }>(value: T): T {
-  stores.push(value.kv);
-  return value;
-}
-afterEach(async () => {
-  await Promise.all(stores.map((kv) => kv.close()));
-  stores = [];
-});
-
 /** n wrong passwords in a row; answers what each failed() said. */
 async function fail(throttle: LoginThrottle, n: number, who = alice, account: string | null = userId, captcha = true) {
   const locked: boolean[] = [];
@@ -71,7 +49,7 @@ async function fail(throttle: LoginThrottle, n: number, who = alice, account: st
 
 describe('LoginThrottle: sign-in', () => {
   it('allows LOGIN_CAPTCHA_AFTER attempts without a captcha, then answers CAPTCHA_REQUIRED; with one, it asks for it from then on', async () => {
-    const { throttle } = track(setup());
+    const { throttle } = setup();
     const first = await throttle.beginSignIn(alice, userId, ip, false);
     expect(first.captchaRequired).toBe(false);
     expect(first.accountOpen).toBe(true);
@@ -83,7 +61,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('does not ask for the captcha at exactly LOGIN_CAPTCHA_AFTER attempts, only past them', async () => {
-    const { throttle } = track(setup());
+    const { throttle } = setup();
     await fail(throttle, 2);
     const third = await throttle.beginSignIn(alice, userId, ip, true);
     expect(third.captchaRequired).toBe(false);
@@ -92,7 +70,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('LOGIN_CAPTCHA_ALWAYS asks for the captcha from the first attempt and never answers CAPTCHA_REQUIRED before the lock', async () => {
-    const { throttle } = track(setup({ captchaAlways: true }));
+    const { throttle } = setup({ captchaAlways: true });
     for (let i = 0; i < 9; i++) {
       const attempt = await throttle.beginSignIn(alice, userId, ip, false);
       expect(attempt.captchaRequired).toBe(true);
@@ -103,7 +81,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('locks the identifier on the LOGIN_LOCK_AFTER-th failure for LOGIN_LOCK_SECONDS (429 with Retry-After), with or without a captcha', async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     expect(await fail(throttle, 10)).toEqual([false, false, false, false, false, false, false, false, false, true]);
     expect(await refusal(throttle.beginSignIn(alice, userId, ip, true))).toEqual({ code: 'TOO_MANY_REQUESTS', retryAfterSeconds: LOCK_SECONDS });
     expect(await refusal(throttle.beginSignIn(alice, userId, ip, false))).toEqual({ code: 'TOO_MANY_REQUESTS', retryAfterSeconds: LOCK_SECONDS });
@@ -114,14 +92,14 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('Retry-After is never under one second', async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     await fail(throttle, 10);
     clock.advance(LOCK_SECONDS * 1000 - 300);
     expect(await refusal(throttle.beginSignIn(alice, userId, ip, true))).toEqual({ code: 'TOO_MANY_REQUESTS', retryAfterSeconds: 1 });
   });
 
   it('after a lock expires the captcha stays required for the hour, and LOGIN_LOCK_AFTER more failures lock again', async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     await fail(throttle, 10, alice, null);
     clock.advance(LOCK_SECONDS * 1000);
     const after = await throttle.beginSignIn(alice, null, ip, true);
@@ -132,7 +110,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('the captcha requirement a lock left ends an hour after the lock', async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     await fail(throttle, 10, alice, null);
     clock.advance(HOUR - 1);
     const before = await throttle.beginSignIn(alice, null, ip, false);
@@ -144,7 +122,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('a streak of failures is forgotten an hour after it began', async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     await fail(throttle, 3, alice, userId, false);
     clock.advance(HOUR - 1);
     expect(await refusal(throttle.beginSignIn(alice, userId, ip, false))).toEqual({ code: 'CAPTCHA_REQUIRED', retryAfterSeconds: undefined });
@@ -153,13 +131,13 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('answers 429, not CAPTCHA_REQUIRED, when the lock comes before the captcha threshold', async () => {
-    const { throttle } = track(setup({ captchaAfterFailures: 3, lockAfterFailures: 2 }));
+    const { throttle } = setup({ captchaAfterFailures: 3, lockAfterFailures: 2 });
     expect(await fail(throttle, 2, alice, null, false)).toEqual([false, true]);
     expect(await refusal(throttle.beginSignIn(alice, null, ip, false))).toEqual({ code: 'TOO_MANY_REQUESTS', retryAfterSeconds: LOCK_SECONDS });
   });
 
   it('an abandoned attempt (refused before the compare) gives its slot back', async () => {
-    const { throttle } = track(setup());
+    const { throttle } = setup();
     await fail(throttle, 2, alice, userId, false);
     for (let i = 0; i < 5; i++) await (await throttle.beginSignIn(alice, userId, ip, false)).abandon();
     await (await throttle.beginSignIn(alice, userId, ip, false)).failed();
@@ -167,7 +145,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it("a success ends the identifier's streak, its captcha requirement and the account's streak", async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     const phone = classifyIdentifier('+8613800138000');
     await fail(throttle, 5, aliceEmail);
     await fail(throttle, 10);
@@ -186,7 +164,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('a success gives the hourly cap its slot back: only failures count towards it', async () => {
-    const { throttle } = track(setup({ maxFailuresPerHour: 3, lockAfterFailures: 50, captchaAfterFailures: 50 }));
+    const { throttle } = setup({ maxFailuresPerHour: 3, lockAfterFailures: 50, captchaAfterFailures: 50 });
     await fail(throttle, 2);
     for (let i = 0; i < 5; i++) await (await throttle.beginSignIn(alice, userId, ip, true)).succeeded();
     const third = await throttle.beginSignIn(alice, userId, ip, true);
@@ -195,14 +173,14 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it("a success leaves other identifiers' streaks alone", async () => {
-    const { throttle } = track(setup());
+    const { throttle } = setup();
     await fail(throttle, 3, aliceEmail, userId, false);
     await (await throttle.beginSignIn(alice, userId, ip, false)).succeeded();
     expect(await refusal(throttle.beginSignIn(aliceEmail, userId, ip, false))).toMatchObject({ code: 'CAPTCHA_REQUIRED' });
   });
 
   it("the account's own streak locks over all its identifiers: the password is then not compared, and the answer is a wrong password's", async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     expect(await fail(throttle, 5, alice)).toEqual([false, false, false, false, false]);
     expect(await fail(throttle, 5, aliceEmail)).toEqual([false, false, false, false, true]);
     const closed = await throttle.beginSignIn(alice, userId, ip, true);
@@ -215,7 +193,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it("the account's streak runs for the hour from its first failure, however its failures are spread over it", async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     expect(await fail(throttle, 5, alice)).toEqual([false, false, false, false, false]);
     clock.advance(LOCK_SECONDS * 1000 + 1);
     expect(await fail(throttle, 4, aliceEmail)).toEqual([false, false, false, false]);
@@ -224,7 +202,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it("the current-password checks' streak runs for the hour from its first failure too", async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     const failures = async (n: number) => {
       const locked: boolean[] = [];
       for (let i = 0; i < n; i++) locked.push(await (await throttle.beginCurrentPassword(userId)).failed());
@@ -236,7 +214,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('the hourly cap closes the account once LOGIN_MAX_FAILURES_PER_HOUR failures are counted, until the hour ends', async () => {
-    const { throttle, clock } = track(setup({ maxFailuresPerHour: 4 }));
+    const { throttle, clock } = setup({ maxFailuresPerHour: 4 });
     expect(await fail(throttle, 4, alice)).toEqual([false, false, false, true]);
     const closed = await throttle.beginSignIn(aliceEmail, userId, ip, true);
     expect(closed.accountOpen).toBe(false);
@@ -246,7 +224,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('unknown identifiers have no account bound: they lock on their own streak only', async () => {
-    const { throttle } = track(setup());
+    const { throttle } = setup();
     const attempt = await throttle.beginSignIn(alice, null, ip, true);
     expect(attempt.accountOpen).toBe(true);
     expect(await attempt.failed()).toBe(false);
@@ -254,7 +232,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('counts an identifier by its normalised form: case, width and phone spellings share one streak', async () => {
-    const { throttle } = track(setup());
+    const { throttle } = setup();
     await (await throttle.beginSignIn(classifyIdentifier('Alice_01'), null, ip, false)).failed();
     await (await throttle.beginSignIn(classifyIdentifier('ＡＬＩＣＥ_01'), null, ip, false)).failed();
     await (await throttle.beginSignIn(classifyIdentifier('alice_01'), null, ip, false)).failed();
@@ -265,7 +243,7 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('refuses a client IP over LOGIN_PER_IP_PER_MINUTE with 429 for the rest of its minute, and its refused attempts take no slot', async () => {
-    const { throttle, clock } = track(setup({ perIpPerMinute: 2 }));
+    const { throttle, clock } = setup({ perIpPerMinute: 2 });
     await (await throttle.beginSignIn(alice, userId, ip, false)).failed();
     await (await throttle.beginSignIn(alice, userId, ip, false)).failed();
     clock.advance(20_000);
@@ -280,14 +258,14 @@ describe('LoginThrottle: sign-in', () => {
   });
 
   it('an IP over its rate answers 429 with its own Retry-After even when the identifier is locked too', async () => {
-    const { throttle, clock } = track(setup({ perIpPerMinute: 10 }));
+    const { throttle, clock } = setup({ perIpPerMinute: 10 });
     await fail(throttle, 10);
     clock.advance(30_000);
     expect(await refusal(throttle.beginSignIn(alice, userId, ip, true))).toEqual({ code: 'TOO_MANY_REQUESTS', retryAfterSeconds: 30 });
   });
 
   it('keeps its counters under stable keys: instances of two releases share them during a rolling upgrade', async () => {
-    const { throttle, kv } = track(setup());
+    const { throttle, kv } = setup();
     await fail(throttle, 10, alice);
     await fail(throttle, 1, classifyIdentifier('+8613800138000'), null);
     expect(await kv.get(`login-streak:username:${aliceKey}`)).toBe('10');
@@ -309,7 +287,7 @@ function bobOf() {
 
 describe('LoginThrottle: current password', () => {
   it("counts towards the account's streak and locks it on the LOGIN_LOCK_AFTER-th failure, then answers 429 until the lock ends", async () => {
-    const { throttle, clock } = track(setup());
+    const { throttle, clock } = setup();
     const locked: boolean[] = [];
     for (let i = 0; i < 10; i++) {
       const attempt = await throttle.beginCurrentPassword(userId);
@@ -325,7 +303,7 @@ describe('LoginThrottle: current password', () => {
   });
 
   it('an abandoned check gives its slots back; a right password ends the streak and returns the hourly slot', async () => {
-    const { throttle } = track(setup({ maxFailuresPerHour: 3 }));
+    const { throttle } = setup({ maxFailuresPerHour: 3 });
     for (let i = 0; i < 5; i++) await (await throttle.beginCurrentPassword(userId)).abandon();
     await (await throttle.beginCurrentPassword(userId)).failed();
     await (await throttle.beginCurrentPassword(userId)).failed();
@@ -335,14 +313,14 @@ describe('LoginThrottle: current password', () => {
   });
 
   it("a right password resets the account's streak", async () => {
-    const { throttle } = track(setup());
+    const { throttle } = setup();
     for (let i = 0; i < 9; i++) await (await throttle.beginCurrentPassword(userId)).failed();
     await (await throttle.beginCurrentPassword(userId)).succeeded();
     for (let i = 0; i < 9; i++) expect(await (await throttle.beginCurrentPassword(userId)).failed()).toBe(false);
   });
 
   it('when the hourly cap refuses, the streak slot it took is given back', async () => {
-    const { throttle, kv } = track(setup({ maxFailuresPerHour: 2 }));
+    const { throttle, kv } = setup({ maxFailuresPerHour: 2 });
     await (await throttle.beginCurrentPassword(userId)).failed();
     await (await throttle.beginCurrentPassword(userId)).failed();
     expect(await refusal(throttle.beginCurrentPassword(userId))).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
@@ -352,7 +330,7 @@ describe('LoginThrottle: current password', () => {
 
 describe('LoginThrottle: after a password reset', () => {
   it("clears the account's bound and every lock and captcha requirement of its own identifiers", async () => {
-    const { throttle } = track(setup());
+    const { throttle } = setup();
     const phone = classifyIdentifier('+8613800138000');
     await fail(throttle, 10, alice, null);
     await fail(throttle, 10, aliceEmail, null);
@@ -371,7 +349,7 @@ describe('LoginThrottle: after a password reset', () => {
   });
 
   it('clears an account without an email or a phone', async () => {
-    const { throttle } = track(setup());
+    const { throttle } = setup();
     await fail(throttle, 10, alice, null);
     await throttle.clearAccount({ id: userId, usernameKey: aliceKey, emailKey: null, phone: null });
     expect((await throttle.beginSignIn(alice, userId, ip, false)).captchaRequired).toBe(false);

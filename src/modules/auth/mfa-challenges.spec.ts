@@ -1,18 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Clock } from '@/common/clock';
 import { MemoryKvStore } from '@/common/kv/memory-kv.store';
 import type { User } from '@/modules/users/user.entity';
+import { ManualClock, storeWithClock } from '../../../test/helpers/store-with-clock';
 import { MFA_TOKEN_TRIES, MfaChallenges } from './mfa-challenges';
-
-class ManualClock extends Clock {
-  private at = 1_800_000_000_000;
-  now() {
-    return this.at;
-  }
-  advance(ms: number) {
-    this.at += ms;
-  }
-}
 
 const FIVE_MINUTES = 5 * 60_000;
 const account = (mfaMethods: string | null = 'totp') => ({ id: 'user-1', mfaMethods }) as User;
@@ -23,11 +13,9 @@ describe('MfaChallenges', () => {
   let kv: MemoryKvStore;
   let challenges: MfaChallenges;
   beforeEach(() => {
-    clock = new ManualClock();
-    kv = new MemoryKvStore(clock);
+    ({ clock, kv } = storeWithClock({ start: 1_800_000_000_000 }));
     challenges = new MfaChallenges(kv, clock);
   });
-  afterEach(() => kv.close());
 
   it('answers an opaque mfa_ token (32 random bytes), the account’s methods plus recovery_code, and when it ends', async () => {
     const answer = await challenges.open(account('totp,passkey'), ['pwd']);

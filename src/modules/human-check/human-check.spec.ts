@@ -6,10 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { solveChallenge } from 'altcha-lib/v1';
-import { Clock } from '@/common/clock';
 import { AppException } from '@/common/errors';
 import type { ClientInfo } from '@/common/http/decorators';
-import { MemoryKvStore } from '@/common/kv/memory-kv.store';
 import type { AppConfig, HumanCheckConfig } from '@/config/app-config';
 import { HumanCheckService } from './human-check.service';
 import { HumanCheck, HumanCheckAnswer, HumanCheckOutcome, MAX_ALTCHA_PAYLOAD, MAX_PROVIDER_TOKEN, offersHumanCheck } from './human-check.port';
@@ -17,19 +15,10 @@ import { ImageCaptchaService } from './image/image-captcha.service';
 import type { RasterCaptchaRenderer } from './image/raster-captcha.renderer';
 import { ProofOfWorkService } from './pow/proof-of-work.service';
 import { MAX_PROVIDER_ANSWER_BYTES, ProviderCheckService } from './provider/provider-check.service';
+import { ManualClock, storeWithClock } from '../../../test/helpers/store-with-clock';
 
 // Each kind of human check, rule by rule, without HTTP in front (test/security/human-check and
 // captcha-and-codes prove the same through the routes, in parallel and on two instances).
-
-class ManualClock extends Clock {
-  private at = Date.UTC(2026, 0, 1, 12);
-  now() {
-    return this.at;
-  }
-  advance(ms: number) {
-    this.at += ms;
-  }
-}
 
 const client: ClientInfo = { ip: '198.51.100.4', userAgent: null, requestId: 'req-1' };
 const code = (attempt: Promise<unknown>) =>
@@ -37,12 +26,6 @@ const code = (attempt: Promise<unknown>) =>
     () => 'OK',
     (error: AppException) => error.entry.code,
   );
-
-let stores: MemoryKvStore[] = [];
-afterEach(async () => {
-  await Promise.all(stores.map((store) => store.close()));
-  stores = [];
-});
 
 function humanCheck(kind: HumanCheckConfig['kind'], extra: Partial<AppConfig> = {}, pow: Partial<HumanCheckConfig['pow']> = {}): AppConfig {
   return {
@@ -110,9 +93,7 @@ describe('HumanCheckService', () => {
 
 describe('ImageCaptchaService', () => {
   function setup(kind: HumanCheckConfig['kind'] = 'image', fixedText: string | null = null) {
-    const clock = new ManualClock();
-    const kv = new MemoryKvStore(clock);
-    stores.push(kv);
+    const { clock, kv } = storeWithClock();
     const renderer = { randomText: jest.fn(() => 'AbC7'), render: jest.fn(async (text: string) => Buffer.from(`png:${text}`)) };
     const config = humanCheck(kind, { captcha: { ttlSeconds: 120, fixedText, perIp: 20 } } as Partial<AppConfig>);
     return { captchas: new ImageCaptchaService(kv, renderer as unknown as RasterCaptchaRenderer, config), kv, clock, renderer };
@@ -179,9 +160,7 @@ describe('ProofOfWorkService', () => {
   afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
   function setup(kind: HumanCheckConfig['kind'] = 'pow', pow: Partial<HumanCheckConfig['pow']> = {}) {
-    const clock = new ManualClock();
-    const kv = new MemoryKvStore(clock);
-    stores.push(kv);
+    const { clock, kv } = storeWithClock();
     const dataDir = mkdtempSync(join(tmpdir(), 'uc-pow-'));
     dirs.push(dataDir);
     return { pow: new ProofOfWorkService(kv, clock, { ...humanCheck(kind, {}, pow), dataDir } as AppConfig), kv, clock };

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { Clock } from '@/common/clock';
 import type { ClientInfo } from '@/common/http/decorators';
 import { MemoryKvStore } from '@/common/kv/memory-kv.store';
 import { loadConfig, MAX_REFRESH_TOKEN_TTL_SECONDS } from '@/config/app-config';
@@ -9,16 +8,7 @@ import { inTransaction, takeTurnsOnSqlite } from '@/database/transaction';
 import { RevocationMarker } from './revocation-marker.entity';
 import { RefreshToken, Session } from './session.entity';
 import { SessionsService } from './sessions.service';
-
-class ManualClock extends Clock {
-  private at = Date.UTC(2026, 11, 1, 12, 0, 0, 250);
-  now() {
-    return this.at;
-  }
-  advance(ms: number) {
-    this.at += ms;
-  }
-}
+import { ManualClock, storeWithClock } from '../../../../test/helpers/store-with-clock';
 
 const ACCESS_TTL_S = 900;
 const REFRESH_TTL_S = 3600;
@@ -42,14 +32,12 @@ describe('SessionsService', () => {
     source = takeTurnsOnSqlite(await new DataSource({ type: 'better-sqlite3', database: ':memory:', entities: ENTITIES, migrations: MIGRATIONS.sqlite, migrationsRun: true }).initialize());
     // The sessions here belong to no user row: the rules under test are the sessions' own.
     await source.query('PRAGMA foreign_keys = OFF');
-    clock = new ManualClock();
-    kv = new MemoryKvStore(clock);
+    ({ clock, kv } = storeWithClock({ start: Date.UTC(2026, 11, 1, 12, 0, 0, 250) }));
     service = serviceWith({});
   });
   const serviceWith = (env: Record<string, string>) =>
     new SessionsService(sessionsRepo(), tokensRepo(), markersRepo(), kv, clock, loadConfig({ NODE_ENV: 'test', ACCESS_TOKEN_TTL: String(ACCESS_TTL_S), REFRESH_TOKEN_TTL: String(REFRESH_TTL_S), ...env }));
   afterEach(async () => {
-    await kv.close();
     await source.destroy();
     jest.restoreAllMocks();
   });

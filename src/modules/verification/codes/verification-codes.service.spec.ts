@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { Clock, SystemClock } from '@/common/clock';
+import { SystemClock } from '@/common/clock';
 import { AppException } from '@/common/errors';
 import { KvStore } from '@/common/kv/kv-store';
 import { MemoryKvStore } from '@/common/kv/memory-kv.store';
 import { loadConfig } from '@/config/app-config';
 import type { MetricsService } from '@/modules/operations/metrics.service';
 import { CodePurpose, DeliveryError, MailSender, OutgoingMessage, SmsSender } from '../senders/message';
+import { ManualClock, storeWithClock } from '../../../../test/helpers/store-with-clock';
 import { noticeMessage } from './messages';
 import { CodeRequest, VerificationCodesService } from './verification-codes.service';
 
@@ -64,29 +65,13 @@ describe('VerificationCodesService.consume: count before compare', () => {
 // Each limit and rule of send/consume/forget/notify, one at a time, on the in-process store with a
 // clock moved by hand (the e2e specs prove them over HTTP, in parallel and on two instances).
 describe('VerificationCodesService: the rules one by one', () => {
-  class ManualClock extends Clock {
-    private at = Date.UTC(2026, 0, 1, 12);
-    now() {
-      return this.at;
-    }
-    advance(ms: number) {
-      this.at += ms;
-    }
-  }
   const dataDirs: string[] = [];
-  let stores: MemoryKvStore[] = [];
-  afterEach(async () => {
-    await Promise.all(stores.map((store) => store.close()));
-    stores = [];
-  });
   afterAll(() => dataDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
   function setup(env: Record<string, string> = {}, shared?: { clock: ManualClock; kv: MemoryKvStore }) {
     const dataDir = mkdtempSync(join(tmpdir(), 'uc-codes-'));
     dataDirs.push(dataDir);
-    const clock = shared?.clock ?? new ManualClock();
-    const kv = shared?.kv ?? new MemoryKvStore(clock);
-    stores.push(kv);
+    const { clock, kv } = shared ?? storeWithClock();
     const sent: OutgoingMessage[] = [];
     const failing: { value: Error | null } = { value: null };
     const transports: string[] = [];
