@@ -1,4 +1,5 @@
-import { passwordProblem } from './password-policy';
+import { AppException } from '@/common/errors';
+import { assertAcceptablePassword, passwordProblem } from './password-policy';
 
 const limits = { minLength: 8, maxLength: 64 };
 
@@ -35,5 +36,26 @@ describe('password policy', () => {
 
   it('honours a stricter configured minimum', () => {
     expect(passwordProblem('elevenchars', { minLength: 12, maxLength: 64 })?.code).toBe('PASSWORD_TOO_SHORT');
+  });
+
+  it('accepts exactly the minimum and the maximum length', () => {
+    expect(passwordProblem('violet s', limits)).toBeNull();
+    expect(passwordProblem('violet ', limits)?.code).toBe('PASSWORD_TOO_SHORT');
+    expect(passwordProblem('v'.repeat(63) + 's', limits)).toBeNull();
+  });
+
+  it('assertAcceptablePassword throws the problem as a 400 naming the password field, and passes an acceptable one', () => {
+    expect(() => assertAcceptablePassword('violet sunrise over hills', limits)).not.toThrow();
+    let thrown: unknown;
+    try {
+      assertAcceptablePassword('xx-Alice_01-yy', limits, { username: 'alice_01' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(AppException);
+    const error = thrown as AppException;
+    expect(error.entry.code).toBe('PASSWORD_CONTAINS_IDENTITY');
+    expect(error.extra).toStrictEqual({ details: [{ field: 'password', message: error.entry.message.en }] });
+    expect(error.entry.message.en).not.toBe('');
   });
 });
