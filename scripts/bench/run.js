@@ -26,6 +26,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --cost N              BCRYPT_COST of the server and the ceiling (default 12)
   --users N             seeded users; above 1000 a second server on N users is compared with the 1k one (default 1000)
   --rounds N            interleaved 1k / N rounds of the scale comparison (default 2)
+  --ratio-pairs N       bare / GET /users/me pairs, interleaved, for the ratio target (its median; default 3)
   --mysql [URL]         MariaDB/MySQL (default mysql://root@127.0.0.1:3306); a fresh uc_bench_* database, dropped afterwards
   --redis [URL]         Redis (default redis://127.0.0.1:6379) with a fresh key prefix, deleted afterwards
   --only a,b            run only these scenarios: bare, users-me, probe, login, storm, refresh, signup, captcha, ceiling, soak, outbox
@@ -42,11 +43,11 @@ const HELP = `Usage: npm run bench -- [flags]
 
 function parseArgs(argv) {
   const options = {
-    duration: 5, warmup: 1, connections: 50, loginConnections: 16, probeRate: 300, cost: 12, users: 1000, rounds: 2,
+    duration: 5, warmup: 1, connections: 50, loginConnections: 16, probeRate: 300, cost: 12, users: 1000, rounds: 2, ratioPairs: 3,
     mysql: null, redis: null, only: null, signingKeys: 1, revokeAll: false, profile: null, env: {}, note: '', out: join(root, 'docs'),
     soak: false, soakDuration: 360, soakCost: 10, heapSnapshots: [],
   };
-  const numeric = { '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--login-connections': 'loginConnections', '--probe-rate': 'probeRate', '--cost': 'cost', '--users': 'users', '--rounds': 'rounds', '--soak-duration': 'soakDuration', '--soak-cost': 'soakCost', '--signing-keys': 'signingKeys' };
+  const numeric = { '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--login-connections': 'loginConnections', '--probe-rate': 'probeRate', '--cost': 'cost', '--users': 'users', '--rounds': 'rounds', '--ratio-pairs': 'ratioPairs', '--soak-duration': 'soakDuration', '--soak-cost': 'soakCost', '--signing-keys': 'signingKeys' };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
     const next = () => {
@@ -385,11 +386,15 @@ async function main() {
 
   try {
 
+    // The bare app stays up until the ratio's pairs are done: on a shared or virtualised host the same
+    // bare endpoint has measured anywhere from 9k to 57k req/s within an hour, so one bare run set
+    // against one /users/me run minutes later compares two moments of the host, not two servers.
+    let bare = null;
+    const measureBare = (name = 'bare') => measure({ name, pid: bare.pid, url: `${bare.url}/bare`, connections: options.connections, duration: options.duration, warmup: options.warmup, extra: { target: 'bare Nest + Fastify GET' } });
     if (wants('bare')) {
-      const bare = await startProcess({ name: 'bare', args: [join('scripts', 'bench', 'bare-app.js')], logFile: join(tmp, 'bare.log'), readyPath: '/bare', env: {} });
+      bare = await startProcess({ name: 'bare', args: [join('scripts', 'bench', 'bare-app.js')], logFile: join(tmp, 'bare.log'), readyPath: '/bare', env: {} });
       servers.push(bare);
-      push(await measure({ name: 'bare', pid: bare.pid, url: `${bare.url}/bare`, connections: options.connections, duration: options.duration, warmup: options.warmup, extra: { target: 'bare Nest + Fastify GET' } }));
-      await bare.stop();
+      push(await measureBare());
     }
 
     const profileDir = join(root, '.tmp', 'bench-profiles');
@@ -417,8 +422,24 @@ async function main() {
       log(`signing in ${sessionCount} sessions for the token pool`);
       const sessions = await openSessions(server, sessionCount, baseUsers);
 
+      const measureMe = (name = 'users-me') => measure({ name, pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup, requests: meRequests(sessions), extra: { target: 'GET /users/me (bearer, revocation check, cached view)' } });
       if (wants('users-me')) {
-        push(await profiled('users-me', () => measure({ name: 'users-me', pid: server.pid, counter, url: server.url, connections: options.connections, duration: options.duration, warmup: options.warmup, requests: meRequests(sessions), extra: { target: 'GET /users/me (bearer, revocation check, cached view)' } })));
+        const first = push(await profiled('users-me', () => measureMe()));
+        if (bare) {
+          // The ratio target is the median of interleaved pairs (bare, then /users/me, right after each other).
+          const pairs = [{ bareRps: report.scenarios.find((s) => s.name === 'bare').rps, meRps: first.rps, meNon2xx: first.non2xx }];
+          for (let pair = 2; pair <= Math.max(1, options.ratioPairs); pair += 1) {
+            const bareAgain = await measureBare(`bare (pair ${pair})`);
+            const meAgain = await measureMe(`users-me (pair ${pair})`);
+            pairs.push({ bareRps: bareAgain.rps, meRps: meAgain.rps, meNon2xx: meAgain.non2xx });
+            log(`  ratio pair ${pair}: ${meAgain.rps} vs ${bareAgain.rps} req/s = ${((meAgain.rps / bareAgain.rps) * 100).toFixed(1)}%`);
+          }
+          report.ratioPairs = pairs;
+        }
+      }
+      if (bare) {
+        await bare.stop();
+        bare = null;
       }
       let idleProbe = null;
       if (wants('probe') || wants('storm')) {

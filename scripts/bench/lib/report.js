@@ -12,10 +12,15 @@ function evaluateTargets(report) {
 
   const bare = find('bare');
   const me = find('users-me');
+  const pairs = report.ratioPairs?.length ? report.ratioPairs : bare && me ? [{ bareRps: bare.rps, meRps: me.rps, meNon2xx: me.non2xx }] : [];
+  const ratio = (pair) => pair.meRps / pair.bareRps;
+  const median = pairs.length ? [...pairs].sort((a, b) => ratio(a) - ratio(b))[Math.floor((pairs.length - 1) / 2)] : null;
   add(
-    'GET /users/me ≥ 25% of the bare Nest + Fastify endpoint (same run)',
-    bare && me ? `${fmt(me.rps, 0)} vs ${fmt(bare.rps, 0)} req/s = ${fmt((me.rps / bare.rps) * 100)}%` : 'not run',
-    bare && me ? me.rps >= 0.25 * bare.rps && me.non2xx === 0 : null,
+    `GET /users/me ≥ 25% of the bare Nest + Fastify endpoint (same run${pairs.length > 1 ? `, median of ${pairs.length} interleaved pairs` : ''})`,
+    median
+      ? `${fmt(median.meRps, 0)} vs ${fmt(median.bareRps, 0)} req/s = ${fmt(ratio(median) * 100)}%${pairs.length > 1 ? ` (pairs: ${pairs.map((p) => `${fmt(ratio(p) * 100)}%`).join(', ')})` : ''}`
+      : 'not run',
+    median ? ratio(median) >= 0.25 && pairs.every((p) => p.meNon2xx === 0) : null,
   );
   const sql = me?.dbStatementsPerRequest;
   add(
@@ -193,6 +198,10 @@ ${scaleSection(report.scale)}
   proxy between the server and MariaDB.
 - Users: three accounts are created through the API (captcha + sign-up); the rest are bulk-inserted copies of the first one
   (multi-row INSERTs, 50,000 rows per transaction), all sharing one bcrypt hash of the configured cost.
+- The bare endpoint is a Nest + Fastify app with one GET route and nothing else, in its own process, measured the same way.
+  The ratio target is the median of ${report.ratioPairs?.length || 1} pair${report.ratioPairs?.length > 1 ? 's' : ''} run back to back (bare, then \`GET /users/me\`, ${report.ratioPairs?.length > 1 ? 'repeated' : 'once'}; \`--ratio-pairs\`):
+  on a shared or virtualised host the bare endpoint alone has measured 9k–57k req/s within one hour, so one pair compares two
+  moments of the host as much as two servers. The scenario table shows the first pair${report.ratioPairs?.length > 1 ? `; all of them: ${report.ratioPairs.map((p) => `${fmt(p.meRps, 0)} / ${fmt(p.bareRps, 0)}`).join(', ')} req/s` : ''}.
 - GET /users/me uses access tokens from ${st.connections} sign-ins of random seeded users, cycled over the connections; each
   account's view is read once before the load, so the load measures the cached hot path (the first read of an account
   after a change or after the 5-minute cache TTL is one primary-key query).
