@@ -5,6 +5,7 @@ import { bearer, meStatus, refresh, signInFrom } from '../factories/sessions';
 import { signedInUser, signUp } from '../factories/users';
 import { decodePart } from '../helpers/jwt-forge';
 import { backend, createTestApp, TestApp } from '../helpers/test-app';
+import { JwtStrategy } from '@/modules/auth/jwt.strategy';
 
 describe('Refresh tokens, sign-out and sessions', () => {
   let t: TestApp;
@@ -32,6 +33,21 @@ describe('Refresh tokens, sign-out and sessions', () => {
   describe('DELETE /auth/session (sign out)', () => {
     it('needs a token', async () => {
       expect((await t.http.delete('/api/v1/auth/session').expect(401)).body.error).toBe('UNAUTHENTICATED');
+    });
+
+    it("drops the signed-out token from this instance's cache of verified tokens, and refuses it after", async () => {
+      const strategy = t.app.get(JwtStrategy);
+      const user = await signedInUser(t);
+      const other = await signedInUser(t);
+      expect(await meStatus(t, user)).toBe(200);
+      expect(await meStatus(t, other)).toBe(200);
+      const before = strategy.cacheUsage().entries;
+      await t.http.delete('/api/v1/auth/session').set(bearer(user)).expect(200);
+      expect(strategy.cacheUsage().entries).toBe(before - 1);
+      expect(await meStatus(t, user)).toBe(401);
+      expect(strategy.cacheUsage().entries).toBe(before - 1);
+      expect(await meStatus(t, other)).toBe(200);
+      expect(strategy.cacheUsage().entries).toBe(before - 1);
     });
 
   });

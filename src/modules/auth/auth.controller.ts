@@ -17,6 +17,7 @@ import { LoginDto, RefreshDto, SIGN_IN_RESULT_DESCRIPTION, SIGN_IN_RESULTS, Sign
 import { IntrospectDto, IntrospectionDto } from './dto/introspect.dto';
 import { Principal } from './principal';
 import { RefreshCookie } from './refresh-cookie';
+import { JwtStrategy } from './jwt.strategy';
 
 const sessionIdPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException(AuthErrors.SESSION_NOT_FOUND) });
 
@@ -27,6 +28,7 @@ export class AuthController {
     private readonly auth: AuthService,
     private readonly account: AccountService,
     private readonly cookie: RefreshCookie,
+    private readonly bearer: JwtStrategy,
   ) {}
 
   @Public()
@@ -123,6 +125,7 @@ export class AuthController {
   async logout(@CurrentUser() principal: Principal, @Client() client: ClientInfo, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     // take() checks the Origin and X-Requested-With of a request that carries the cookie (403 before anything is revoked).
     await this.auth.logout(principal, client, this.cookie.take(request));
+    if (principal.via === 'bearer') this.bearer.forget(request.headers.authorization);
     this.cookie.clear(reply);
   }
 

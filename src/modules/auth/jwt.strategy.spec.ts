@@ -54,6 +54,35 @@ describe('JwtStrategy', () => {
     expect(await strategy.authenticate(bearer(access))).toBeNull();
   });
 
+  it('forgets a remembered token once its session is found revoked', async () => {
+    const { strategy, revoked } = setup();
+    await strategy.authenticate(bearer(token()));
+    const other = token({ sid: 'session-2' });
+    await strategy.authenticate(bearer(other));
+    expect(strategy.cacheUsage().entries).toBe(2);
+    revoked.add('session-1');
+    expect(await strategy.authenticate(bearer(token()))).toBeNull();
+    expect(strategy.cacheUsage()).toEqual({ entries: 1, bytes: VERIFIED_ENTRY_OVERHEAD_BYTES + other.length });
+  });
+
+  it('forgets the token of an Authorization header on request (sign-out), and nothing else', async () => {
+    const { strategy, verify } = setup();
+    const access = token();
+    const other = token({ sid: 'session-2' });
+    await strategy.authenticate(bearer(access));
+    await strategy.authenticate(bearer(other));
+    strategy.forget(undefined);
+    strategy.forget('Basic abc');
+    strategy.forget(bearer(token({ sid: 'never-seen' })));
+    expect(strategy.cacheUsage().entries).toBe(2);
+    strategy.forget(`  bearer   ${access} `);
+    expect(strategy.cacheUsage()).toEqual({ entries: 1, bytes: VERIFIED_ENTRY_OVERHEAD_BYTES + other.length });
+    // Still valid (nothing was revoked here): the next use verifies it again and remembers it again.
+    expect(await strategy.authenticate(bearer(access))).not.toBeNull();
+    expect(verify).toHaveBeenCalledTimes(3);
+    expect(strategy.cacheUsage().entries).toBe(2);
+  });
+
   it('refuses a remembered token once it has expired', async () => {
     const { strategy } = setup();
     const now = Date.now();

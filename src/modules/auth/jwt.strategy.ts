@@ -52,7 +52,12 @@ export class JwtStrategy {
     const token = typeof authorization === 'string' ? BEARER.exec(authorization.trim())?.[1] : undefined;
     if (!token) return null;
     const claims = await this.verify(token);
-    if (!claims || (await this.sessions.isRevoked(claims.sid, sessionStartOf(claims)))) return null;
+    if (!claims) return null;
+    if (await this.sessions.isRevoked(claims.sid, sessionStartOf(claims))) {
+      // A revoked session never comes back (nor does a revoke-all cut-off move back): its token is dead weight.
+      this.forgetToken(token);
+      return null;
+    }
     return {
       userId: claims.sub,
       role: claims.role,
@@ -66,12 +71,27 @@ export class JwtStrategy {
     };
   }
 
+  /**
+   * Drops the token of an Authorization header from the cache (sign-out calls it): a signed-out
+   * client's token is otherwise remembered until its exp, though every later use is refused anyway.
+   * Other instances keep their copy until it expires or is pushed out; each still asks about revocation.
+   */
+  forget(authorization: string | undefined): void {
+    const token = typeof authorization === 'string' ? BEARER.exec(authorization.trim())?.[1] : undefined;
+    if (token) this.forgetToken(token);
+  }
+
+  private forgetToken(token: string): void {
+    const known = this.verified.get(token);
+    if (known) this.drop(token, known.bytes);
+  }
+
   private async verify(token: string): Promise<AccessTokenClaims | null> {
     // jsonwebtoken compares `exp` with the wall clock in whole seconds; so does the cache.
     const known = this.verified.get(token);
     if (known) {
       if (Math.floor(Date.now() / 1000) < known.claims.exp) return known.claims;
-      this.forget(token, known.bytes);
+      this.drop(token, known.bytes);
       return null;
     }
     const claims = await this.tokens.verify(token);
@@ -85,13 +105,13 @@ export class JwtStrategy {
     if (this.maxEntries === 0 || bytes > this.maxBytes || this.verified.has(token)) return;
     while (this.verified.size >= this.maxEntries || this.verifiedBytes + bytes > this.maxBytes) {
       const [oldest, entry] = this.verified.entries().next().value as [string, { bytes: number }];
-      this.forget(oldest, entry.bytes);
+      this.drop(oldest, entry.bytes);
     }
     this.verified.set(token, { claims, bytes });
     this.verifiedBytes += bytes;
   }
 
-  private forget(token: string, bytes: number): void {
+  private drop(token: string, bytes: number): void {
     this.verified.delete(token);
     this.verifiedBytes -= bytes;
   }
