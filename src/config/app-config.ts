@@ -844,7 +844,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       shutdownDelayMs: read.int('SHUTDOWN_DELAY_MS', 0, 0, 60_000),
     },
     runtime: {
-      heapGrowingPercent: read.int('HEAP_GROWING_PERCENT', 30, 0, 300),
+      heapGrowingPercent: read.int('HEAP_GROWING_PERCENT', 20, 0, 300),
       threadPoolNiceness: read.int('THREADPOOL_NICENESS', 10, 0, 19),
     },
     retention: {

@@ -23,7 +23,7 @@ describe('operations settings', () => {
     expect(loadConfig(PRODUCTION).operations.logFormat).toBe('json');
     expect(loadConfig({ ...PRODUCTION, LOG_FORMAT: 'text' }).operations.logFormat).toBe('text');
     expect(loadConfig({}).database).toMatchObject({ connectTimeoutMs: 3000, queryTimeoutMs: 10_000 });
-    expect(loadConfig({}).runtime).toEqual({ heapGrowingPercent: 30, threadPoolNiceness: 10 });
+    expect(loadConfig({}).runtime).toEqual({ heapGrowingPercent: 20, threadPoolNiceness: 10 });
     expect(loadConfig({ HEAP_GROWING_PERCENT: '0', THREADPOOL_NICENESS: '0' }).runtime).toEqual({ heapGrowingPercent: 0, threadPoolNiceness: 0 });
   });
 
