@@ -1,8 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
 import type { ClientInfo } from '@/common/http/decorators';
-import { MemoryKvStore } from '@/common/kv/memory-kv.store';
 import type { AppConfig } from '@/config/app-config';
 import { AccountErrors } from '@/modules/account/account.errors';
 import type { AccountOwnershipService, Reclaimed } from '@/modules/account/account-ownership.service';
@@ -17,6 +15,7 @@ import { UsersErrors } from '@/modules/users/users.errors';
 import type { UsersService } from '@/modules/users/users.service';
 import type { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { storeWithClock } from '../../../test/helpers/store-with-clock';
 import { AccountService } from './account.service';
 import { AuthService } from './auth.service';
 import type { ChangeEmailDto, ChangePhoneDto, DeleteAccountDto, PasswordResetDto } from './dto/account.dto';
@@ -29,16 +28,6 @@ import type { SessionsService } from './sessions/sessions.service';
 // a clock moved by hand; fakes for the rest write what they are asked into one log, so what happens
 // inside the transaction, what after it, and in which order, is pinned. The e2e specs
 // (test/e2e/account, test/security/*) prove the same over HTTP on both databases.
-
-class ManualClock extends Clock {
-  private at = 1_800_000_000_000;
-  now() {
-    return this.at;
-  }
-  advance(ms: number) {
-    this.at += ms;
-  }
-}
 
 const RIGHT = 'right-password';
 const NEW = 'a new long password';
@@ -67,9 +56,8 @@ function person(over: Partial<User> = {}): User {
   } as User;
 }
 
-function setup(over: Partial<User> = {}, options: { passwordResetEnabled?: boolean } = {}) {
-  const clock = new ManualClock();
-  const kv = new MemoryKvStore(clock);
+function world(over: Partial<User> = {}, options: { passwordResetEnabled?: boolean } = {}) {
+  const { clock, kv } = storeWithClock({ start: 1_800_000_000_000 });
   const log: string[] = [];
   const audits: { record: Record<string, unknown>; tx: EntityManager | undefined }[] = [];
   const emitted: { tx: EntityManager; type: string; data: unknown }[] = [];
@@ -250,17 +238,7 @@ function setup(over: Partial<User> = {}, options: { passwordResetEnabled?: boole
   };
 }
 
-type World = ReturnType<typeof setup>;
-let worlds: World[] = [];
-function world(over: Partial<User> = {}, options: { passwordResetEnabled?: boolean } = {}): World {
-  const created = setup(over, options);
-  worlds.push(created);
-  return created;
-}
-afterEach(async () => {
-  await Promise.all(worlds.map((created) => created.kv.close()));
-  worlds = [];
-});
+type World = ReturnType<typeof world>;
 
 async function refusal(promise: Promise<unknown>): Promise<string> {
   try {

@@ -1,8 +1,7 @@
 import type { EntityManager } from 'typeorm';
-import { Clock } from '@/common/clock';
 import { AppException, CommonErrors } from '@/common/errors';
 import type { ClientInfo } from '@/common/http/decorators';
-import { MemoryKvStore } from '@/common/kv/memory-kv.store';
+import type { MemoryKvStore } from '@/common/kv/memory-kv.store';
 import type { AppConfig } from '@/config/app-config';
 import type { AuditService } from '@/modules/audit/audit.service';
 import type { EventsService } from '@/modules/events/events.service';
@@ -15,6 +14,7 @@ import { UsersErrors } from '@/modules/users/users.errors';
 import type { UsersService } from '@/modules/users/users.service';
 import type { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { storeWithClock } from '../../../test/helpers/store-with-clock';
 import { AuthErrors } from './auth.errors';
 import { AuthService } from './auth.service';
 import type { LoginDto, TokenPairDto } from './dto/auth.dto';
@@ -29,16 +29,6 @@ import type { TokensService } from './tokens.service';
 // store with a clock moved by hand, and fakes for the rest that write what they are asked into one
 // log, so the order of counting, comparing and answering is pinned. The e2e specs (test/e2e/login,
 // test/security/sign-in, sessions, introspection) prove the same over HTTP.
-
-class ManualClock extends Clock {
-  private at = 1_800_000_000_000;
-  now() {
-    return this.at;
-  }
-  advance(ms: number) {
-    this.at += ms;
-  }
-}
 
 /** The real throttle, writing "count" once an attempt is counted, and how each attempt ends. */
 class LoggedThrottle extends LoginThrottle {
@@ -117,9 +107,8 @@ function sessionRow(over: Partial<Session> = {}): Session {
 
 const TX = { name: 'the transaction' } as unknown as EntityManager;
 
-function setup() {
-  const clock = new ManualClock();
-  const kv = new MemoryKvStore(clock);
+function world() {
+  const { clock, kv } = storeWithClock({ start: 1_800_000_000_000 });
   const log: string[] = [];
   const audits: { record: Record<string, unknown>; tx: EntityManager | undefined }[] = [];
   const emitted: { tx: EntityManager; type: string; data: unknown }[] = [];
@@ -255,17 +244,7 @@ function setup() {
   };
 }
 
-type World = ReturnType<typeof setup>;
-let worlds: World[] = [];
-function world(): World {
-  const created = setup();
-  worlds.push(created);
-  return created;
-}
-afterEach(async () => {
-  await Promise.all(worlds.map((created) => created.kv.close()));
-  worlds = [];
-});
+type World = ReturnType<typeof world>;
 
 /** The error code a promise is refused with (and the error itself). */
 async function refusal(promise: Promise<unknown>): Promise<string> {
