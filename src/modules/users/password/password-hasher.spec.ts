@@ -40,6 +40,9 @@ describe('PasswordHasher', () => {
     expect(run).toHaveBeenCalledTimes(2);
     expect(await hasher.verify('violet sunrise 42', null)).toBe(false);
     expect(run).toHaveBeenCalledTimes(4); // the dummy hash, once, and its compare
+    // Both are real bcrypt work of the configured cost: the dummy hash, and a compare against it that fails.
+    expect(await run.mock.results[2].value).toMatch(/^\$2b\$04\$/);
+    expect(await run.mock.results[3].value).toBe(false);
   });
 
   it('accepts the right password and refuses a wrong one', async () => {
