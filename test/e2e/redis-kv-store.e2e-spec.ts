@@ -1,24 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { DependencyUnavailableError } from '@/common/http/error-response';
 import { RedisKvStore } from '@/common/kv/redis-kv.store';
 import { backend } from '../helpers/test-app';
 
 // The in-process store has its own unit spec with a fake clock; this one holds Redis to the same contract.
 const describeOnRedis = backend.redisUrl ? describe : describe.skip;
 
+/** Nothing is queued while the connection is still opening (the store fails fast instead): wait for it. */
+async function waitForConnection(store: RedisKvStore): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await store.ping();
+    } catch (error) {
+      if (attempt > 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 describeOnRedis('RedisKvStore', () => {
   let store: RedisKvStore;
   beforeAll(async () => {
     store = new RedisKvStore(backend.redisUrl!, `uc_test:${randomBytes(6).toString('hex')}:`, 5000);
-    // Nothing is queued while the connection is still opening (the store fails fast instead): wait for it.
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await store.ping();
-      } catch (error) {
-        if (attempt > 50) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+    await waitForConnection(store);
   });
   afterAll(() => store.close());
 
@@ -105,6 +110,78 @@ describeOnRedis('RedisKvStore', () => {
     } finally {
       single.mockRestore();
       batched.mockRestore();
+    }
+  });
+  it('sets with an expiry, and setIfAbsent writes only a missing key', async () => {
+    await store.set('plain', 'a', 60_000);
+    expect(await store.get('plain')).toBe('a');
+    expect(await store.ttl('plain')).toBeGreaterThan(55_000);
+    expect(await store.setIfAbsent('once-only', 'first', 60_000)).toBe(true);
+    expect(await store.setIfAbsent('once-only', 'second', 60_000)).toBe(false);
+    expect(await store.get('once-only')).toBe('first');
+    expect(await store.ttl('once-only')).toBeGreaterThan(55_000);
+    // A fraction of a millisecond is rounded up to one, never to a refused 0.
+    await store.set('brief', 'b', 0.4);
+    expect(await store.setIfAbsent('brief-nx', 'b', 0.4)).toBe(true);
+  });
+
+  it('take answers the value once and null after; delete removes several keys, or none', async () => {
+    await store.set('taken', 'v', 60_000);
+    expect(await store.take('taken')).toBe('v');
+    expect(await store.take('taken')).toBeNull();
+    await Promise.all(['d1', 'd2', 'd3'].map((key) => store.set(key, 'x', 60_000)));
+    await store.delete('d1', 'd2');
+    expect(await store.getMany(['d1', 'd2', 'd3', 'never-set'])).toEqual([null, null, 'x', null]);
+    await expect(store.delete()).resolves.toBeUndefined();
+    expect(await store.getMany([])).toEqual([]);
+    expect(await store.reserveAttempts([])).toEqual([]);
+  });
+
+  it('expire sets the life asked for; ttl answers 0 for a missing key or one without expiry', async () => {
+    await store.set('lives', 'x', 1000);
+    await store.expire('lives', 90_000);
+    expect(await store.ttl('lives')).toBeGreaterThan(85_000);
+    expect(await store.ttl('missing')).toBe(0);
+    const raw = (store as unknown as { client: { set(key: string, value: string): Promise<unknown> } }).client;
+    await raw.set('forever', 'x');
+    expect(await store.ttl('forever')).toBe(0);
+    await store.delete('forever');
+  });
+
+  it('incrementWindow answers 0 left for a counter whose expiry was removed', async () => {
+    await store.incrementWindow('window-persisted', 60_000);
+    const raw = (store as unknown as { client: { persist(key: string): Promise<unknown> } }).client;
+    await raw.persist('window-persisted');
+    expect(await store.incrementWindow('window-persisted', 60_000)).toEqual({ value: 2, ttlMs: 0 });
+  });
+
+  it('keeps at least one member in a capped list', async () => {
+    expect(await store.pushCapped('capped-zero', 'a', 0, 60_000)).toEqual([]);
+    expect(await store.pushCapped('capped-zero', 'b', 0.5, 60_000)).toEqual(['a']);
+  });
+
+  it('keeps each store within its prefix', async () => {
+    const other = new RedisKvStore(backend.redisUrl!, `uc_test:${randomBytes(6).toString('hex')}:`, 5000);
+    try {
+      await waitForConnection(other);
+      await store.set('prefixed', 'mine', 60_000);
+      expect(await other.get('prefixed')).toBeNull();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('fails closed at once with DependencyUnavailableError when Redis cannot be reached (nothing is queued)', async () => {
+    const away = new RedisKvStore('redis://127.0.0.1:1', 'uc_test:away:', 500);
+    try {
+      const started = Date.now();
+      const failure = await away.get('any').catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(DependencyUnavailableError);
+      expect((failure as DependencyUnavailableError).dependency).toBe('redis');
+      expect((failure as Error).cause).toBeInstanceOf(Error);
+      expect(Date.now() - started).toBeLessThan(400);
+    } finally {
+      await away.close();
     }
   });
 });
