@@ -169,10 +169,49 @@ describeOnRedis('RedisKvStore', () => {
     } finally {
       await other.close();
     }
+    // Closed means closed: no command goes out after it.
+    await expect(other.get('prefixed')).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+
+  it('connects at once by itself, and a command sent before the connection is up fails at once instead of waiting in a queue', async () => {
+    const early = new RedisKvStore(backend.redisUrl!, `uc_test:${randomBytes(6).toString('hex')}:`, 5000);
+    const idle = new RedisKvStore(backend.redisUrl!, `uc_test:${randomBytes(6).toString('hex')}:`, 5000);
+    try {
+      await expect(early.get('x')).rejects.toBeInstanceOf(DependencyUnavailableError);
+      // Sent no command, yet connected: the first command, when it comes, is answered.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await idle.get('x')).toBeNull();
+    } finally {
+      await early.close();
+      await idle.close();
+    }
+  });
+
+  it('reconnects by itself after the connection drops, first after 100 ms', async () => {
+    const dropped = new RedisKvStore(backend.redisUrl!, `uc_test:${randomBytes(6).toString('hex')}:`, 5000);
+    try {
+      await waitForConnection(dropped);
+      (dropped as unknown as { client: { stream: Socket } }).client.stream.destroy();
+      const started = Date.now();
+      for (;;) {
+        try {
+          await dropped.ping();
+          break;
+        } catch (error) {
+          if (Date.now() - started > 800) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    } finally {
+      await dropped.close();
+    }
   });
 
   it('fails closed at once with DependencyUnavailableError when Redis cannot be reached (nothing is queued)', async () => {
     const away = new RedisKvStore('redis://127.0.0.1:1', 'uc_test:away:', 500);
+    const delays: number[] = [];
+    const client = (away as unknown as { client: { on(event: string, listener: (delay: number) => void): void; listenerCount(event: string): number } }).client;
+    client.on('reconnecting', (delay) => delays.push(delay));
     try {
       const started = Date.now();
       const failure = await away.get('any').catch((error: unknown) => error);
@@ -180,6 +219,11 @@ describeOnRedis('RedisKvStore', () => {
       expect((failure as DependencyUnavailableError).dependency).toBe('redis');
       expect((failure as Error).cause).toBeInstanceOf(Error);
       expect(Date.now() - started).toBeLessThan(400);
+      // It keeps trying, 100 ms more patient each time (at most a second apart). Its connection errors have a
+      // listener: ioredis prints every one it has none for (the failing commands report them).
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(delays.slice(0, 3)).toEqual([100, 200, 300]);
+      expect(client.listenerCount('error')).toBe(1);
     } finally {
       await away.close();
     }
