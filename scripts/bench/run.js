@@ -20,6 +20,10 @@ const { writeSoakReport } = require('./lib/soak-report');
 const HELP = `Usage: npm run bench -- [flags]
   --duration S          seconds per measured scenario (default 5)
   --warmup S            unrecorded warm-up before the fast scenarios (default 1)
+  --slow-duration S     seconds of the measured window for sign-in and sign-up, and of each bcrypt ceiling run (default 20):
+                        answers arrive in groups of the pool's size, so a 5 s window of ~45 sign-ins was off by up to ±9%
+  --probe-duration S    seconds of each GET /users/me latency probe, idle and during the storm (default 15): its p99 then
+                        rests on ~4,500 answers, not ~1,500
   --connections N       connections for the throughput scenarios (default 50)
   --login-connections N connections for sign-in / sign-up, and bcrypt compares in flight for the ceiling (default 16)
   --probe-rate R        fixed request rate of the GET /users/me latency probe, idle and during the storm (default 300)
@@ -43,11 +47,11 @@ const HELP = `Usage: npm run bench -- [flags]
 
 function parseArgs(argv) {
   const options = {
-    duration: 5, warmup: 1, connections: 50, loginConnections: 16, probeRate: 300, cost: 12, users: 1000, rounds: 2, ratioPairs: 3,
+    duration: 5, slowDuration: 20, probeDuration: 15, warmup: 1, connections: 50, loginConnections: 16, probeRate: 300, cost: 12, users: 1000, rounds: 2, ratioPairs: 3,
     mysql: null, redis: null, only: null, signingKeys: 1, revokeAll: false, profile: null, env: {}, note: '', out: join(root, 'docs'),
     soak: false, soakDuration: 360, soakCost: 10, heapSnapshots: [],
   };
-  const numeric = { '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--login-connections': 'loginConnections', '--probe-rate': 'probeRate', '--cost': 'cost', '--users': 'users', '--rounds': 'rounds', '--ratio-pairs': 'ratioPairs', '--soak-duration': 'soakDuration', '--soak-cost': 'soakCost', '--signing-keys': 'signingKeys' };
+  const numeric = { '--duration': 'duration', '--slow-duration': 'slowDuration', '--probe-duration': 'probeDuration', '--warmup': 'warmup', '--connections': 'connections', '--login-connections': 'loginConnections', '--probe-rate': 'probeRate', '--cost': 'cost', '--users': 'users', '--rounds': 'rounds', '--ratio-pairs': 'ratioPairs', '--soak-duration': 'soakDuration', '--soak-cost': 'soakCost', '--signing-keys': 'signingKeys' };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
     const next = () => {
@@ -318,7 +322,7 @@ function ceiling(options) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [join(__dirname, 'bcrypt-ceiling.js')], {
       cwd: root,
-      env: { ...process.env, UV_THREADPOOL_SIZE: String(threadpool), BENCH_COST: String(options.cost), BENCH_CONCURRENCY: String(options.loginConnections), BENCH_DURATION_MS: String(options.duration * 1000) },
+      env: { ...process.env, UV_THREADPOOL_SIZE: String(threadpool), BENCH_COST: String(options.cost), BENCH_CONCURRENCY: String(options.loginConnections), BENCH_DURATION_MS: String(options.slowDuration * 1000) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -331,7 +335,7 @@ function ceiling(options) {
 async function probe(name, server, counter, sessions, options, extra, settleFirst = true) {
   return measure({
     name, pid: server.pid, counter, settleFirst, url: server.url, connections: 10, overallRate: options.probeRate,
-    duration: options.duration, requests: meRequests(sessions), extra,
+    duration: options.probeDuration, requests: meRequests(sessions), extra,
   });
 }
 
@@ -350,7 +354,7 @@ async function main() {
     note: options.note,
     settings: {
       backend: `${options.mysql ? 'MariaDB/MySQL' : 'SQLite (embedded)'} + ${options.redis ? 'Redis' : 'in-process store'}`,
-      bcryptCost: options.cost, threadpool, duration: options.duration, warmup: options.warmup, connections: options.connections,
+      bcryptCost: options.cost, threadpool, duration: options.duration, slowDuration: options.slowDuration, probeDuration: options.probeDuration, warmup: options.warmup, connections: options.connections,
       loginConnections: options.loginConnections, probeRate: options.probeRate, users: options.users, signingKeys: options.signingKeys, revokeAll: options.revokeAll, extraEnv: options.env, argv: process.argv.slice(2).map((arg, i, all) => (all[i - 1] === '--note' ? '"…"' : /\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' '),
     },
     scenarios: [],
@@ -455,7 +459,7 @@ async function main() {
         log(`bcrypt ceiling: ${first.perSecond.toFixed(1)} compares/s (${options.loginConnections} in flight, cost ${options.cost}, pool ${threadpool})`);
       }
       if (wants('login')) {
-        push(await profiled('login', () => measure({ name: 'login', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2, requests: loginRequests(baseUsers), extra: { target: `POST /auth/login, random seeded users, bcrypt cost ${options.cost}` } })));
+        push(await profiled('login', () => measure({ name: 'login', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.slowDuration, ramp: 2, requests: loginRequests(baseUsers), extra: { target: `POST /auth/login, random seeded users, bcrypt cost ${options.cost}` } })));
         if (report.ceiling) {
           await settle(server.pid);
           const again = await ceiling(options);
@@ -468,7 +472,7 @@ async function main() {
         // Saturate bcrypt with sign-ins, let the queue fill for two seconds, then probe /users/me at the
         // same fixed rate as idle; the storm's own figures cover the probe's window only.
         await settle(server.pid);
-        const storm = fire({ url: server.url, connections: options.loginConnections, duration: options.duration + 30, requests: loginRequests(baseUsers) });
+        const storm = fire({ url: server.url, connections: options.loginConnections, duration: options.probeDuration + 30, requests: loginRequests(baseUsers) });
         await new Promise((r) => setTimeout(r, 2000));
         const from = performance.now();
         const watcher = watch(server.pid);
@@ -503,14 +507,14 @@ async function main() {
       if (wants('signup')) {
         // Captchas are fetched beforehand (the fixed test answer), one per sign-up, so the load is sign-ups only.
         const rate = report.ceiling?.perSecond ?? 50;
-        const poolSize = Math.min(20_000, Math.ceil(rate * options.duration * 1.5) + 50);
+        const poolSize = Math.min(20_000, Math.ceil(rate * (options.slowDuration + 2) * 1.5) + 50);
         const captchas = await inParallel(poolSize, 8, async () => {
           const id = randomUUID();
           await api(server, 'GET', `/verification/captcha/${id}`, undefined, fromSomeClient());
           return id;
         });
         push(await profiled('signup', () => measure({
-          name: 'signup', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.duration, ramp: 2,
+          name: 'signup', pid: server.pid, counter, url: server.url, connections: options.loginConnections, duration: options.slowDuration, ramp: 2,
           requests: [{
             method: 'POST', path: `${API}/users`, headers: { 'content-type': 'application/json' },
             setupRequest: (request) => {

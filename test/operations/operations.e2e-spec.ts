@@ -202,6 +202,17 @@ describe('Global rate limit', () => {
     await t.http.get('/api/v1/users/me').expect(401);
   });
 
+  it('lets exactly the limit through a burst of parallel requests from one client', async () => {
+    const burst = await createTestApp({ RATE_LIMIT_PER_MINUTE: '5' });
+    try {
+      const answers = await Promise.all(Array.from({ length: 40 }, () => burst.http.get('/.well-known/jwks.json')));
+      expect(answers.filter((answer) => answer.status === 200)).toHaveLength(5);
+      expect(answers.filter((answer) => answer.status === 429)).toHaveLength(35);
+    } finally {
+      await burst.close();
+    }
+  });
+
   it('is off with RATE_LIMIT_PER_MINUTE=0', async () => {
     const off = await createTestApp({ RATE_LIMIT_PER_MINUTE: '0' });
     try {

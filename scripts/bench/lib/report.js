@@ -161,8 +161,8 @@ Rerun it on your machine to compare; every figure below comes from one run, and 
 | ${m.nproc} | ${m.cpuModel} | ${m.memoryGiB} GiB | ${m.node} | ${m.kernel} | ${m.loadAverage.join(' / ')} |
 
 Backend: **${st.backend}**; \`BCRYPT_COST=${st.bcryptCost}\`; libuv pool ${st.threadpool} threads; ${st.duration} s per scenario
-(after a ${st.warmup} s unrecorded warm-up for the fast ones); ${st.connections} connections for throughput, ${st.loginConnections}
-for sign-in and sign-up; the /users/me latency probe runs at a fixed ${st.probeRate} req/s with 10 connections; ${fmt(st.users, 0)} seeded users.
+(after a ${st.warmup} s unrecorded warm-up for the fast ones)${st.slowDuration ? `, ${st.slowDuration} s for sign-in, sign-up and each bcrypt ceiling run` : ''}; ${st.connections} connections for throughput, ${st.loginConnections}
+for sign-in and sign-up; the /users/me latency probe runs at a fixed ${st.probeRate} req/s with 10 connections${st.probeDuration ? ` for ${st.probeDuration} s` : ''}; ${fmt(st.users, 0)} seeded users.
 Signing keys: ${st.signingKeys > 1 ? `**${st.signingKeys}** in \`JWT_PRIVATE_KEYS\` (the first signs, every one verifies and is published)` : 'one'}; revoke-all marker: ${st.revokeAll ? '**set** before the token pool signed in (every request checks the cut-off)' : 'none'}.
 
 ## Targets

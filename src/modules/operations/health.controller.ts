@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { SkipThrottle } from '@nestjs/throttler';
+import { SkipRateLimit } from './rate-limit';
 import { AppException, CommonErrors } from '@/common/errors';
 import { ApiEnvelope, ApiErrors } from '@/common/http/openapi';
 import { Public } from '@/modules/auth/decorators';
@@ -10,7 +10,7 @@ import { ReadinessService } from './readiness.service';
 /** Served outside /api/v1 (see app.setup.ts), where orchestrators and load balancers probe. */
 @ApiTags('Operations')
 @Controller('health')
-@SkipThrottle()
+@SkipRateLimit()
 export class HealthController {
   constructor(private readonly readiness: ReadinessService) {}
 

@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { SkipThrottle } from '@nestjs/throttler';
+import { SkipRateLimit } from './rate-limit';
 import type { FastifyReply } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@/config/app-config';
 import { AppException, CommonErrors } from '@/common/errors';
@@ -18,7 +18,7 @@ function sameSecret(given: string, expected: string): boolean {
 /** Served outside /api/v1 (see app.setup.ts), where Prometheus scrapes. */
 @ApiTags('Operations')
 @Controller('metrics')
-@SkipThrottle()
+@SkipRateLimit()
 export class MetricsController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
