@@ -30,7 +30,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --cost N              BCRYPT_COST of the server and the ceiling (default 12)
   --users N             seeded users; above 1000 a second server on N users is compared with the 1k one (default 1000)
   --rounds N            interleaved 1k / N rounds of the scale comparison (default 2)
-  --ratio-pairs N       bare / GET /users/me pairs, interleaved, for the ratio target (its median; default 3)
+  --ratio-pairs N       bare / GET /users/me pairs, interleaved, for the ratio target (its median; default 5)
   --mysql [URL]         MariaDB/MySQL (default mysql://root@127.0.0.1:3306); a fresh uc_bench_* database, dropped afterwards
   --redis [URL]         Redis (default redis://127.0.0.1:6379) with a fresh key prefix, deleted afterwards
   --only a,b            run only these scenarios: bare, users-me, probe, login, storm, refresh, signup, captcha, ceiling, soak, outbox
@@ -47,7 +47,7 @@ const HELP = `Usage: npm run bench -- [flags]
 
 function parseArgs(argv) {
   const options = {
-    duration: 5, slowDuration: 20, probeDuration: 15, warmup: 1, connections: 50, loginConnections: 16, probeRate: 300, cost: 12, users: 1000, rounds: 2, ratioPairs: 3,
+    duration: 5, slowDuration: 20, probeDuration: 15, warmup: 1, connections: 50, loginConnections: 16, probeRate: 300, cost: 12, users: 1000, rounds: 2, ratioPairs: 5,
     mysql: null, redis: null, only: null, signingKeys: 1, revokeAll: false, profile: null, env: {}, note: '', out: join(root, 'docs'),
     soak: false, soakDuration: 360, soakCost: 10, heapSnapshots: [],
   };

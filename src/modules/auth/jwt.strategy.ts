@@ -6,6 +6,11 @@ import { TokensService } from './tokens.service';
 
 const BEARER = /^Bearer +(\S+)$/i;
 
+/** The token of an `Authorization: Bearer <token>` header; undefined for a missing or malformed one. */
+function bearerToken(authorization: string | undefined): string | undefined {
+  return typeof authorization === 'string' ? BEARER.exec(authorization.trim())?.[1] : undefined;
+}
+
 /**
  * What one remembered token costs the heap beyond the token's characters: its claims object (ten
  * or so fields, two short arrays) and the Map entry: 2,161 B measured per token of 779 characters, with 10,000 tokens
@@ -49,7 +54,7 @@ export class JwtStrategy {
 
   /** The principal behind an Authorization header, or null when it is missing, malformed or not valid. */
   async authenticate(authorization: string | undefined): Promise<Principal | null> {
-    const token = typeof authorization === 'string' ? BEARER.exec(authorization.trim())?.[1] : undefined;
+    const token = bearerToken(authorization);
     if (!token) return null;
     const claims = await this.verify(token);
     if (!claims) return null;
@@ -77,7 +82,7 @@ export class JwtStrategy {
    * Other instances keep their copy until it expires or is pushed out; each still asks about revocation.
    */
   forget(authorization: string | undefined): void {
-    const token = typeof authorization === 'string' ? BEARER.exec(authorization.trim())?.[1] : undefined;
+    const token = bearerToken(authorization);
     if (token) this.forgetToken(token);
   }
 
