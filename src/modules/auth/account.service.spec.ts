@@ -9,12 +9,12 @@ import type { ApiKeysService } from '@/modules/account/api-keys.service';
 import type { AuditService } from '@/modules/audit/audit.service';
 import type { AvatarService } from '@/modules/avatar/avatar.service';
 import type { EventsService } from '@/modules/events/events.service';
-import { usernameKey } from '@/modules/users/identity';
 import type { User } from '@/modules/users/user.entity';
 import { UsersErrors } from '@/modules/users/users.errors';
 import type { UsersService } from '@/modules/users/users.service';
 import type { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { person, PERSON_PASSWORD, PERSON_PHONE } from '../../../test/factories/user-rows';
 import { storeWithClock } from '../../../test/helpers/store-with-clock';
 import { AccountService } from './account.service';
 import { AuthService } from './auth.service';
@@ -29,32 +29,15 @@ import type { SessionsService } from './sessions/sessions.service';
 // inside the transaction, what after it, and in which order, is pinned. The e2e specs
 // (test/e2e/account, test/security/*) prove the same over HTTP on both databases.
 
-const RIGHT = 'right-password';
+const RIGHT = PERSON_PASSWORD;
 const NEW = 'a new long password';
-const PHONE = '+8613800138000';
+const PHONE = PERSON_PHONE;
 const LOCK_AFTER = 3;
 const RECENT_AUTH_SECONDS = 600;
 const client: ClientInfo = { ip: '203.0.113.7', userAgent: 'spec', requestId: 'req-1' };
 const TX = { name: 'the transaction' } as unknown as EntityManager;
 const RECLAIMED: Reclaimed = { revokedSessions: ['s-reclaimed'], removedPhone: PHONE };
 const REVOKED = ['s-other-1', 's-other-2'];
-
-function person(over: Partial<User> = {}): User {
-  return {
-    id: 'user-1',
-    username: 'alice_01',
-    usernameKey: usernameKey('alice_01'),
-    email: 'Alice@Example.com',
-    emailKey: 'alice@example.com',
-    emailVerified: true,
-    phone: PHONE,
-    passwordHash: `hash:${RIGHT}`,
-    role: 'normal_user',
-    status: 'active',
-    mfaMethods: null,
-    ...over,
-  } as User;
-}
 
 function world(over: Partial<User> = {}, options: { passwordResetEnabled?: boolean } = {}) {
   const { clock, kv } = storeWithClock({ start: 1_800_000_000_000 });

@@ -8,12 +8,13 @@ import type { EventsService } from '@/modules/events/events.service';
 import { HumanCheckErrors } from '@/modules/human-check/human-check.errors';
 import type { HumanCheckService } from '@/modules/human-check/human-check.service';
 import type { MetricsService } from '@/modules/operations/metrics.service';
-import { classifyIdentifier, IdentifierKind, usernameKey } from '@/modules/users/identity';
+import { classifyIdentifier, IdentifierKind } from '@/modules/users/identity';
 import type { User } from '@/modules/users/user.entity';
 import { UsersErrors } from '@/modules/users/users.errors';
 import type { UsersService } from '@/modules/users/users.service';
 import type { VerificationCodesService } from '@/modules/verification/codes/verification-codes.service';
 import { VerificationErrors } from '@/modules/verification/verification.errors';
+import { person, PERSON_PASSWORD, PERSON_PHONE } from '../../../test/factories/user-rows';
 import { storeWithClock } from '../../../test/helpers/store-with-clock';
 import { AuthErrors } from './auth.errors';
 import { AuthService } from './auth.service';
@@ -67,29 +68,12 @@ class LoggedThrottle extends LoginThrottle {
   }
 }
 
-const RIGHT = 'right-password';
+const RIGHT = PERSON_PASSWORD;
 const client: ClientInfo = { ip: '203.0.113.7', userAgent: 'spec', requestId: 'req-1' };
-const PHONE = '+8613800138000';
+const PHONE = PERSON_PHONE;
 const LOCK_AFTER = 4;
 const CAPTCHA_AFTER = 2;
 const RECENT_AUTH_SECONDS = 600;
-
-function person(over: Partial<User> = {}): User {
-  return {
-    id: 'user-1',
-    username: 'alice_01',
-    usernameKey: usernameKey('alice_01'),
-    email: 'alice@example.com',
-    emailKey: 'alice@example.com',
-    emailVerified: true,
-    phone: PHONE,
-    passwordHash: `hash:${RIGHT}`,
-    role: 'normal_user',
-    status: 'active',
-    mfaMethods: null,
-    ...over,
-  } as User;
-}
 
 function sessionRow(over: Partial<Session> = {}): Session {
   return {
