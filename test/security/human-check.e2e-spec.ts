@@ -171,6 +171,13 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
       expect(existsSync(join(t.dataDir, 'keys', 'altcha-hmac.key'))).toBe(false);
       expect((await codeRequest(t, { altcha: Buffer.from('{}').toString('base64') }).expect(400)).body.error).toBe('CAPTCHA_REQUIRED');
     });
+
+    it('serves the captcha as image/png, and answers an id that is not a UUID with 400 VALIDATION_FAILED naming captchaId', async () => {
+      const image = await t.http.get(`/api/v1/verification/captcha/${randomUUID()}`).expect(200);
+      expect(image.headers['content-type']).toBe('image/png');
+      const refused = await t.http.get('/api/v1/verification/captcha/not-a-uuid').expect(400);
+      expect(refused.body).toMatchObject({ error: 'VALIDATION_FAILED', details: [{ field: 'captchaId', message: 'captchaId must be a UUID' }] });
+    });
   });
 
   describe('provider: the token is verified server-side (siteverify), failing closed', () => {
@@ -236,6 +243,15 @@ describe('SECURITY: Bots — the human check (HUMAN_CHECK image | pow | image+po
         expect((await codeRequest(impatient, { captchaToken: 'hang' }).expect(400)).body.error).toBe('CAPTCHA_INVALID');
       } finally {
         await impatient.close();
+      }
+    });
+
+    it('tells the SPA no site key when HUMAN_CHECK_PROVIDER_SITE_KEY is not set', async () => {
+      const keyless = await createTestApp({ HUMAN_CHECK: 'provider', HUMAN_CHECK_PROVIDER_URL: `${gateway.url}/siteverify`, HUMAN_CHECK_PROVIDER_SECRET: 's' });
+      try {
+        expect((await keyless.http.get('/api/v1/verification/human-check').expect(200)).body.data).toStrictEqual({ kind: 'provider' });
+      } finally {
+        await keyless.close();
       }
     });
 
