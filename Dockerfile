@@ -22,5 +22,6 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-# The young generation as Node 20 sizes it: Node 24 doubles it, ~85 MB more RSS for no throughput (docs/performance.md).
-CMD ["node", "--max-semi-space-size=4", "dist/main.js"]
+# The young generation as Node 20 sizes it: Node 24 doubles it, ~85 MB more RSS for no throughput; and
+# no Maglev, Node 24's extra JIT tier (Node 20 has it off), whose compile jobs left ~15 MB of malloc behind (docs/performance.md).
+CMD ["node", "--max-semi-space-size=4", "--no-maglev", "dist/main.js"]

@@ -52,6 +52,8 @@ describe('npm start', () => {
       expect(servers).toHaveLength(1);
       // Started with a small young generation (4 MB semi-spaces): ~20 MB less RSS on Node 20, ~40 MB on Node 24 (docs/performance.md).
       expect(readFileSync(`/proc/${servers[0]}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=4');
+      // ... without Maglev, Node 24's mid-tier JIT (off by default on Node 20): its compile jobs' malloc stayed resident (docs/performance.md).
+      expect(readFileSync(`/proc/${servers[0]}/cmdline`, 'utf8').split('\0')).toContain('--no-maglev');
       // ... and with two malloc arenas, read by glibc when the process starts (docs/performance.md).
       expect(readFileSync(`/proc/${servers[0]}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=2');
 
