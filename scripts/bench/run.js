@@ -354,6 +354,7 @@ async function main() {
     note: options.note,
     settings: {
       backend: `${options.mysql ? 'MariaDB/MySQL' : 'SQLite (embedded)'} + ${options.redis ? 'Redis' : 'in-process store'}`,
+      startCommand: require(join(root, 'package.json')).scripts.start.replace(/\bexec /, ''),
       bcryptCost: options.cost, threadpool, duration: options.duration, slowDuration: options.slowDuration, probeDuration: options.probeDuration, warmup: options.warmup, connections: options.connections,
       loginConnections: options.loginConnections, probeRate: options.probeRate, users: options.users, signingKeys: options.signingKeys, revokeAll: options.revokeAll, extraEnv: options.env, argv: process.argv.slice(2).map((arg, i, all) => (all[i - 1] === '--note' ? '"…"' : /\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' '),
     },

@@ -185,7 +185,7 @@ ${scaleSection(report.scale)}
 
 ## How it is measured
 
-- The server is the built one, started as \`npm start\` starts it (\`MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 dist/main.js\`, \`NODE_ENV=development\`, default log level, \`LOG_FORMAT=json\` as in production: one access line per request, to a file) in its own process, on a free
+- The server is the built one, started as \`npm start\` starts it (\`${st.startCommand ?? 'node dist/main.js'}\`, \`NODE_ENV=development\`, default log level, \`LOG_FORMAT=json\` as in production: one access line per request, to a file) in its own process, on a free
   port on 127.0.0.1, with a fresh temporary \`DATA_DIR\`; with \`--mysql\` a fresh \`uc_bench_*\` database (dropped afterwards),
   with \`--redis\` a fresh key prefix (deleted afterwards). \`LOGIN_PER_IP_PER_MINUTE\`, \`RATE_LIMIT_PER_MINUTE\` and \`REGISTRATION_PER_IP_PER_HOUR\` are raised to their maximum because every
   request comes from one address (the limiters still run on every request); \`CAPTCHA_FIXED_TEXT\` lets the bench answer captchas.
