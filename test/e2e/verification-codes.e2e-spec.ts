@@ -26,6 +26,11 @@ describe('Verification codes', () => {
     expect(wrong.body.error).toBe('CAPTCHA_INVALID');
   });
 
+  it('refuses a number that is neither E.164 nor a bare Chinese mobile number: 400 VALIDATION_FAILED naming phone', async () => {
+    const response = await t.http.post('/api/v1/verification/sms-codes').send({ phone: '12345', purpose: 'register', ...(await solvedCaptcha(t)) }).expect(400);
+    expect(response.body).toMatchObject({ error: 'VALIDATION_FAILED', details: [{ field: 'phone', message: 'phone must be an E.164 number or an 11-digit Chinese mobile number' }] });
+  });
+
   it('accepts a bare 11-digit Chinese mobile number', async () => {
     const bare = `139${String(Date.now()).slice(-8)}`;
     await requestSmsCode(t, bare, 'register').then((r) => expect(r.status).toBe(202));
