@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as opentype from 'opentype.js';
 import { sharp } from '@/common/images/sharp';
-import { CAPTCHA_ALPHABET, CAPTCHA_FONT_FILES, CAPTCHA_HEIGHT, CAPTCHA_WIDTH, RasterCaptchaRenderer } from './raster-captcha.renderer';
+import { CAPTCHA_ALPHABET, CAPTCHA_FONT_FILES, CAPTCHA_HEIGHT, CAPTCHA_WIDTH, type Draw, drawBend, drawGlyphTurn, RasterCaptchaRenderer } from './raster-captcha.renderer';
 
 // The captcha's properties, never its pixels: a PNG of the documented size, one outline per character of the
 // answer drawn from the shipped fonts, left to right inside the image, dark ink on a light ground, and nothing
@@ -362,5 +362,67 @@ describe('RasterCaptchaRenderer', () => {
     // At most one of each group a person confuses (b stays: 6 and 8 are out).
     for (const group of ['0o', '1il', '5s', '2z', '68b', '9gq']) expect([...group].filter((character) => CAPTCHA_ALPHABET.includes(character)).length).toBeLessThanOrEqual(1);
     expect(CAPTCHA_ALPHABET.length).toBeGreaterThanOrEqual(20);
+  });
+});
+
+describe('the distortion at the ends of the random source', () => {
+  // The CSPRNG draw is min + k / 2^24 * (max - min) for k in [0, 2^24): its ends are min and just under max.
+  const lowest: Draw = (min) => min;
+  const highest: Draw = (min, max) => min + ((2 ** 24 - 1) / 2 ** 24) * (max - min);
+  const box = { x1: 10, y1: -40, x2: 40, y2: 6 }; // a glyph reaching below the baseline: its centre is (25, -17)
+
+  /** The linear part of a turn (where the unit steps across and down land) and where the box's centre lands. */
+  function read(turn: (p: [number, number]) => [number, number]) {
+    const [ox, oy] = turn([25, -17]);
+    const [ax, ay] = turn([26, -17]);
+    const [bx, by] = turn([25, -16]);
+    const across = [ax - ox, ay - oy];
+    const down = [bx - ox, by - oy];
+    const angle = (Math.atan2(across[1], across[0]) * 180) / Math.PI;
+    const squeeze = Math.hypot(across[0], across[1]);
+    // Undo the turn: the step down becomes (shear, 1).
+    const r = (-angle * Math.PI) / 180;
+    const shear = down[0] * Math.cos(r) - down[1] * Math.sin(r);
+    const height = down[0] * Math.sin(r) + down[1] * Math.cos(r);
+    return { origin: [ox, oy], angle, squeeze, shear, height };
+  }
+
+  it('turns a glyph by at most 28° either way (never upside down), shears it by at most 0.3, squeezes it by 0.85 to 1.2, and moves its centre at most 4 px across and 7 px up or down', () => {
+    const low = read(drawGlyphTurn(box, 100, lowest));
+    expect(low.angle).toBeCloseTo(-28, 6);
+    expect(low.shear).toBeCloseTo(-0.3, 6);
+    expect(low.squeeze).toBeCloseTo(0.85, 6);
+    expect(low.height).toBeCloseTo(1, 6);
+    expect(low.origin[0]).toBeCloseTo(96, 6);
+    expect(low.origin[1]).toBeCloseTo(CAPTCHA_HEIGHT / 2 - 7, 6);
+    const high = read(drawGlyphTurn(box, 100, highest));
+    expect(high.angle).toBeCloseTo(28, 4);
+    expect(high.shear).toBeCloseTo(0.3, 4);
+    expect(high.squeeze).toBeCloseTo(1.2, 4);
+    expect(high.height).toBeCloseTo(1, 6);
+    expect(high.origin[0]).toBeCloseTo(104, 4);
+    expect(high.origin[1]).toBeCloseTo(CAPTCHA_HEIGHT / 2 + 7, 4);
+    // In between, a turn stays upright: a step down still goes down.
+    const middle = read(drawGlyphTurn(box, 100, (min, max) => (min + max) / 2));
+    expect(middle.angle).toBeCloseTo(0, 6);
+    expect(middle.shear).toBeCloseTo(0, 6);
+    expect(middle.origin).toEqual([100, CAPTCHA_HEIGHT / 2]);
+  });
+
+  it('bends the line by two smooth waves of 2.5 to 5 px up and down and 2 to 4.5 px across, with periods of 2π/0.045 to 2π/0.02 and 2π/0.08 to 2π/0.04, and a phase over the whole period', () => {
+    for (const [draw, ampA, freqA, ampB, freqB, phase] of [
+      [lowest, 2.5, 0.02, 2, 0.04, 0],
+      [highest, 5, 0.045, 4.5, 0.08, 2 * Math.PI],
+    ] as const) {
+      const bend = drawBend(draw);
+      for (const x of [0, 17, 50, 123, 200]) {
+        for (const y of [0, 9, 35, 70]) {
+          const [bx, by] = bend([x, y]);
+          // The wave's value at each point, from its amplitude, frequency and phase at this end of the source.
+          expect(by - y).toBeCloseTo(ampA * Math.sin(x * freqA + phase), 3);
+          expect(bx - x).toBeCloseTo(ampB * Math.sin(y * freqB + phase), 3);
+        }
+      }
+    }
   });
 });

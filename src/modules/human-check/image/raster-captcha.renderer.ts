@@ -41,6 +41,42 @@ function pick<T>(items: readonly T[]): T {
 
 const fmt = (value: number) => value.toFixed(1);
 
+/** A draw in [min, max); `uniform` in production, a fixed source in the spec. */
+export type Draw = (min: number, max: number) => number;
+
+/**
+ * The bend of the whole line: two sine waves, one moving points across by their height and one up and down
+ * by their x. Exported so the spec can check its amplitude and period at the ends of the random source.
+ */
+export function drawBend(draw: Draw = uniform): Warp {
+  const waveA = { amp: draw(2.5, 5), freq: draw(0.02, 0.045), phase: draw(0, 2 * Math.PI) };
+  const waveB = { amp: draw(2, 4.5), freq: draw(0.04, 0.08), phase: draw(0, 2 * Math.PI) };
+  return ([x, y]) => [x + waveB.amp * Math.sin(y * waveB.freq + waveB.phase), y + waveA.amp * Math.sin(x * waveA.freq + waveA.phase)];
+}
+
+/**
+ * One glyph's own distortion: turned by at most 28° either way (never upside down), sheared by at most 0.3,
+ * squeezed or stretched across by 0.85 to 1.2, about the centre of its box, which lands within 4 px across of
+ * its slot's centre and within 7 px of the image's middle line. Exported so the spec can check those bounds.
+ */
+export function drawGlyphTurn(box: { x1: number; y1: number; x2: number; y2: number }, slotCentre: number, draw: Draw = uniform): Warp {
+  // Centre of the glyph box, so rotation and shear turn it in place.
+  const cx = (box.x1 + box.x2) / 2;
+  const cy = (box.y1 + box.y2) / 2;
+  const angle = (draw(-28, 28) * Math.PI) / 180;
+  const shear = draw(-0.3, 0.3);
+  const squeeze = draw(0.85, 1.2);
+  const originX = slotCentre + draw(-4, 4);
+  const originY = CAPTCHA_HEIGHT / 2 + draw(-7, 7);
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  return ([x, y]) => {
+    const dx = (x - cx) * squeeze + (y - cy) * shear;
+    const dy = y - cy;
+    return [originX + dx * cos - dy * sin, originY + dx * sin + dy * cos];
+  };
+}
+
 /** An opentype path as SVG path data, every point moved through `warp` (the outline never leaves the server). */
 function warpedPathData(path: opentype.Path, warp: Warp): string {
   const parts: string[] = [];
@@ -122,9 +158,7 @@ export class RasterCaptchaRenderer {
   svg(text: string): string {
     const hue = randomInt(0, 360);
     const ink = () => `hsl(${(hue + randomInt(-40, 41) + 360) % 360},${randomInt(45, 80)}%,${randomInt(18, 38)}%)`;
-    const waveA = { amp: uniform(2.5, 5), freq: uniform(0.02, 0.045), phase: uniform(0, 2 * Math.PI) };
-    const waveB = { amp: uniform(2, 4.5), freq: uniform(0.04, 0.08), phase: uniform(0, 2 * Math.PI) };
-    const bend: Warp = ([x, y]) => [x + waveB.amp * Math.sin(y * waveB.freq + waveB.phase), y + waveA.amp * Math.sin(x * waveA.freq + waveA.phase)];
+    const bend = drawBend();
 
     const glyphs: string[] = [];
     const chars = [...text];
@@ -136,23 +170,9 @@ export class RasterCaptchaRenderer {
       const size = uniform(40, 52);
       const path = outline(face, shown, size);
       const box = path.getBoundingBox();
-      // Centre of the glyph box, so rotation and shear turn it in place.
-      const cx = (box.x1 + box.x2) / 2;
-      const cy = (box.y1 + box.y2) / 2;
-      const angle = (uniform(-28, 28) * Math.PI) / 180;
-      const shear = uniform(-0.3, 0.3);
-      const squeeze = uniform(0.85, 1.2);
-      // Evenly spaced slots with jitter; the glyphs are wider than their slot, so neighbours touch or overlap.
-      const originX = start + slot * (index + 0.5) + uniform(-4, 4);
-      const originY = CAPTCHA_HEIGHT / 2 + uniform(-7, 7);
-      const cos = Math.cos(angle);
-      const sin = Math.sin(angle);
-      const place: Warp = ([x, y]) => {
-        const dx = (x - cx) * squeeze + (y - cy) * shear;
-        const dy = y - cy;
-        return bend([originX + dx * cos - dy * sin, originY + dx * sin + dy * cos]);
-      };
-      const data = warpedPathData(path, place);
+      // Evenly spaced slots; the glyphs are wider than their slot, so neighbours touch or overlap.
+      const turn = drawGlyphTurn(box, start + slot * (index + 0.5));
+      const data = warpedPathData(path, (point) => bend(turn(point)));
       const colour = ink();
       // Some glyphs are drawn as thick outlines, so filled and hollow shapes of one letter differ.
       glyphs.push(randomInt(0, 4) === 0 ? `<path d="${data}" fill="none" stroke="${colour}" stroke-width="2.6"/>` : `<path d="${data}" fill="${colour}"/>`);
