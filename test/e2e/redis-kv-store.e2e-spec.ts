@@ -3,21 +3,10 @@ import type { Socket } from 'node:net';
 import { DependencyUnavailableError } from '@/common/http/error-response';
 import { RedisKvStore } from '@/common/kv/redis-kv.store';
 import { backend } from '../helpers/test-app';
+import { waitForConnection } from '../helpers/redis-connection';
 
 // The in-process store has its own unit spec with a fake clock; this one holds Redis to the same contract.
 const describeOnRedis = backend.redisUrl ? describe : describe.skip;
-
-/** Nothing is queued while the connection is still opening (the store fails fast instead): wait for it. */
-async function waitForConnection(store: RedisKvStore): Promise<void> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await store.ping();
-    } catch (error) {
-      if (attempt > 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 describeOnRedis('RedisKvStore', () => {
   let store: RedisKvStore;

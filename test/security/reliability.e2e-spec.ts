@@ -478,6 +478,13 @@ describeOnBoth('Limits and revocations hold across two instances sharing MySQL a
     await b.http.get('/.well-known/jwks.json').set(client).expect(429);
     await b.http.get('/.well-known/jwks.json').set({ 'X-Forwarded-For': '198.51.100.8' }).expect(200);
   });
+
+  it('lets exactly the global rate limit through a parallel burst split across A and B', async () => {
+    const client = { 'X-Forwarded-For': '198.51.100.9' };
+    const answers = await Promise.all(Array.from({ length: 80 }, (_, i) => (i % 2 ? b : a).http.get('/.well-known/jwks.json').set(client)));
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(50);
+    expect(answers.filter((answer) => answer.status === 429)).toHaveLength(30);
+  });
 });
 
 describeOnBoth('Pending captchas per client IP hold across two instances sharing Redis (CAPTCHA_PER_IP)', () => {

@@ -10,6 +10,7 @@ import { EVICTABLE_KEY_PREFIXES, KvModule } from './kv.module';
 import { KvStore } from './kv-store';
 import { MemoryKvStore } from './memory-kv.store';
 import { RedisKvStore } from './redis-kv.store';
+import { waitForConnection } from '../../../test/helpers/redis-connection';
 
 // Which store a server gets: the in-process one without REDIS_URL (bounded by KV_MEMORY_MAX_KEYS / _MB, on the
 // app's clock, evicting only the keys whose loss costs a repeat), RedisKvStore with it; and the store closed
@@ -102,18 +103,6 @@ describe('KvModule without REDIS_URL: the in-process store', () => {
     expect(close).toHaveBeenCalledTimes(1);
   });
 });
-
-/** Nothing is queued while the connection is still opening (the store fails fast instead): wait for it. */
-async function waitForConnection(store: KvStore): Promise<void> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await store.ping();
-    } catch (error) {
-      if (attempt > 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 const clientOptionsOf = (store: KvStore) => (store as unknown as { client: Redis }).client.options;
 
